@@ -1,0 +1,78 @@
+//! What the command line prints, kept out of `main.rs` so it can be tested.
+
+use std::path::Path;
+
+use crate::run::RunResult;
+use crate::scenario::{Scenario, ScenarioError, load_file, quickstart};
+
+/// The scenario at `path`, or the embedded quickstart.
+pub fn load_scenario(path: Option<&Path>) -> Result<Scenario, ScenarioError> {
+    match path {
+        Some(p) => load_file(p),
+        None => Ok(quickstart()),
+    }
+}
+
+/// The closing table of a run.
+pub fn run_report(r: &RunResult) -> String {
+    let s = &r.summary;
+    let mut out = String::new();
+    out.push_str(&format!(
+        "fleetsim: scenario `{}`, seed {}, {} simulated\n",
+        s.scenario,
+        s.seed,
+        crate::engine::format_duration(crate::engine::SimDuration((s.duration_s * 1000.0) as u64))
+    ));
+    let rows: Vec<(&str, String)> = vec![
+        ("instances created", s.instances_created.to_string()),
+        ("instances terminated", s.instances_terminated.to_string()),
+        (
+            "instances alive at end",
+            s.instances_alive_at_end.to_string(),
+        ),
+        (
+            "mean instances alive",
+            format!("{:.1}", s.mean_instances_alive),
+        ),
+        (
+            "API calls (throttled)",
+            format!("{} ({})", s.api_calls_total, s.api_calls_throttled),
+        ),
+        ("requests refused", s.requests_refused.to_string()),
+        ("total cost", format!("{:.2} {}", s.cost_total, s.currency)),
+    ];
+    let mut rows = rows;
+    for (k, v) in &s.cost_by_charge_type {
+        rows.push((k, format!("{v:.2} {}", s.currency)));
+    }
+    rows.push((
+        "events",
+        format!(
+            "{} in {:.3} s ({:.2} M events/s)",
+            s.events_processed,
+            s.wall_seconds,
+            s.events_per_second / 1e6
+        ),
+    ));
+    let w = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    for (k, v) in rows {
+        out.push_str(&format!("  {k:<w$}  {v}\n"));
+    }
+    if let Some(d) = &r.out_dir {
+        out.push_str(&format!("results in {}\n", d.display()));
+    }
+    out
+}
+
+/// What `validate` prints for a good scenario.
+pub fn validate_report(s: &Scenario) -> String {
+    format!(
+        "{}: ok — scenario `{}`, {} zone(s), {} instance type(s), {} workload(s), {} simulated",
+        s.origin,
+        s.name,
+        s.catalog.zones.len(),
+        s.catalog.types.len(),
+        s.workloads.len(),
+        s.duration
+    )
+}

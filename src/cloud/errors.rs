@@ -1,0 +1,112 @@
+//! CVM's own error codes, as the API returns them.
+
+use std::fmt;
+
+use super::state::InstanceState;
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub enum ErrorCode {
+    RequestLimitExceeded,
+    InvalidInstanceIdNotFound,
+    InvalidInstanceIdMalformed,
+    InvalidParameterValueLimitExceeded,
+    InvalidParameterValue,
+    InvalidParameter,
+    InvalidPeriod,
+    InvalidZone,
+    InvalidInstanceType,
+    /// The instance is in a state the action does not accept.
+    InstanceState(InstanceState),
+    OperationInProgress,
+    StoppedModeStopCharging,
+    UnsupportedChargeType,
+    InstanceQuota,
+    PrepayQuota,
+    SpotQuota,
+    ResourceInsufficientType,
+    SoldOutType,
+    ZoneSoldOut,
+    TypeUnavailable,
+    DryRunOperation,
+    BidPriceTooLow,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        use ErrorCode as E;
+        use InstanceState as S;
+        match self {
+            E::RequestLimitExceeded => "RequestLimitExceeded",
+            E::InvalidInstanceIdNotFound => "InvalidInstanceId.NotFound",
+            E::InvalidInstanceIdMalformed => "InvalidInstanceId.Malformed",
+            E::InvalidParameterValueLimitExceeded => "InvalidParameterValue.LimitExceeded",
+            E::InvalidParameterValue => "InvalidParameterValue",
+            E::InvalidParameter => "InvalidParameter",
+            E::InvalidPeriod => "InvalidPeriod",
+            E::InvalidZone => "InvalidZone.MismatchRegion",
+            E::InvalidInstanceType => "InvalidParameterValue.InstanceTypeNotFound",
+            E::InstanceState(s) => match s {
+                S::Pending => "UnsupportedOperation.InstanceStatePending",
+                S::LaunchFailed => "UnsupportedOperation.InstanceStateLaunchFailed",
+                S::Running => "UnsupportedOperation.InstanceStateRunning",
+                S::Stopped => "UnsupportedOperation.InstanceStateStopped",
+                S::Starting => "UnsupportedOperation.InstanceStateStarting",
+                S::Stopping => "UnsupportedOperation.InstanceStateStopping",
+                S::Rebooting => "UnsupportedOperation.InstanceStateRebooting",
+                S::Shutdown => "UnsupportedOperation.InstanceStateShutdown",
+                S::Terminating => "UnsupportedOperation.InstanceStateTerminating",
+            },
+            E::OperationInProgress => "OperationDenied.InstanceOperationInProgress",
+            E::StoppedModeStopCharging => "UnsupportedOperation.StoppedModeStopCharging",
+            E::UnsupportedChargeType => "UnsupportedOperation.InstanceChargeType",
+            E::InstanceQuota => "LimitExceeded.InstanceQuota",
+            E::PrepayQuota => "LimitExceeded.PrepayQuota",
+            E::SpotQuota => "LimitExceeded.SpotQuota",
+            E::ResourceInsufficientType => "ResourceInsufficient.SpecifiedInstanceType",
+            E::SoldOutType => "ResourcesSoldOut.SpecifiedInstanceType",
+            E::ZoneSoldOut => "ResourceInsufficient.AvailabilityZoneSoldOut",
+            E::TypeUnavailable => "ResourceUnavailable.InstanceType",
+            E::DryRunOperation => "DryRunOperation",
+            E::BidPriceTooLow => "InvalidParameterValue.BidPriceTooLow",
+        }
+    }
+
+    /// Whether a well-behaved client retries this error after a backoff (throttling and
+    /// transient capacity), as the official SDKs do for RequestLimitExceeded.
+    pub fn retryable(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::RequestLimitExceeded
+                | ErrorCode::OperationInProgress
+                | ErrorCode::ResourceInsufficientType
+        )
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A rejected call: CVM's code and a human message.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}

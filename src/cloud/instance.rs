@@ -1,0 +1,192 @@
+//! One instance as the control plane keeps it.
+
+use std::fmt;
+
+use crate::engine::{EventId, SimTime};
+
+use super::catalog::{ChargeType, TypeIdx, ZoneIdx};
+use super::money::Money;
+use super::state::InstanceState;
+
+/// An instance id. Inside the simulator it is a serial number (creation order); outside it is
+/// spelled like CVM's, `ins-` and eight lowercase base-36 characters, scrambled so consecutive
+/// instances do not look consecutive.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct InstanceId(pub u64);
+
+const ID_SPACE: u64 = 2_821_109_907_456; // 36^8
+const ID_MUL: u64 = 1_597_334_677; // coprime with 2 and 3, hence invertible mod 36^8
+const ID_ADD: u64 = 1_234_567_891_011;
+
+fn inverse_mod(a: u64, m: u64) -> u64 {
+    let (mut t, mut new_t, mut r, mut new_r) = (0i128, 1i128, m as i128, a as i128);
+    while new_r != 0 {
+        let q = r / new_r;
+        (t, new_t) = (new_t, t - q * new_t);
+        (r, new_r) = (new_r, r - q * new_r);
+    }
+    t.rem_euclid(m as i128) as u64
+}
+
+impl InstanceId {
+    /// Parses `ins-xxxxxxxx`. `None` for anything malformed (which CVM reports as
+    /// `InvalidInstanceId.Malformed`).
+    pub fn parse(s: &str) -> Option<InstanceId> {
+        let body = s.strip_prefix("ins-")?;
+        if body.len() != 8 {
+            return None;
+        }
+        let mut x: u64 = 0;
+        for b in body.bytes() {
+            let d = match b {
+                b'0'..=b'9' => b - b'0',
+                b'a'..=b'z' => b - b'a' + 10,
+                _ => return None,
+            };
+            x = x * 36 + d as u64;
+        }
+        let inv = inverse_mod(ID_MUL, ID_SPACE);
+        let serial = ((x as u128 + ID_SPACE as u128 - ID_ADD as u128) % ID_SPACE as u128
+            * inv as u128
+            % ID_SPACE as u128) as u64;
+        Some(InstanceId(serial))
+    }
+}
+
+impl fmt::Display for InstanceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut x = ((self.0 as u128 % ID_SPACE as u128 * ID_MUL as u128 + ID_ADD as u128)
+            % ID_SPACE as u128) as u64;
+        let mut buf = [0u8; 8];
+        for slot in buf.iter_mut().rev() {
+            let d = (x % 36) as u8;
+            *slot = if d < 10 { b'0' + d } else { b'a' + d - 10 };
+            x /= 36;
+        }
+        f.write_str("ins-")?;
+        f.write_str(std::str::from_utf8(&buf).map_err(|_| fmt::Error)?)
+    }
+}
+
+/// Who asked for an instance: a workload (by index), a trace replay, or a scripted action.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Owner {
+    Workload(u32),
+    Script,
+}
+
+/// `LatestOperationState`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum OperationState {
+    Operating,
+    Success,
+    Failed,
+}
+
+impl OperationState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OperationState::Operating => "OPERATING",
+            OperationState::Success => "SUCCESS",
+            OperationState::Failed => "FAILED",
+        }
+    }
+}
+
+/// `StoppedMode` of StopInstances.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub enum StoppedMode {
+    #[default]
+    KeepCharging,
+    StopCharging,
+}
+
+/// Per-instance billing state, kept by the control plane's billing (cloud/billing.rs).
+#[derive(Clone, Debug, Default)]
+pub struct BillingState {
+    /// Start of the interval now accruing.
+    pub since: SimTime,
+    /// Billed postpaid milliseconds so far (drives the price tiers; reset by a type change).
+    pub tier_ms: u64,
+    /// Everything charged so far, refunds not deducted.
+    pub charged: Money,
+    /// Everything refunded so far.
+    pub refunded: Money,
+}
+
+/// One instance.
+#[derive(Clone, Debug)]
+pub struct Instance {
+    pub id: InstanceId,
+    pub zone: ZoneIdx,
+    pub itype: TypeIdx,
+    pub charge: ChargeType,
+    pub state: InstanceState,
+    pub state_since: SimTime,
+    pub created: SimTime,
+    /// First time the instance reached RUNNING.
+    pub first_running: Option<SimTime>,
+    pub owner: Owner,
+    /// `LatestOperation` (the action name) and `LatestOperationState`.
+    pub latest_operation: Option<&'static str>,
+    pub latest_operation_state: Option<OperationState>,
+    /// The completion event of the operation in flight, if any.
+    pub pending: Option<EventId>,
+    pub stopped_mode: StoppedMode,
+    /// Type to switch to when a ResetInstancesType completes.
+    pub next_type: Option<TypeIdx>,
+    /// PREPAID: end of the paid period.
+    pub expires: Option<SimTime>,
+    /// Whether the instance counts against its zone's quota / occupies zone stock now.
+    pub holds_quota: bool,
+    pub holds_stock: bool,
+    pub billing: BillingState,
+}
+
+impl Instance {
+    /// An operation is in flight: a new mutating call is refused with
+    /// `OperationDenied.InstanceOperationInProgress`.
+    pub fn busy(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// Net cost so far (charged minus refunded), not counting the open interval.
+    pub fn net_cost(&self) -> Money {
+        self.billing.charged - self.billing.refunded
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_look_like_cvm_and_round_trip() {
+        for serial in [0u64, 1, 2, 99, 123_456, 10_000_000] {
+            let id = InstanceId(serial);
+            let s = id.to_string();
+            assert_eq!(s.len(), 12);
+            assert!(s.starts_with("ins-"));
+            assert!(
+                s[4..]
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+            );
+            assert_eq!(InstanceId::parse(&s), Some(id));
+        }
+        assert_ne!(InstanceId(0).to_string(), InstanceId(1).to_string());
+    }
+
+    #[test]
+    fn malformed_ids_are_refused() {
+        for bad in [
+            "ins-",
+            "ins-ABCDEFGH",
+            "ins-1234567",
+            "vm-12345678",
+            "ins-123456789",
+        ] {
+            assert_eq!(InstanceId::parse(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! The CVM model: catalogue, instances and their state machine, the fleet store, the control
+//! plane with quotas and stock, and billing.
+
+pub mod api;
+pub mod billing;
+pub mod capacity;
+pub mod catalog;
+pub mod errors;
+pub mod fleet;
+pub mod instance;
+pub mod money;
+pub mod state;
+
+pub use api::{
+    Action, Change, Cloud, CloudEvent, Observer, Request, Response, RunInstances, Timings,
+};
+pub use catalog::{Catalog, ChargeType, InstanceType, TypeIdx, Zone, ZoneIdx};
+pub use errors::{ApiError, ErrorCode};
+pub use fleet::{Fleet, InstanceKey};
+pub use instance::{Instance, InstanceId, Owner, StoppedMode};
+pub use money::Money;
+pub use state::InstanceState;

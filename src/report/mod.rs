@@ -1,0 +1,9 @@
+//! Observers and writers: fleet counts, the run journal, CSV files, the summary, the output
+//! folder.
+
+pub mod fleet_counts;
+pub mod journal;
+pub mod output;
+pub mod recorder;
+pub mod summary;
+pub mod timeseries;

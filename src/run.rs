@@ -1,0 +1,155 @@
+//! One run of a scenario: build the world, run the engine to the horizon, write the outputs.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+
+use crate::cloud::capacity::{Quotas, Stock};
+use crate::cloud::{Cloud, ErrorCode};
+use crate::engine::{RngStreams, Scheduler, SimTime};
+use crate::report::journal::{Journal, TraceFilter};
+use crate::report::output::Staging;
+use crate::report::recorder::{Recorder, by_charge};
+use crate::report::summary::Summary;
+use crate::report::timeseries::TimeseriesWriter;
+use crate::scenario::Scenario;
+use crate::workload::Workload;
+use crate::world::{Event, World};
+
+/// How to run.
+#[derive(Default)]
+pub struct RunOptions {
+    /// Output folder; `None` with `write_files` means `output/<scenario name>/`.
+    pub out: Option<PathBuf>,
+    /// Overrides the scenario's seed.
+    pub seed: Option<u64>,
+    /// Narrate events to stdout.
+    pub trace: Option<TraceFilter>,
+    /// Write the run folder (off for replications that only need the summary).
+    pub write_files: bool,
+}
+
+pub struct RunResult {
+    pub summary: Summary,
+    pub out_dir: Option<PathBuf>,
+}
+
+/// Builds the cloud and the actors of a scenario, with a seed.
+pub fn build_world(scn: &Scenario, seed: u64) -> (World, Scheduler<Event>) {
+    let streams = RngStreams::new(seed);
+    let mut stock = Stock::new(scn.catalog.zones.len(), scn.catalog.types.len());
+    for &(z, t, cap) in &scn.stock {
+        stock.set_capacity(z, t, Some(cap));
+    }
+    for &(z, t) in &scn.not_offered {
+        stock.set_offered(z, t, false);
+    }
+    let cloud = Cloud::new(
+        crate::cloud::api::CloudSetup {
+            catalog: scn.catalog.clone(),
+            rules: scn.rules.clone(),
+            timings: scn.timings.clone(),
+            launch_failure: scn.launch_failure,
+            quotas: Quotas::new(scn.quotas.clone()),
+            stock,
+        },
+        &streams,
+    );
+    let workloads = scn
+        .workloads
+        .iter()
+        .map(|w| Workload::new(w.clone(), &streams))
+        .collect();
+    let rec = Recorder::new(scn.catalog.zones.len());
+    let mut world = World::new(cloud, workloads, rec);
+    world.sample_interval = scn.sample_interval;
+    let mut sched = Scheduler::new(SimTime::ZERO + scn.duration);
+    world.start(&mut sched);
+    (world, sched)
+}
+
+/// Runs a scenario and, if asked, writes its run folder atomically.
+pub fn run(scn: &Scenario, opts: RunOptions) -> Result<RunResult> {
+    let seed = opts.seed.unwrap_or(scn.seed);
+    let staging = if opts.write_files {
+        let target = opts
+            .out
+            .clone()
+            .unwrap_or_else(|| Path::new("output").join(&scn.name));
+        Some(Staging::new(&target)?)
+    } else {
+        None
+    };
+    let (mut world, mut sched) = build_world(scn, seed);
+    if let Some(f) = opts.trace.clone() {
+        world.rec.journal = Some(Journal::new(Box::new(std::io::stdout()), f));
+    }
+    if let Some(st) = &staging {
+        world.rec.stream_instances(&st.path("instances.csv"))?;
+        let mut ts = TimeseriesWriter::create(&st.path("timeseries.csv"))?;
+        world.sampler = Some(Box::new(move |t, rec, cloud| {
+            ts.sample(t, &rec.counts, &cloud.catalog)?;
+            Ok(())
+        }));
+    }
+    let started = Instant::now();
+    sched.run(&mut world);
+    let end = sched.now();
+    // The final sample, at the horizon.
+    if let Some(f) = world.sampler.as_mut() {
+        f(end, &world.rec, &world.cloud)?;
+    }
+    world.sampler = None; // flushes and closes timeseries.csv
+    if let Some(e) = world.error.take() {
+        return Err(e);
+    }
+    world.cloud.close_books(end, &mut world.rec);
+    world.rec.finish()?;
+    let wall = started.elapsed().as_secs_f64();
+    let events = sched.processed();
+    let rec = &world.rec;
+    let summary = Summary {
+        scenario: scn.name.clone(),
+        seed,
+        duration_s: scn.duration.secs_f64(),
+        currency: scn.catalog.currency.clone(),
+        events_processed: events,
+        instances_created: rec.created,
+        instances_terminated: rec.released,
+        instances_launch_failed: rec.launch_failed,
+        instances_alive_at_end: world.cloud.fleet().len() as u64,
+        requests_refused: world.workloads.iter().map(|w| w.refused).sum(),
+        api_calls_total: rec.api_calls,
+        api_calls_throttled: rec
+            .api_by_code
+            .get(&ErrorCode::RequestLimitExceeded)
+            .copied()
+            .unwrap_or(0),
+        api_errors_by_code: rec
+            .api_by_code
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), *v))
+            .collect(),
+        cost_total: rec.cost_total().as_f64(),
+        cost_by_charge_type: by_charge(&rec.cost_by_charge),
+        mean_instances_alive: world.occupancy.mean(end),
+        peak_instances_alive: world.occupancy.peak,
+        wall_seconds: wall,
+        events_per_second: if wall > 0.0 {
+            events as f64 / wall
+        } else {
+            0.0
+        },
+    };
+    let out_dir = match staging {
+        Some(st) => {
+            let json = serde_json::to_string_pretty(&summary)?;
+            std::fs::write(st.path("summary.json"), json + "\n")
+                .context("cannot write summary.json")?;
+            Some(st.commit()?)
+        }
+        None => None,
+    };
+    Ok(RunResult { summary, out_dir })
+}

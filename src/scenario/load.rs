@@ -1,0 +1,492 @@
+//! Reading a scenario: TOML → [`ScenarioFile`] (serde, with the field path and line of any
+//! mistake) → cross-checks (references to zones and types) → the resolved [`Scenario`] the
+//! simulator runs.
+
+use std::path::Path;
+
+use thiserror::Error;
+
+use crate::cloud::billing::BillingRules;
+use crate::cloud::capacity::ZoneQuota;
+use crate::cloud::catalog::{
+    Catalog, TypePrice, Zone, illustrative_price, known_zone_id, parse_instance_type,
+    region_of_zone,
+};
+use crate::cloud::{ChargeType, Timings, TypeIdx, ZoneIdx};
+use crate::engine::{Dist, SimDuration};
+
+use super::schema::{ArrivalSettings, DistSettings, Placement, ScenarioFile};
+
+/// The embedded default scenario, identical to `scenarios/quickstart.toml`.
+pub const QUICKSTART: &str = include_str!("../../scenarios/quickstart.toml");
+pub const QUICKSTART_NAME: &str = "scenarios/quickstart.toml (embedded)";
+
+/// A mistake in a scenario, located as precisely as the input allows.
+#[derive(Debug, Error)]
+pub enum ScenarioError {
+    #[error("{file}: cannot read the scenario: {source}")]
+    Read {
+        file: String,
+        source: std::io::Error,
+    },
+    #[error("{file}{}: {}{message}", line.map(|l| format!(":{l}")).unwrap_or_default(), if field.is_empty() { String::new() } else { format!("`{field}`: ") })]
+    Invalid {
+        file: String,
+        line: Option<usize>,
+        /// Dotted path of the field (`workloads[0].arrival.rate_per_hour`).
+        field: String,
+        message: String,
+    },
+}
+
+/// A workload, resolved to catalogue indices.
+#[derive(Clone, Debug)]
+pub struct WorkloadSpec {
+    pub name: String,
+    pub charge: ChargeType,
+    /// Requests per millisecond.
+    pub rate_per_ms: f64,
+    /// Lifetime in milliseconds.
+    pub lifetime: Dist,
+    pub types: Vec<TypeIdx>,
+    pub type_cumulative: Vec<f64>,
+    pub zones: Vec<ZoneIdx>,
+    pub zone_cumulative: Vec<f64>,
+    pub placement: Placement,
+    pub per_request: u32,
+    pub period_months: u32,
+}
+
+/// A scenario ready to run.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    pub file: ScenarioFile,
+    /// Where it came from, for messages and reports.
+    pub origin: String,
+    pub name: String,
+    pub seed: u64,
+    pub duration: SimDuration,
+    pub sample_interval: SimDuration,
+    pub catalog: Catalog,
+    pub rules: BillingRules,
+    pub timings: Timings,
+    pub launch_failure: f64,
+    pub quotas: Vec<ZoneQuota>,
+    /// (zone, type, capacity in instances).
+    pub stock: Vec<(ZoneIdx, TypeIdx, u32)>,
+    pub not_offered: Vec<(ZoneIdx, TypeIdx)>,
+    pub workloads: Vec<WorkloadSpec>,
+}
+
+/// Reads and checks a scenario file.
+pub fn load_file(path: &Path) -> Result<Scenario, ScenarioError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+        file: file.clone(),
+        source,
+    })?;
+    parse_scenario(&text, &file)
+}
+
+/// The embedded quickstart scenario.
+pub fn quickstart() -> Scenario {
+    parse_scenario(QUICKSTART, QUICKSTART_NAME).expect("the embedded scenario is valid")
+}
+
+fn line_of_offset(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())]
+        .bytes()
+        .filter(|&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// Line of the first occurrence of `needle` as a whole token, for errors found after parsing.
+fn line_of(text: &str, needle: &str) -> Option<usize> {
+    text.lines()
+        .position(|l| {
+            let code = l.split('#').next().unwrap_or("");
+            code.contains(&format!("\"{needle}\""))
+                || code.contains(&format!("{needle} ="))
+                || code.contains(&format!(".{needle}]"))
+                || code.contains(&format!("{needle}="))
+        })
+        .map(|i| i + 1)
+}
+
+/// Parses scenario text; `origin` names it in messages.
+pub fn parse_scenario(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
+    let de = toml::de::Deserializer::parse(text).map_err(|e| ScenarioError::Invalid {
+        file: origin.into(),
+        line: e.span().map(|s| line_of_offset(text, s.start)),
+        field: String::new(),
+        message: e.message().trim().to_string(),
+    })?;
+    let parsed: ScenarioFile = serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        ScenarioError::Invalid {
+            file: origin.into(),
+            line: inner.span().map(|s| line_of_offset(text, s.start)),
+            field: if path == "." { String::new() } else { path },
+            message: inner.message().trim().to_string(),
+        }
+    })?;
+    resolve(parsed, text, origin)
+}
+
+fn dist_ms(
+    d: &DistSettings,
+    field: &str,
+    fail: &dyn Fn(&str, String) -> ScenarioError,
+) -> Result<Dist, ScenarioError> {
+    let ms = |x: &super::schema::Duration| x.0.ms() as f64;
+    Ok(match d {
+        DistSettings::Fixed { value } => Dist::Fixed(ms(value)),
+        DistSettings::Uniform { min, max } => {
+            if max.0 < min.0 {
+                return Err(fail(
+                    field,
+                    format!("max ({}) is below min ({})", max.0, min.0),
+                ));
+            }
+            Dist::Uniform {
+                low: ms(min),
+                high: ms(max),
+            }
+        }
+        DistSettings::Exponential { mean } => {
+            if mean.0.ms() == 0 {
+                return Err(fail(field, "mean must be above zero".into()));
+            }
+            Dist::Exponential { mean: ms(mean) }
+        }
+        DistSettings::Lognormal { median, sigma } => {
+            if median.0.ms() == 0 {
+                return Err(fail(field, "median must be above zero".into()));
+            }
+            Dist::LogNormal {
+                mu: ms(median).ln(),
+                sigma: sigma.0,
+            }
+        }
+        DistSettings::Weibull { shape, scale } => Dist::Weibull {
+            shape: shape.0,
+            scale: ms(scale),
+        },
+        DistSettings::Pareto { shape, scale } => {
+            if scale.0.ms() == 0 {
+                return Err(fail(field, "scale must be above zero".into()));
+            }
+            Dist::Pareto {
+                shape: shape.0,
+                scale: ms(scale),
+            }
+        }
+        DistSettings::Empirical { values } => {
+            if values.is_empty() {
+                return Err(fail(field, "needs at least one value".into()));
+            }
+            let mut v: Vec<f64> = values.iter().map(ms).collect();
+            v.sort_by(f64::total_cmp);
+            Dist::Empirical { sorted: v }
+        }
+    })
+}
+
+fn cumulative(weights: impl Iterator<Item = f64>) -> Vec<f64> {
+    let mut acc = 0.0;
+    weights
+        .map(|w| {
+            acc += w;
+            acc
+        })
+        .collect()
+}
+
+fn to_micros(x: f64) -> u64 {
+    (x * 1e6).round() as u64
+}
+
+fn resolve(f: ScenarioFile, text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
+    let fail = |field: &str, message: String| {
+        let key = field
+            .rsplit(['.', '['])
+            .next()
+            .unwrap_or(field)
+            .trim_end_matches(']');
+        ScenarioError::Invalid {
+            file: origin.into(),
+            line: line_of(text, key),
+            field: field.into(),
+            message,
+        }
+    };
+    let fail_at = |field: &str, needle: &str, message: String| ScenarioError::Invalid {
+        file: origin.into(),
+        line: line_of(text, needle),
+        field: field.into(),
+        message,
+    };
+    if f.name.trim().is_empty() || f.name.contains(['/', '\\']) || f.name.starts_with('.') {
+        return Err(fail(
+            "name",
+            "must be a non-empty name usable as a folder (no `/`, `\\`, leading `.`)".into(),
+        ));
+    }
+    if f.duration.0.ms() == 0 {
+        return Err(fail("duration", "must be longer than zero".into()));
+    }
+    if f.sample_interval.0.ms() == 0 {
+        return Err(fail("sample_interval", "must be longer than zero".into()));
+    }
+    if f.zones.is_empty() {
+        return Err(fail("zones", "at least one zone is needed".into()));
+    }
+    if f.instance_types.is_empty() {
+        return Err(fail(
+            "instance_types",
+            "at least one instance type is needed".into(),
+        ));
+    }
+    // Zones.
+    let mut zones = Vec::new();
+    let mut quotas = Vec::new();
+    for (name, z) in &f.zones {
+        let region = region_of_zone(name).ok_or_else(|| {
+            fail_at(
+                &format!("zones.{name}"),
+                name,
+                "a zone name is <region>-<number>, e.g. ap-guangzhou-3".into(),
+            )
+        })?;
+        let zone_id = match (z.zone_id, known_zone_id(name)) {
+            (Some(id), _) | (None, Some(id)) => id,
+            (None, None) => {
+                return Err(fail_at(
+                    &format!("zones.{name}.zone_id"),
+                    name,
+                    format!("`{name}` is not a zone CVM documents; give its numeric zone_id"),
+                ));
+            }
+        };
+        zones.push(Zone {
+            name: name.clone(),
+            zone_id,
+            region: region.to_string(),
+        });
+        let q = &z.quota;
+        quotas.push(ZoneQuota {
+            postpaid: q.postpaid,
+            prepaid: q.prepaid,
+            prepaid_once: q.prepaid_once,
+            spot_cores: q.spot_cores,
+            used_outside: [
+                q.used_outside.prepaid,
+                q.used_outside.postpaid,
+                q.used_outside.spot_cores,
+            ],
+        });
+    }
+    // Types and prices.
+    let mut types = Vec::new();
+    let mut prices = Vec::new();
+    for (i, name) in f.instance_types.iter().enumerate() {
+        let t = parse_instance_type(name)
+            .map_err(|m| fail_at(&format!("instance_types[{i}]"), name, m))?;
+        if types
+            .iter()
+            .any(|x: &crate::cloud::InstanceType| x.name == t.name)
+        {
+            return Err(fail_at(
+                &format!("instance_types[{i}]"),
+                name,
+                format!("`{name}` is listed twice"),
+            ));
+        }
+        let price = match f.prices.get(name) {
+            None => illustrative_price(&t),
+            Some(p) => {
+                if !(p.postpaid_hourly.is_finite() && p.postpaid_hourly >= 0.0) {
+                    return Err(fail_at(
+                        &format!("prices.{name}.postpaid_hourly"),
+                        "postpaid_hourly",
+                        "must be a price of zero or more".into(),
+                    ));
+                }
+                let ill = illustrative_price(&t);
+                TypePrice {
+                    postpaid_hourly: to_micros(p.postpaid_hourly),
+                    prepaid_monthly: p.prepaid_monthly.map(to_micros).unwrap_or(
+                        ill.prepaid_monthly * to_micros(p.postpaid_hourly)
+                            / ill.postpaid_hourly.max(1),
+                    ),
+                    tiered: p.tiered,
+                }
+            }
+        };
+        types.push(t);
+        prices.push(price);
+    }
+    for name in f.prices.keys() {
+        if !f.instance_types.contains(name) {
+            return Err(fail_at(
+                &format!("prices.{name}"),
+                name,
+                format!("`{name}` is not in instance_types"),
+            ));
+        }
+    }
+    let cat = Catalog {
+        zones,
+        types,
+        prices,
+        spot_fraction: f.cloud.spot_price_fraction.0,
+        disk_gib_hourly: to_micros(f.cloud.disk_price_per_gib_hour),
+        disk_gib: f.cloud.disk_gib,
+        currency: f.cloud.currency.clone(),
+    };
+    let type_ref = |field: &str, name: &str| {
+        cat.type_index(name).ok_or_else(|| {
+            fail_at(
+                field,
+                name,
+                format!(
+                    "unknown instance type `{name}`; the scenario's instance_types are {}",
+                    cat.types
+                        .iter()
+                        .map(|t| t.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        })
+    };
+    let zone_ref = |field: &str, name: &str| {
+        cat.zone_index(name).ok_or_else(|| {
+            fail_at(
+                field,
+                name,
+                format!(
+                    "unknown zone `{name}`; the scenario's zones are {}",
+                    cat.zones
+                        .iter()
+                        .map(|z| z.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        })
+    };
+    // Stock.
+    let mut stock = Vec::new();
+    let mut not_offered = Vec::new();
+    for (zname, z) in &f.zones {
+        let zi = cat.zone_index(zname).expect("zone just added");
+        for (tname, &cap) in &z.stock {
+            let ti = type_ref(&format!("zones.{zname}.stock.{tname}"), tname)?;
+            stock.push((zi, ti, cap));
+        }
+        for (i, tname) in z.not_offered.iter().enumerate() {
+            let ti = type_ref(&format!("zones.{zname}.not_offered[{i}]"), tname)?;
+            not_offered.push((zi, ti));
+        }
+    }
+    // Timings.
+    let mut timings = Timings::default();
+    let t = &f.cloud.timings;
+    for (slot, set, field) in [
+        (&mut timings.pending, &t.pending, "cloud.timings.pending"),
+        (&mut timings.stopping, &t.stopping, "cloud.timings.stopping"),
+        (&mut timings.starting, &t.starting, "cloud.timings.starting"),
+        (
+            &mut timings.rebooting,
+            &t.rebooting,
+            "cloud.timings.rebooting",
+        ),
+        (
+            &mut timings.terminating,
+            &t.terminating,
+            "cloud.timings.terminating",
+        ),
+    ] {
+        if let Some(d) = set {
+            *slot = dist_ms(d, field, &fail)?;
+        }
+    }
+    let rules = BillingRules::default();
+    // Workloads.
+    let mut workloads = Vec::new();
+    for (i, w) in f.workloads.iter().enumerate() {
+        let at = |s: &str| format!("workloads[{i}].{s}");
+        if f.workloads[..i].iter().any(|o| o.name == w.name) {
+            return Err(fail_at(
+                &at("name"),
+                &w.name,
+                format!("two workloads are named `{}`", w.name),
+            ));
+        }
+        let ArrivalSettings::Poisson { rate_per_hour } = &w.arrival;
+        let lifetime = dist_ms(&w.lifetime, &at("lifetime"), &fail)?;
+        if w.types.is_empty() {
+            return Err(fail(&at("types"), "name at least one instance type".into()));
+        }
+        if w.zones.is_empty() {
+            return Err(fail(&at("zones"), "name at least one zone".into()));
+        }
+        let mut types = Vec::new();
+        for name in w.types.keys() {
+            types.push(type_ref(&at(&format!("types.{name}")), name)?);
+        }
+        let mut zs = Vec::new();
+        for name in w.zones.keys() {
+            zs.push(zone_ref(&at(&format!("zones.{name}")), name)?);
+        }
+        if w.instances_per_request == 0
+            || w.instances_per_request > crate::cloud::api::MAX_RUN_COUNT
+        {
+            return Err(fail(
+                &at("instances_per_request"),
+                format!("must be within 1..={}", crate::cloud::api::MAX_RUN_COUNT),
+            ));
+        }
+        if w.charge_type == ChargeType::Prepaid && !rules.valid_period(w.period_months) {
+            return Err(fail(
+                &at("period_months"),
+                format!(
+                    "{} is not a prepaid period; use 1-12, 24, 36, 48 or 60",
+                    w.period_months
+                ),
+            ));
+        }
+        workloads.push(WorkloadSpec {
+            name: w.name.clone(),
+            charge: w.charge_type,
+            rate_per_ms: rate_per_hour.0 / crate::engine::time::MS_PER_HOUR as f64,
+            lifetime,
+            types,
+            type_cumulative: cumulative(w.types.values().map(|p| p.0)),
+            zones: zs,
+            zone_cumulative: cumulative(w.zones.values().map(|p| p.0)),
+            placement: w.placement,
+            per_request: w.instances_per_request,
+            period_months: w.period_months,
+        });
+    }
+    Ok(Scenario {
+        origin: origin.into(),
+        name: f.name.clone(),
+        seed: f.seed,
+        duration: f.duration.0,
+        sample_interval: f.sample_interval.0,
+        catalog: cat,
+        rules,
+        timings,
+        launch_failure: f.cloud.launch_failure_probability.0,
+        quotas,
+        stock,
+        not_offered,
+        workloads,
+        file: f,
+    })
+}

@@ -1,0 +1,8 @@
+//! Scenario files: the TOML schema, validation with precise messages, and the embedded default.
+
+pub mod load;
+pub mod schema;
+
+pub use load::{
+    QUICKSTART, Scenario, ScenarioError, WorkloadSpec, load_file, parse_scenario, quickstart,
+};

@@ -1,0 +1,304 @@
+//! The scenario file format (TOML), exactly as a user writes it. Every table rejects unknown
+//! fields so a typo is an error, not a silently ignored setting. Values with a unit are strings
+//! (`"90s"`, `"6h"`); plain numbers carry their unit in the field name (`rate_per_hour`).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::cloud::ChargeType;
+use crate::engine::{SimDuration, format_duration, parse_duration};
+
+/// A duration written as text (`"30d"`, `"1h30m"`), checked while parsing so that a mistake is
+/// reported with its line.
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Duration(pub SimDuration);
+
+impl TryFrom<String> for Duration {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        parse_duration(&s).map(Duration)
+    }
+}
+impl From<Duration> for String {
+    fn from(d: Duration) -> String {
+        format_duration(d.0)
+    }
+}
+
+/// A number that must be finite and greater than zero.
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(try_from = "f64", into = "f64")]
+pub struct Positive(pub f64);
+
+impl TryFrom<f64> for Positive {
+    type Error = String;
+    fn try_from(x: f64) -> Result<Self, String> {
+        if x.is_finite() && x > 0.0 {
+            Ok(Positive(x))
+        } else {
+            Err(format!("must be a positive number, got {x}"))
+        }
+    }
+}
+impl From<Positive> for f64 {
+    fn from(p: Positive) -> f64 {
+        p.0
+    }
+}
+
+/// A probability in [0, 1].
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(try_from = "f64", into = "f64")]
+pub struct Probability(pub f64);
+
+impl TryFrom<f64> for Probability {
+    type Error = String;
+    fn try_from(x: f64) -> Result<Self, String> {
+        if (0.0..=1.0).contains(&x) {
+            Ok(Probability(x))
+        } else {
+            Err(format!("must be a probability between 0 and 1, got {x}"))
+        }
+    }
+}
+impl From<Probability> for f64 {
+    fn from(p: Probability) -> f64 {
+        p.0
+    }
+}
+
+/// The whole file.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// Names the run and its output folder.
+    pub name: String,
+    /// Master seed of every random stream.
+    #[serde(default)]
+    pub seed: u64,
+    /// Simulated time span.
+    pub duration: Duration,
+    /// How often `timeseries.csv` samples the fleet.
+    #[serde(default = "default_sample_interval")]
+    pub sample_interval: Duration,
+    /// Short free text shown in reports.
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub cloud: CloudSettings,
+    /// Zones by name (`ap-guangzhou-3`); the region is the name without its last `-N`.
+    pub zones: BTreeMap<String, ZoneSettings>,
+    /// Instance types the scenario uses, by CVM name (`S5.MEDIUM4`).
+    pub instance_types: Vec<String>,
+    /// Price overrides per instance type; types not listed use the illustrative catalogue.
+    #[serde(default)]
+    pub prices: BTreeMap<String, PriceSettings>,
+    #[serde(default)]
+    pub workloads: Vec<WorkloadSettings>,
+}
+
+fn default_sample_interval() -> Duration {
+    Duration(SimDuration::from_hours(1))
+}
+
+/// Control-plane settings (CVM.md's assumptions).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CloudSettings {
+    /// Probability that a launch ends in LAUNCH_FAILED.
+    #[serde(default = "default_launch_failure")]
+    pub launch_failure_probability: Probability,
+    /// Spot market price as a fraction of the postpaid price.
+    #[serde(default = "default_spot_fraction")]
+    pub spot_price_fraction: Probability,
+    /// Currency label for all prices.
+    #[serde(default = "default_currency")]
+    pub currency: String,
+    /// System disk per instance (GiB) and its price per GiB-hour, still billed while stopped
+    /// with STOP_CHARGING.
+    #[serde(default = "default_disk_gib")]
+    pub disk_gib: u32,
+    #[serde(default = "default_disk_price")]
+    pub disk_price_per_gib_hour: f64,
+    #[serde(default)]
+    pub timings: TimingSettings,
+}
+
+fn default_launch_failure() -> Probability {
+    Probability(0.001)
+}
+fn default_spot_fraction() -> Probability {
+    Probability(0.2)
+}
+fn default_currency() -> String {
+    "CNY".into()
+}
+fn default_disk_gib() -> u32 {
+    50
+}
+fn default_disk_price() -> f64 {
+    0.0004
+}
+
+impl Default for CloudSettings {
+    fn default() -> Self {
+        CloudSettings {
+            launch_failure_probability: default_launch_failure(),
+            spot_price_fraction: default_spot_fraction(),
+            currency: default_currency(),
+            disk_gib: default_disk_gib(),
+            disk_price_per_gib_hour: default_disk_price(),
+            timings: TimingSettings::default(),
+        }
+    }
+}
+
+/// How long each transient state lasts. Defaults are CVM.md's starting points.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimingSettings {
+    pub pending: Option<DistSettings>,
+    pub stopping: Option<DistSettings>,
+    pub starting: Option<DistSettings>,
+    pub rebooting: Option<DistSettings>,
+    pub terminating: Option<DistSettings>,
+}
+
+/// A distribution of durations.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(tag = "dist", rename_all = "lowercase", deny_unknown_fields)]
+pub enum DistSettings {
+    Fixed {
+        value: Duration,
+    },
+    Uniform {
+        min: Duration,
+        max: Duration,
+    },
+    Exponential {
+        mean: Duration,
+    },
+    /// Log-normal given by its median and the standard deviation of its logarithm.
+    Lognormal {
+        median: Duration,
+        sigma: Positive,
+    },
+    Weibull {
+        shape: Positive,
+        scale: Duration,
+    },
+    Pareto {
+        shape: Positive,
+        scale: Duration,
+    },
+    /// Resample from observed values.
+    Empirical {
+        values: Vec<Duration>,
+    },
+}
+
+/// One zone.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZoneSettings {
+    /// Numeric ZoneId; known zones get CVM's real id by default.
+    pub zone_id: Option<u32>,
+    #[serde(default)]
+    pub quota: QuotaSettings,
+    /// Stock in instances per type; a type not listed has ample stock.
+    #[serde(default)]
+    pub stock: BTreeMap<String, u32>,
+    /// Types not sold in this zone (`ResourceUnavailable.InstanceType`).
+    #[serde(default)]
+    pub not_offered: Vec<String>,
+}
+
+/// A zone's quotas (DescribeAccountQuota); absent means unlimited.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaSettings {
+    pub postpaid: Option<u32>,
+    pub prepaid: Option<u32>,
+    pub prepaid_once: Option<u32>,
+    pub spot_cores: Option<u32>,
+    /// Quota already used outside the simulation (console purchases).
+    #[serde(default)]
+    pub used_outside: UsedOutside,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct UsedOutside {
+    #[serde(default)]
+    pub postpaid: u32,
+    #[serde(default)]
+    pub prepaid: u32,
+    #[serde(default)]
+    pub spot_cores: u32,
+}
+
+/// Prices of one type, in the scenario's currency.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriceSettings {
+    pub postpaid_hourly: f64,
+    pub prepaid_monthly: Option<f64>,
+    #[serde(default = "yes")]
+    pub tiered: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A source of demand: arrivals of requests for instances that live for a while.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadSettings {
+    pub name: String,
+    #[serde(default = "default_charge")]
+    pub charge_type: ChargeType,
+    pub arrival: ArrivalSettings,
+    pub lifetime: DistSettings,
+    /// Instance-type mix: type name → weight.
+    pub types: BTreeMap<String, Positive>,
+    /// Zone choice: zone name → weight.
+    pub zones: BTreeMap<String, Positive>,
+    /// How a zone is chosen for each request.
+    #[serde(default)]
+    pub placement: Placement,
+    /// Instances per RunInstances call (one tenant asks for a batch).
+    #[serde(default = "one")]
+    pub instances_per_request: u32,
+    /// PREPAID period in months.
+    #[serde(default = "one")]
+    pub period_months: u32,
+}
+
+fn default_charge() -> ChargeType {
+    ChargeType::PostpaidByHour
+}
+fn one() -> u32 {
+    1
+}
+
+/// An arrival process of requests.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(tag = "process", rename_all = "lowercase", deny_unknown_fields)]
+pub enum ArrivalSettings {
+    /// Homogeneous Poisson process.
+    Poisson { rate_per_hour: Positive },
+}
+
+/// Zone placement policies.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Placement {
+    /// Random, in proportion to the weights.
+    #[default]
+    Weighted,
+    /// Cycle through the zones in name order (weights ignored).
+    RoundRobin,
+}
