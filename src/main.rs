@@ -83,11 +83,11 @@ fn real_main() -> Result<()> {
             quiet,
         } => {
             let scn = fleetsim::cli::load_scenario(scenario.as_deref())?;
-            let trace =
-                (trace || trace_instance.is_some() || trace_zone.is_some()).then(|| TraceFilter {
-                    instance: trace_instance,
-                    zone: trace_zone,
-                });
+            let filtered = trace_instance.is_some() || trace_zone.is_some();
+            let trace = (trace || filtered).then_some(TraceFilter {
+                instance: trace_instance,
+                zone: trace_zone,
+            });
             let res = fleetsim::run::run(
                 &scn,
                 RunOptions {
