@@ -218,7 +218,7 @@ impl<Q: BenchQueue> Hold<Q> {
             self.schedule(slot);
 
             self.step += 1;
-            if self.step % CANCEL_EVERY == 0 {
+            if self.step.is_multiple_of(CANCEL_EVERY) {
                 let k = (self.rng.next_u64() as usize) & (RING - 1);
                 let (id, t) = self.ring[k];
                 if t > self.now {

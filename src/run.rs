@@ -53,6 +53,7 @@ pub fn build_world(scn: &Scenario, seed: u64) -> (World, Scheduler<Event>) {
             launch_failure: scn.launch_failure,
             quotas: Quotas::new(scn.quotas.clone()),
             stock,
+            rate_limits: scn.rate_limits.clone(),
         },
         &streams,
     );
@@ -62,7 +63,13 @@ pub fn build_world(scn: &Scenario, seed: u64) -> (World, Scheduler<Event>) {
         .map(|w| Workload::new(w.clone(), &streams))
         .collect();
     let rec = Recorder::new(scn.catalog.zones.len());
-    let mut world = World::new(cloud, workloads, rec);
+    let mut world = World::new(
+        cloud,
+        workloads,
+        rec,
+        scn.retry.clone(),
+        streams.stream("clients:retry"),
+    );
     world.sample_interval = scn.sample_interval;
     let mut sched = Scheduler::new(SimTime::ZERO + scn.duration);
     world.start(&mut sched);
@@ -82,14 +89,25 @@ pub fn run(scn: &Scenario, opts: RunOptions) -> Result<RunResult> {
         None
     };
     let (mut world, mut sched) = build_world(scn, seed);
+    world.rec.api_bucket_ms = scn.sample_interval.ms();
+    world.rec.end = SimTime::ZERO + scn.duration;
     if let Some(f) = opts.trace.clone() {
         world.rec.journal = Some(Journal::new(Box::new(std::io::stdout()), f));
     }
     if let Some(st) = &staging {
         world.rec.stream_instances(&st.path("instances.csv"))?;
-        let mut ts = TimeseriesWriter::create(&st.path("timeseries.csv"))?;
+        let mut ts = Some(TimeseriesWriter::create(st.dir())?);
         world.sampler = Some(Box::new(move |t, rec, cloud| {
-            ts.sample(t, &rec.counts, &cloud.catalog)?;
+            if let Some(w) = ts.as_mut() {
+                w.sample(t, &rec.counts, &cloud.catalog)?;
+                w.sample_quota(t, cloud.quotas(), &cloud.catalog)?;
+                if t == rec_end(rec) {
+                    // last sample: close the files
+                    if let Some(w) = ts.take() {
+                        w.finish()?;
+                    }
+                }
+            }
             Ok(())
         }));
     }
@@ -106,6 +124,9 @@ pub fn run(scn: &Scenario, opts: RunOptions) -> Result<RunResult> {
     }
     world.cloud.close_books(end, &mut world.rec);
     world.rec.finish()?;
+    if let Some(st) = &staging {
+        world.rec.write_api_csv(&st.path("api.csv"))?;
+    }
     let wall = started.elapsed().as_secs_f64();
     let events = sched.processed();
     let rec = &world.rec;
@@ -121,6 +142,7 @@ pub fn run(scn: &Scenario, opts: RunOptions) -> Result<RunResult> {
         instances_alive_at_end: world.cloud.fleet().len() as u64,
         requests_refused: world.workloads.iter().map(|w| w.refused).sum(),
         api_calls_total: rec.api_calls,
+        api_give_ups: rec.give_ups,
         api_calls_throttled: rec
             .api_by_code
             .get(&ErrorCode::RequestLimitExceeded)
@@ -152,4 +174,8 @@ pub fn run(scn: &Scenario, opts: RunOptions) -> Result<RunResult> {
         None => None,
     };
     Ok(RunResult { summary, out_dir })
+}
+
+fn rec_end(rec: &Recorder) -> SimTime {
+    rec.end
 }

@@ -6,9 +6,11 @@ use std::collections::HashSet;
 use crate::cloud::{
     Cloud, CloudEvent, InstanceId, InstanceState, Owner, Request, Response, RunInstances,
 };
+use crate::engine::RandomStream;
 use crate::engine::{Model, Scheduler, SimTime};
 use crate::report::recorder::Recorder;
-use crate::workload::Workload;
+use crate::scenario::RetryPolicy;
+use crate::workload::{Demand, Workload};
 
 /// Everything that can happen in a run.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -20,6 +22,23 @@ pub enum Event {
     End(u32, InstanceId),
     /// Time to sample the fleet.
     Sample,
+    /// A client retries a call (index into the world's pending retries).
+    Retry(u32),
+}
+
+/// A call waiting to be retried.
+#[derive(Clone, Debug)]
+enum RetryCall {
+    Run(Demand),
+    Terminate(InstanceId),
+}
+
+#[derive(Clone, Debug)]
+struct PendingRetry {
+    workload: u32,
+    /// Attempts already made.
+    attempts: u32,
+    call: RetryCall,
 }
 
 impl From<CloudEvent> for Event {
@@ -69,10 +88,20 @@ pub struct World {
     pub sample_interval: crate::engine::SimDuration,
     pub occupancy: Occupancy,
     pub error: Option<anyhow::Error>,
+    pub retry: RetryPolicy,
+    retry_rng: RandomStream,
+    retries: Vec<Option<PendingRetry>>,
+    free_retries: Vec<u32>,
 }
 
 impl World {
-    pub fn new(cloud: Cloud, workloads: Vec<Workload>, rec: Recorder) -> Self {
+    pub fn new(
+        cloud: Cloud,
+        workloads: Vec<Workload>,
+        rec: Recorder,
+        retry: RetryPolicy,
+        retry_rng: RandomStream,
+    ) -> Self {
         World {
             cloud,
             workloads,
@@ -82,6 +111,10 @@ impl World {
             sample_interval: crate::engine::SimDuration::from_hours(1),
             occupancy: Occupancy::default(),
             error: None,
+            retry,
+            retry_rng,
+            retries: Vec::new(),
+            free_retries: Vec::new(),
         }
     }
 
@@ -96,9 +129,14 @@ impl World {
 
     fn arrival(&mut self, w: u32, sched: &mut Scheduler<Event>) {
         let wl = &mut self.workloads[w as usize];
-        let demand = wl.draw();
+        let demand = wl.draw(sched.now());
         let next = wl.next_arrival(sched.now());
         sched.schedule_at(next, Event::Arrival(w));
+        self.launch(w, demand, 1, sched);
+    }
+
+    /// Calls RunInstances for a demand (attempt `attempt`, counted from 1).
+    fn launch(&mut self, w: u32, demand: Demand, attempt: u32, sched: &mut Scheduler<Event>) {
         let req = Request::RunInstances(RunInstances {
             zone: demand.zone,
             itype: demand.itype,
@@ -108,19 +146,90 @@ impl World {
             dry_run: false,
             period_months: demand.period_months,
         });
-        match self
+        self.rec.attempt = attempt;
+        let result = self
             .cloud
-            .call(Owner::Workload(w), req, sched, &mut self.rec)
-        {
+            .call(Owner::Workload(w), req, sched, &mut self.rec);
+        match result {
             Ok(Response::Launched(ids)) => {
                 let refused = demand.lifetimes.len() - ids.len();
                 self.workloads[w as usize].refused += refused as u64;
-                for (id, life) in ids.into_iter().zip(demand.lifetimes) {
-                    sched.schedule_in(life, Event::End(w, id));
+                // Lifetimes count from the original request, whatever the retries took.
+                for (id, life) in ids.into_iter().zip(&demand.lifetimes) {
+                    let end = (demand.requested + *life).max(sched.now());
+                    sched.schedule_at(end, Event::End(w, id));
                 }
             }
-            Ok(Response::Accepted) => {}
-            Err(_) => self.workloads[w as usize].refused += demand.lifetimes.len() as u64,
+            Ok(_) => {}
+            Err(e) => {
+                if !self.maybe_retry(w, attempt, e.code, RetryCall::Run(demand.clone()), sched) {
+                    self.workloads[w as usize].refused += demand.lifetimes.len() as u64;
+                }
+            }
+        }
+    }
+
+    /// Schedules a retry of a refused call if the error is retryable and attempts remain;
+    /// counts a give-up otherwise. Returns whether a retry was scheduled.
+    fn maybe_retry(
+        &mut self,
+        w: u32,
+        attempts: u32,
+        code: crate::cloud::ErrorCode,
+        call: RetryCall,
+        sched: &mut Scheduler<Event>,
+    ) -> bool {
+        if !code.retryable() {
+            return false;
+        }
+        let action = match call {
+            RetryCall::Run(_) => crate::cloud::Action::RunInstances,
+            RetryCall::Terminate(_) => crate::cloud::Action::TerminateInstances,
+        };
+        if attempts >= self.retry.max_attempts {
+            self.rec.give_up(sched.now(), action, code);
+            return false;
+        }
+        let p = &self.retry;
+        let backoff = p
+            .base_delay
+            .ms()
+            .saturating_mul(1u64 << (attempts - 1).min(40))
+            .min(p.max_delay.ms());
+        let wait = if p.jitter {
+            (backoff as f64 * self.retry_rng.uniform()).round() as u64
+        } else {
+            backoff
+        };
+        let pending = PendingRetry {
+            workload: w,
+            attempts,
+            call,
+        };
+        let slot = match self.free_retries.pop() {
+            Some(i) => {
+                self.retries[i as usize] = Some(pending);
+                i
+            }
+            None => {
+                self.retries.push(Some(pending));
+                (self.retries.len() - 1) as u32
+            }
+        };
+        sched.schedule_in(crate::engine::SimDuration(wait.max(1)), Event::Retry(slot));
+        true
+    }
+
+    fn do_retry(&mut self, slot: u32, sched: &mut Scheduler<Event>) {
+        let Some(p) = self.retries[slot as usize].take() else {
+            return;
+        };
+        self.free_retries.push(slot);
+        match p.call {
+            RetryCall::Run(d) => self.launch(p.workload, d, p.attempts + 1, sched),
+            RetryCall::Terminate(id) => {
+                self.terminate_attempt(p.workload, id, p.attempts + 1, sched)
+            }
         }
     }
 
@@ -144,10 +253,26 @@ impl World {
     }
 
     fn terminate(&mut self, w: u32, id: InstanceId, sched: &mut Scheduler<Event>) {
-        let req = Request::TerminateInstances { ids: vec![id] };
-        let _ = self
+        self.terminate_attempt(w, id, 1, sched);
+    }
+
+    fn terminate_attempt(
+        &mut self,
+        w: u32,
+        id: InstanceId,
+        attempt: u32,
+        sched: &mut Scheduler<Event>,
+    ) {
+        let req = Request::TerminateInstances {
+            ids: vec![id.into()],
+        };
+        self.rec.attempt = attempt;
+        if let Err(e) = self
             .cloud
-            .call(Owner::Workload(w), req, sched, &mut self.rec);
+            .call(Owner::Workload(w), req, sched, &mut self.rec)
+        {
+            self.maybe_retry(w, attempt, e.code, RetryCall::Terminate(id), sched);
+        }
     }
 
     /// Lets owners react to what happened to their instances.
@@ -183,6 +308,7 @@ impl Model for World {
             Event::Cloud(e) => self.cloud.handle(e, sched, &mut self.rec),
             Event::Arrival(w) => self.arrival(w, sched),
             Event::End(w, id) => self.end(w, id, sched),
+            Event::Retry(slot) => self.do_retry(slot, sched),
             Event::Sample => {
                 if let Some(f) = self.sampler.as_mut()
                     && self.error.is_none()

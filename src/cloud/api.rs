@@ -12,6 +12,7 @@ use super::errors::{ApiError, ErrorCode};
 use super::fleet::{Fleet, InstanceKey};
 use super::instance::{BillingState, Instance, InstanceId, OperationState, Owner, StoppedMode};
 use super::money::Money;
+use super::ratelimit::{RateLimiter, RateLimits};
 use super::state::{After, InstanceState, Transition, next_state};
 
 /// CVM's API actions.
@@ -22,15 +23,27 @@ pub enum Action {
     StopInstances,
     RebootInstances,
     TerminateInstances,
+    ResetInstancesType,
+    RenewInstances,
+    ModifyInstancesChargeType,
+    DescribeInstances,
+    DescribeAccountQuota,
+    DescribeZoneInstanceConfigInfos,
 }
 
 impl Action {
-    pub const ALL: [Action; 5] = [
+    pub const ALL: [Action; 11] = [
         Action::RunInstances,
         Action::StartInstances,
         Action::StopInstances,
         Action::RebootInstances,
         Action::TerminateInstances,
+        Action::ResetInstancesType,
+        Action::RenewInstances,
+        Action::ModifyInstancesChargeType,
+        Action::DescribeInstances,
+        Action::DescribeAccountQuota,
+        Action::DescribeZoneInstanceConfigInfos,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -39,7 +52,16 @@ impl Action {
             Action::StopInstances => "StopInstances",
             Action::RebootInstances => "RebootInstances",
             Action::TerminateInstances => "TerminateInstances",
+            Action::ResetInstancesType => "ResetInstancesType",
+            Action::RenewInstances => "RenewInstances",
+            Action::ModifyInstancesChargeType => "ModifyInstancesChargeType",
+            Action::DescribeInstances => "DescribeInstances",
+            Action::DescribeAccountQuota => "DescribeAccountQuota",
+            Action::DescribeZoneInstanceConfigInfos => "DescribeZoneInstanceConfigInfos",
         }
+    }
+    pub fn parse(s: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.as_str() == s)
     }
     pub fn index(self) -> usize {
         self as usize
@@ -61,22 +83,70 @@ pub struct RunInstances {
     pub period_months: u32,
 }
 
+/// An instance named in a call: already parsed (clients that got it from RunInstances), or as
+/// text (scripts), which the control plane checks for `InvalidInstanceId.Malformed`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum InstanceRef {
+    Id(InstanceId),
+    Text(String),
+}
+
+impl From<InstanceId> for InstanceRef {
+    fn from(id: InstanceId) -> Self {
+        InstanceRef::Id(id)
+    }
+}
+
+/// A DescribeInstances filter: `zone`, `instance-state`, `instance-charge-type`,
+/// `instance-type`, `instance-id`; the values are alternatives.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Filter {
+    pub name: String,
+    pub values: Vec<String>,
+}
+
 /// A call to the API.
 #[derive(Clone, Debug)]
 pub enum Request {
     RunInstances(RunInstances),
     StartInstances {
-        ids: Vec<InstanceId>,
+        ids: Vec<InstanceRef>,
     },
     StopInstances {
-        ids: Vec<InstanceId>,
+        ids: Vec<InstanceRef>,
         stopped_mode: StoppedMode,
     },
     RebootInstances {
-        ids: Vec<InstanceId>,
+        ids: Vec<InstanceRef>,
     },
     TerminateInstances {
-        ids: Vec<InstanceId>,
+        ids: Vec<InstanceRef>,
+    },
+    ResetInstancesType {
+        ids: Vec<InstanceRef>,
+        itype: TypeIdx,
+        force_stop: bool,
+    },
+    RenewInstances {
+        ids: Vec<InstanceRef>,
+        period_months: u32,
+    },
+    ModifyInstancesChargeType {
+        ids: Vec<InstanceRef>,
+        charge: ChargeType,
+        period_months: u32,
+    },
+    DescribeInstances {
+        ids: Vec<InstanceRef>,
+        filters: Vec<Filter>,
+        offset: u32,
+        limit: Option<u32>,
+    },
+    DescribeAccountQuota {
+        zone: Option<ZoneIdx>,
+    },
+    DescribeZoneInstanceConfigInfos {
+        zone: Option<ZoneIdx>,
     },
 }
 
@@ -88,8 +158,48 @@ impl Request {
             Request::StopInstances { .. } => Action::StopInstances,
             Request::RebootInstances { .. } => Action::RebootInstances,
             Request::TerminateInstances { .. } => Action::TerminateInstances,
+            Request::ResetInstancesType { .. } => Action::ResetInstancesType,
+            Request::RenewInstances { .. } => Action::RenewInstances,
+            Request::ModifyInstancesChargeType { .. } => Action::ModifyInstancesChargeType,
+            Request::DescribeInstances { .. } => Action::DescribeInstances,
+            Request::DescribeAccountQuota { .. } => Action::DescribeAccountQuota,
+            Request::DescribeZoneInstanceConfigInfos { .. } => {
+                Action::DescribeZoneInstanceConfigInfos
+            }
         }
     }
+}
+
+/// One instance as DescribeInstances lists it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InstanceView {
+    pub id: InstanceId,
+    pub zone: ZoneIdx,
+    pub itype: TypeIdx,
+    pub charge: ChargeType,
+    pub state: InstanceState,
+    pub latest_operation: Option<&'static str>,
+    pub latest_operation_state: Option<OperationState>,
+}
+
+/// One zone and charge type of DescribeAccountQuota.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QuotaView {
+    pub zone: ZoneIdx,
+    pub charge: ChargeType,
+    pub used: u32,
+    pub remaining: Option<u32>,
+    pub total: Option<u32>,
+    pub once: Option<u32>,
+}
+
+/// One zone and type of DescribeZoneInstanceConfigInfos.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConfigView {
+    pub zone: ZoneIdx,
+    pub itype: TypeIdx,
+    /// `SELL` or `SOLD_OUT`.
+    pub status: &'static str,
 }
 
 /// A successful answer.
@@ -99,6 +209,13 @@ pub enum Response {
     Launched(Vec<InstanceId>),
     /// Any other mutating call: accepted, the work goes on asynchronously.
     Accepted,
+    /// DescribeInstances: `TotalCount` and one page.
+    Instances {
+        total: u32,
+        items: Vec<InstanceView>,
+    },
+    Quotas(Vec<QuotaView>),
+    Configs(Vec<ConfigView>),
 }
 
 /// Transition durations (CVM.md: ASSUMPTION, all settings), in milliseconds.
@@ -109,6 +226,7 @@ pub struct Timings {
     pub starting: Dist,
     pub rebooting: Dist,
     pub terminating: Dist,
+    pub reset_type: Dist,
 }
 
 impl Default for Timings {
@@ -123,6 +241,7 @@ impl Default for Timings {
             starting: u(20, 60),
             rebooting: u(30, 90),
             terminating: u(5, 20),
+            reset_type: u(60, 180),
         }
     }
 }
@@ -142,6 +261,10 @@ pub struct Change<'a> {
     pub from: Option<InstanceState>,
     /// `None`: the instance was released and has left the fleet.
     pub to: Option<InstanceState>,
+    /// Instance type and charge type before the change (they differ from the instance's own
+    /// after ResetInstancesType and ModifyInstancesChargeType).
+    pub from_type: TypeIdx,
+    pub from_charge: ChargeType,
     /// The billing interval this change closed (or an up-front charge, start == end).
     pub accrual: Accrual,
     pub catalog: &'a Catalog,
@@ -173,6 +296,7 @@ pub struct Cloud {
     pub timings: Timings,
     /// Probability that a launch ends in LAUNCH_FAILED (ASSUMPTION, default 0.1%).
     pub launch_failure: f64,
+    limiter: RateLimiter,
     fleet: Fleet,
     quotas: Quotas,
     stock: Stock,
@@ -188,6 +312,7 @@ pub struct CloudSetup {
     pub launch_failure: f64,
     pub quotas: Quotas,
     pub stock: Stock,
+    pub rate_limits: RateLimits,
 }
 
 impl Cloud {
@@ -198,6 +323,7 @@ impl Cloud {
             rules: setup.rules,
             timings: setup.timings,
             launch_failure: setup.launch_failure,
+            limiter: RateLimiter::new(&setup.rate_limits),
             fleet: Fleet::new(),
             quotas: setup.quotas,
             stock: setup.stock,
@@ -225,7 +351,14 @@ impl Cloud {
         sched: &mut Scheduler<E>,
         obs: &mut O,
     ) -> Result<Response, ApiError> {
-        let result = self.dispatch(caller, &request, sched, obs);
+        let result = if self.limiter.admit(sched.now(), request.action()) {
+            self.dispatch(caller, &request, sched, obs)
+        } else {
+            Err(ApiError::new(
+                ErrorCode::RequestLimitExceeded,
+                format!("{} throttled", request.action().as_str()),
+            ))
+        };
         obs.api_call(&CallRecord {
             time: sched.now(),
             caller,
@@ -306,6 +439,52 @@ impl Cloud {
                 }
                 Ok(Response::Accepted)
             }
+            Request::ResetInstancesType {
+                ids,
+                itype,
+                force_stop,
+            } => self.reset_type(ids, *itype, *force_stop, sched, obs),
+            Request::RenewInstances { ids, period_months } => {
+                self.renew(ids, *period_months, sched.now(), obs)
+            }
+            Request::ModifyInstancesChargeType {
+                ids,
+                charge,
+                period_months,
+            } => self.modify_charge(ids, *charge, *period_months, sched.now(), obs),
+            Request::DescribeInstances {
+                ids,
+                filters,
+                offset,
+                limit,
+            } => self.describe_instances(ids, filters, *offset, *limit),
+            Request::DescribeAccountQuota { zone } => Ok(Response::Quotas(
+                self.zone_list(*zone)
+                    .flat_map(|z| ChargeType::ALL.map(|c| (z, c)))
+                    .map(|(z, c)| QuotaView {
+                        zone: z,
+                        charge: c,
+                        used: self.quotas.used(z, c),
+                        remaining: self.quotas.total(z, c).map(|_| self.quotas.remaining(z, c)),
+                        total: self.quotas.total(z, c),
+                        once: (c == ChargeType::Prepaid)
+                            .then(|| self.quotas.once(z))
+                            .flatten(),
+                    })
+                    .collect(),
+            )),
+            Request::DescribeZoneInstanceConfigInfos { zone } => Ok(Response::Configs(
+                self.zone_list(*zone)
+                    .flat_map(|z| {
+                        (0..self.catalog.types.len()).map(move |t| (z, TypeIdx(t as u16)))
+                    })
+                    .map(|(z, t)| ConfigView {
+                        zone: z,
+                        itype: t,
+                        status: self.stock.status(z, t),
+                    })
+                    .collect(),
+            )),
             Request::TerminateInstances { ids } => {
                 use InstanceState as S;
                 let keys =
@@ -350,26 +529,49 @@ impl Cloud {
     /// nothing has changed.
     fn resolve(
         &self,
-        ids: &[InstanceId],
+        ids: &[InstanceRef],
         accepted: &[InstanceState],
     ) -> Result<Vec<InstanceKey>, ApiError> {
-        if ids.is_empty() {
+        self.resolve_capped(ids, accepted, MAX_IDS_PER_CALL)
+    }
+
+    /// Parses an id given as text (`InvalidInstanceId.Malformed` if it is not one).
+    fn parse_ref(r: &InstanceRef) -> Result<InstanceId, ApiError> {
+        match r {
+            InstanceRef::Id(id) => Ok(*id),
+            InstanceRef::Text(t) => InstanceId::parse(t).ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::InvalidInstanceIdMalformed,
+                    format!("`{t}` is not an instance id (ins-xxxxxxxx)"),
+                )
+            }),
+        }
+    }
+
+    fn resolve_capped(
+        &self,
+        refs: &[InstanceRef],
+        accepted: &[InstanceState],
+        cap: usize,
+    ) -> Result<Vec<InstanceKey>, ApiError> {
+        if refs.is_empty() {
             return Err(ApiError::new(
                 ErrorCode::InvalidParameterValue,
                 "InstanceIds must name at least one instance",
             ));
         }
-        if ids.len() > MAX_IDS_PER_CALL {
+        if refs.len() > cap {
             return Err(ApiError::new(
                 ErrorCode::InvalidParameterValueLimitExceeded,
-                format!(
-                    "{} ids given, at most {MAX_IDS_PER_CALL} per call",
-                    ids.len()
-                ),
+                format!("{} ids given, at most {cap} per call", refs.len()),
             ));
         }
+        let ids = refs
+            .iter()
+            .map(Self::parse_ref)
+            .collect::<Result<Vec<_>, _>>()?;
         let mut keys = Vec::with_capacity(ids.len());
-        for &id in ids {
+        for id in ids {
             let key = self.fleet.key_of(id).ok_or_else(|| {
                 ApiError::new(
                     ErrorCode::InvalidInstanceIdNotFound,
@@ -395,6 +597,320 @@ impl Cloud {
             keys.push(key);
         }
         Ok(keys)
+    }
+
+    fn zone_list(&self, zone: Option<ZoneIdx>) -> impl Iterator<Item = ZoneIdx> + use<> {
+        let n = self.catalog.zones.len() as u16;
+        let (a, b) = match zone {
+            Some(z) => (z.0, z.0 + 1),
+            None => (0, n),
+        };
+        (a..b).map(ZoneIdx)
+    }
+
+    fn stock_error(&self, z: ZoneIdx, t: TypeIdx, answer: StockAnswer) -> ApiError {
+        let code = match answer {
+            StockAnswer::NotOffered => ErrorCode::TypeUnavailable,
+            StockAnswer::Low(_) => ErrorCode::ResourceInsufficientType,
+            _ => ErrorCode::SoldOutType,
+        };
+        ApiError::new(
+            code,
+            format!(
+                "{} in {}: {} free",
+                self.catalog.itype(t).name,
+                self.catalog.zone(z).name,
+                self.stock.free(z, t).min(1_000_000_000)
+            ),
+        )
+    }
+
+    fn reset_type<E: From<CloudEvent>, O: Observer>(
+        &mut self,
+        ids: &[InstanceRef],
+        itype: TypeIdx,
+        force_stop: bool,
+        sched: &mut Scheduler<E>,
+        obs: &mut O,
+    ) -> Result<Response, ApiError> {
+        use InstanceState as S;
+        let accepted: &[S] = if force_stop {
+            &[S::Stopped, S::Running]
+        } else {
+            &[S::Stopped]
+        };
+        let key = self.resolve_capped(ids, accepted, 1)?[0];
+        let inst = self.fleet.get(key).expect("resolved");
+        if inst.charge == ChargeType::Spotpaid {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedChargeType,
+                format!(
+                    "{} is SPOTPAID: spot instances cannot be reconfigured",
+                    inst.id
+                ),
+            ));
+        }
+        if inst.itype == itype {
+            return Err(ApiError::new(
+                ErrorCode::InvalidParameterValue,
+                format!("{} is already {}", inst.id, self.catalog.itype(itype).name),
+            ));
+        }
+        let answer = self.stock.ask(inst.zone, itype, 1);
+        if answer != StockAnswer::Available {
+            return Err(self.stock_error(inst.zone, itype, answer));
+        }
+        let running = inst.state == S::Running;
+        self.fleet.get_mut(key).expect("resolved").next_type = Some(itype);
+        if running {
+            // ForceStop: the API stops it first; the reset follows the stop.
+            let d = self.timings.stopping.clone();
+            self.begin(key, Transition::Stop, "ResetInstancesType", &d, sched, obs);
+        } else {
+            self.mark(key, "ResetInstancesType", OperationState::Operating);
+            let delay = sample_ms(&self.timings.reset_type, &mut self.timing_rng);
+            let ev = sched.schedule_in(delay, CloudEvent::Complete(key).into());
+            self.fleet.get_mut(key).expect("live").pending = Some(ev);
+        }
+        Ok(Response::Accepted)
+    }
+
+    fn renew<O: Observer>(
+        &mut self,
+        ids: &[InstanceRef],
+        months: u32,
+        now: SimTime,
+        obs: &mut O,
+    ) -> Result<Response, ApiError> {
+        use InstanceState as S;
+        if !self.rules.valid_period(months) {
+            return Err(ApiError::new(
+                ErrorCode::InvalidPeriod,
+                format!("Period {months} is not an offered prepaid period"),
+            ));
+        }
+        let keys = self.resolve(ids, &[S::Running, S::Stopped, S::Shutdown])?;
+        for &k in &keys {
+            let inst = self.fleet.get(k).expect("resolved");
+            if inst.charge != ChargeType::Prepaid {
+                return Err(ApiError::new(
+                    ErrorCode::UnsupportedChargeType,
+                    format!(
+                        "{} is {}: only PREPAID instances are renewed",
+                        inst.id, inst.charge
+                    ),
+                ));
+            }
+        }
+        for k in keys {
+            let inst = self.fleet.get_mut(k).expect("resolved");
+            let price = self
+                .rules
+                .prepaid_price(self.catalog.price(inst.itype).prepaid_monthly, months);
+            let base = inst.expires.unwrap_or(now).max(now);
+            inst.expires = Some(base + prepaid_period(months));
+            inst.billing.charged += price;
+            let state = inst.state;
+            self.mark(k, "RenewInstances", OperationState::Success);
+            let inst = self.fleet.get(k).expect("live");
+            obs.state_change(&Change {
+                time: now,
+                instance: inst,
+                from: Some(state),
+                to: Some(state),
+                from_type: inst.itype,
+                from_charge: inst.charge,
+                accrual: Accrual {
+                    start: now,
+                    end: now,
+                    amount: price,
+                },
+                catalog: &self.catalog,
+            });
+            if state == S::Shutdown {
+                self.apply(k, Transition::Restore, now, obs);
+            }
+        }
+        Ok(Response::Accepted)
+    }
+
+    fn modify_charge<O: Observer>(
+        &mut self,
+        ids: &[InstanceRef],
+        to: ChargeType,
+        months: u32,
+        now: SimTime,
+        obs: &mut O,
+    ) -> Result<Response, ApiError> {
+        use InstanceState as S;
+        if to == ChargeType::Spotpaid {
+            return Err(ApiError::new(
+                ErrorCode::InvalidParameterValue,
+                "InstanceChargeType must be PREPAID or POSTPAID_BY_HOUR",
+            ));
+        }
+        if to == ChargeType::Prepaid && !self.rules.valid_period(months) {
+            return Err(ApiError::new(
+                ErrorCode::InvalidPeriod,
+                format!("Period {months} is not an offered prepaid period"),
+            ));
+        }
+        let keys = self.resolve_capped(ids, &[S::Running, S::Stopped], 20)?;
+        let mut per_zone: std::collections::BTreeMap<ZoneIdx, u32> = Default::default();
+        for &k in &keys {
+            let inst = self.fleet.get(k).expect("resolved");
+            if inst.charge == ChargeType::Spotpaid {
+                return Err(ApiError::new(
+                    ErrorCode::UnsupportedChargeType,
+                    format!("{} is SPOTPAID and cannot change charge type", inst.id),
+                ));
+            }
+            if inst.charge == to {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidParameterValue,
+                    format!("{} is already {to}", inst.id),
+                ));
+            }
+            *per_zone.entry(inst.zone).or_default() += 1;
+        }
+        for (&z, &n) in &per_zone {
+            if self.quotas.remaining(z, to) < n {
+                let code = if to == ChargeType::Prepaid {
+                    ErrorCode::PrepayQuota
+                } else {
+                    ErrorCode::InstanceQuota
+                };
+                return Err(ApiError::new(
+                    code,
+                    format!(
+                        "{to} quota in {} cannot take {n} more",
+                        self.catalog.zone(z).name
+                    ),
+                ));
+            }
+        }
+        for k in keys {
+            let inst = self.fleet.get_mut(k).expect("resolved");
+            let accrual = self.rules.accrue(&self.catalog, inst, now);
+            let from_charge = inst.charge;
+            self.quotas.give_back(inst.zone, from_charge, 1);
+            self.quotas.take(inst.zone, to, 1);
+            inst.charge = to;
+            inst.billing.tier_ms = 0;
+            let mut upfront = Money::ZERO;
+            if to == ChargeType::Prepaid {
+                upfront = self
+                    .rules
+                    .prepaid_price(self.catalog.price(inst.itype).prepaid_monthly, months);
+                inst.billing.charged += upfront;
+                inst.expires = Some(now + prepaid_period(months));
+            } else {
+                inst.expires = None;
+            }
+            inst.latest_operation = Some("ModifyInstancesChargeType");
+            inst.latest_operation_state = Some(OperationState::Success);
+            let state = inst.state;
+            let inst = self.fleet.get(k).expect("live");
+            obs.state_change(&Change {
+                time: now,
+                instance: inst,
+                from: Some(state),
+                to: Some(state),
+                from_type: inst.itype,
+                from_charge,
+                accrual: Accrual {
+                    start: accrual.start,
+                    end: now,
+                    amount: accrual.amount + upfront,
+                },
+                catalog: &self.catalog,
+            });
+        }
+        Ok(Response::Accepted)
+    }
+
+    fn describe_instances(
+        &self,
+        ids: &[InstanceRef],
+        filters: &[Filter],
+        offset: u32,
+        limit: Option<u32>,
+    ) -> Result<Response, ApiError> {
+        let limit = limit.unwrap_or(20);
+        if !(1..=100).contains(&limit) {
+            return Err(ApiError::new(
+                ErrorCode::InvalidParameterValue,
+                format!("Limit {limit} is outside 1..=100"),
+            ));
+        }
+        if !ids.is_empty() && !filters.is_empty() {
+            return Err(ApiError::new(
+                ErrorCode::InvalidParameter,
+                "InstanceIds and Filters cannot be given together",
+            ));
+        }
+        if ids.len() > MAX_IDS_PER_CALL {
+            return Err(ApiError::new(
+                ErrorCode::InvalidParameterValueLimitExceeded,
+                format!("{} ids given, at most {MAX_IDS_PER_CALL}", ids.len()),
+            ));
+        }
+        if filters.len() > 10 || filters.iter().any(|f| f.values.len() > 5) {
+            return Err(ApiError::new(
+                ErrorCode::InvalidParameterValueLimitExceeded,
+                "at most 10 filters of 5 values each",
+            ));
+        }
+        for f in filters {
+            if !matches!(
+                f.name.as_str(),
+                "zone"
+                    | "instance-state"
+                    | "instance-charge-type"
+                    | "instance-type"
+                    | "instance-id"
+            ) {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidParameter,
+                    format!("unknown filter `{}`", f.name),
+                ));
+            }
+        }
+        let wanted: Vec<InstanceId> = ids.iter().map(Self::parse_ref).collect::<Result<_, _>>()?;
+        let matches = |inst: &Instance| -> bool {
+            if !wanted.is_empty() {
+                return wanted.contains(&inst.id);
+            }
+            filters.iter().all(|f| {
+                let v = match f.name.as_str() {
+                    "zone" => self.catalog.zone(inst.zone).name.clone(),
+                    "instance-state" => inst.state.as_str().to_string(),
+                    "instance-charge-type" => inst.charge.as_str().to_string(),
+                    "instance-type" => self.catalog.itype(inst.itype).name.clone(),
+                    _ => inst.id.to_string(),
+                };
+                f.values.contains(&v)
+            })
+        };
+        let mut total = 0u32;
+        let mut items = Vec::new();
+        for (_, inst) in self.fleet.iter() {
+            if matches(inst) {
+                if total >= offset && items.len() < limit as usize {
+                    items.push(InstanceView {
+                        id: inst.id,
+                        zone: inst.zone,
+                        itype: inst.itype,
+                        charge: inst.charge,
+                        state: inst.state,
+                        latest_operation: inst.latest_operation,
+                        latest_operation_state: inst.latest_operation_state,
+                    });
+                }
+                total += 1;
+            }
+        }
+        Ok(Response::Instances { total, items })
     }
 
     fn run_instances<E: From<CloudEvent>, O: Observer>(
@@ -538,6 +1054,8 @@ impl Cloud {
                 instance: inst,
                 from: None,
                 to: Some(InstanceState::Pending),
+                from_type: t,
+                from_charge: c,
                 accrual: Accrual {
                     start: now,
                     end: now,
@@ -612,6 +1130,8 @@ impl Cloud {
                     instance: inst,
                     from: Some(from),
                     to: Some(to),
+                    from_type: inst.itype,
+                    from_charge: inst.charge,
                     accrual,
                     catalog: &self.catalog,
                 });
@@ -634,6 +1154,8 @@ impl Cloud {
                     instance: &inst,
                     from: Some(from),
                     to: None,
+                    from_type: inst.itype,
+                    from_charge: inst.charge,
                     accrual,
                     catalog: &self.catalog,
                 });
@@ -672,6 +1194,18 @@ impl Cloud {
                     Transition::LaunchSucceeded
                 }
             }
+            InstanceState::Stopping if inst.next_type.is_some() => {
+                // ResetInstancesType with ForceStop: stopped; now the reset itself.
+                self.apply(key, Transition::StopDone, now, obs);
+                let delay = sample_ms(&self.timings.reset_type, &mut self.timing_rng);
+                let ev = sched.schedule_in(delay, CloudEvent::Complete(key).into());
+                self.fleet.get_mut(key).expect("live").pending = Some(ev);
+                return;
+            }
+            InstanceState::Stopped if inst.next_type.is_some() => {
+                self.finish_reset(key, now, obs);
+                return;
+            }
             InstanceState::Stopping => Transition::StopDone,
             InstanceState::Starting => Transition::StartDone,
             InstanceState::Rebooting => Transition::RebootDone,
@@ -689,6 +1223,43 @@ impl Cloud {
         self.apply(key, t, now, obs);
     }
 
+    /// Completes a ResetInstancesType: the stopped interval is billed at the old type, the
+    /// stock of the old type is freed and the new one taken, price tiers restart, and the
+    /// instance starts RUNNING with the new type.
+    fn finish_reset<O: Observer>(&mut self, key: InstanceKey, now: SimTime, obs: &mut O) {
+        let inst = self.fleet.get_mut(key).expect("live");
+        let Some(new_type) = inst.next_type.take() else {
+            return;
+        };
+        let old_type = inst.itype;
+        let accrual = self.rules.accrue(&self.catalog, inst, now);
+        if inst.holds_stock {
+            self.stock.give_back(inst.zone, old_type, 1);
+        }
+        self.stock.take(inst.zone, new_type, 1);
+        inst.holds_stock = true;
+        inst.itype = new_type;
+        inst.billing.tier_ms = 0;
+        let from = inst.state;
+        let Ok(After::State(to)) = next_state(from, Transition::ResetTypeDone) else {
+            panic!("reset completes only from STOPPED (control plane bug)");
+        };
+        inst.state = to;
+        inst.state_since = now;
+        inst.latest_operation_state = Some(OperationState::Success);
+        let inst = self.fleet.get(key).expect("live");
+        obs.state_change(&Change {
+            time: now,
+            instance: inst,
+            from: Some(from),
+            to: Some(to),
+            from_type: old_type,
+            from_charge: inst.charge,
+            accrual,
+            catalog: &self.catalog,
+        });
+    }
+
     /// Closes every open billing interval at the end of the run, so bills cover the whole run.
     pub fn close_books<O: Observer>(&mut self, now: SimTime, obs: &mut O) {
         let keys: Vec<InstanceKey> = self.fleet.iter().map(|(k, _)| k).collect();
@@ -702,6 +1273,8 @@ impl Cloud {
                 instance: inst,
                 from: Some(state),
                 to: Some(state),
+                from_type: inst.itype,
+                from_charge: inst.charge,
                 accrual,
                 catalog: &self.catalog,
             });
@@ -718,4 +1291,10 @@ fn inst_op(inst: Option<&Instance>) -> &'static str {
 /// the same instant it starts).
 pub fn sample_ms(d: &Dist, rng: &mut RandomStream) -> SimDuration {
     SimDuration((d.sample(rng).round().max(1.0)) as u64)
+}
+
+/// A prepaid period of `months`, as 30-day months (ASSUMPTION: CVM bills calendar months; the
+/// simulator's clock has no calendar).
+pub fn prepaid_period(months: u32) -> SimDuration {
+    SimDuration(months as u64 * 30 * crate::engine::time::MS_PER_DAY)
 }

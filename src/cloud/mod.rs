@@ -9,6 +9,7 @@ pub mod errors;
 pub mod fleet;
 pub mod instance;
 pub mod money;
+pub mod ratelimit;
 pub mod state;
 
 pub use api::{

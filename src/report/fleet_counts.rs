@@ -45,19 +45,23 @@ impl FleetCounts {
     }
 
     pub fn apply(&mut self, ch: &Change<'_>) {
-        if ch.from == ch.to {
+        if ch.from == ch.to
+            && ch.from_type == ch.instance.itype
+            && ch.from_charge == ch.instance.charge
+        {
             return;
         }
         let inst = ch.instance;
-        let t = ch.catalog.itype(inst.itype);
         let z = inst.zone.0 as usize;
         if let Some(from) = ch.from {
-            let i = self.at(z, inst.charge, from);
+            let t = ch.catalog.itype(ch.from_type);
+            let i = self.at(z, ch.from_charge, from);
             let c = &mut self.cells[i];
             c.instances -= 1;
             c.vcpus -= t.vcpus as u64;
             c.memory_gib -= t.memory_gib as u64;
         }
+        let t = ch.catalog.itype(inst.itype);
         if let Some(to) = ch.to {
             let i = self.at(z, inst.charge, to);
             let c = &mut self.cells[i];

@@ -77,6 +77,11 @@ impl Journal {
         let outcome = match c.result {
             Ok(Response::Launched(ids)) => format!("ok, {} launched", ids.len()),
             Ok(Response::Accepted) => "ok".into(),
+            Ok(Response::Instances { total, items }) => {
+                format!("ok, {} of {total} listed", items.len())
+            }
+            Ok(Response::Quotas(q)) => format!("ok, {} quota lines", q.len()),
+            Ok(Response::Configs(c)) => format!("ok, {} zone/type lines", c.len()),
             Err(e) => format!("refused: {}", e),
         };
         let _ = writeln!(

@@ -1,6 +1,7 @@
 //! Observers and writers: fleet counts, the run journal, CSV files, the summary, the output
 //! folder.
 
+pub mod charts;
 pub mod fleet_counts;
 pub mod journal;
 pub mod output;

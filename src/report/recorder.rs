@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 
 use crate::cloud::api::CallRecord;
 use crate::cloud::{
-    Change, ChargeType, ErrorCode, InstanceId, InstanceState, Money, Observer, Owner,
+    Action, Change, ChargeType, ErrorCode, InstanceId, InstanceState, Money, Observer, Owner,
 };
 use crate::engine::SimTime;
 
@@ -30,6 +30,16 @@ pub fn secs(t: SimTime) -> String {
     format!("{}.{:03}", t.ms() / 1000, t.ms() % 1000)
 }
 
+/// One row of `api.csv`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ApiCell {
+    pub calls: u64,
+    /// Of those calls, how many were retries.
+    pub retries: u64,
+    /// Calls whose client gave up after this outcome.
+    pub give_ups: u64,
+}
+
 pub struct Recorder {
     pub counts: FleetCounts,
     pub cost_by_charge: [Money; 3],
@@ -40,6 +50,15 @@ pub struct Recorder {
     pub api_by_code: BTreeMap<ErrorCode, u64>,
     pub notices: Vec<Notice>,
     pub journal: Option<Journal>,
+    /// Attempt number of the call being made (1 = first try), set by the caller.
+    pub attempt: u32,
+    pub give_ups: u64,
+    /// Calls per (time bucket, action, outcome), for `api.csv`.
+    pub api_log: BTreeMap<(u64, Action, Option<ErrorCode>), ApiCell>,
+    /// Width of an `api.csv` bucket, ms.
+    pub api_bucket_ms: u64,
+    /// The run's horizon (the last sample is taken there).
+    pub end: SimTime,
     instances: Option<BufWriter<File>>,
     io_error: Option<std::io::Error>,
 }
@@ -56,6 +75,11 @@ impl Recorder {
             api_by_code: BTreeMap::new(),
             notices: Vec::new(),
             journal: None,
+            attempt: 1,
+            give_ups: 0,
+            api_log: BTreeMap::new(),
+            api_bucket_ms: 3_600_000,
+            end: SimTime::ZERO,
             instances: None,
             io_error: None,
         }
@@ -86,6 +110,36 @@ impl Recorder {
             Some(e) => Err(e).context("cannot write instances.csv"),
             None => Ok(()),
         }
+    }
+
+    /// A client gave up on a call after `code`.
+    pub fn give_up(&mut self, now: SimTime, action: Action, code: ErrorCode) {
+        self.give_ups += 1;
+        let bucket = now.ms() / self.api_bucket_ms.max(1);
+        self.api_log
+            .entry((bucket, action, Some(code)))
+            .or_default()
+            .give_ups += 1;
+    }
+
+    /// Writes `api.csv`.
+    pub fn write_api_csv(&self, path: &Path) -> Result<()> {
+        let f = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+        let mut w = BufWriter::new(f);
+        writeln!(w, "bucket_start_s,action,outcome,calls,retries,give_ups")?;
+        for (&(b, a, code), cell) in &self.api_log {
+            writeln!(
+                w,
+                "{},{},{},{},{},{}",
+                secs(SimTime(b * self.api_bucket_ms)),
+                a.as_str(),
+                code.map(|c| c.as_str()).unwrap_or("OK"),
+                cell.calls,
+                cell.retries,
+                cell.give_ups
+            )?;
+        }
+        w.flush().context("cannot write api.csv")
     }
 
     pub fn cost_total(&self) -> Money {
@@ -167,8 +221,18 @@ impl Observer for Recorder {
 
     fn api_call(&mut self, c: &CallRecord<'_>) {
         self.api_calls += 1;
-        if let Err(e) = c.result {
-            *self.api_by_code.entry(e.code).or_default() += 1;
+        let code = c.result.as_ref().err().map(|e| e.code);
+        if let Some(code) = code {
+            *self.api_by_code.entry(code).or_default() += 1;
+        }
+        let bucket = c.time.ms() / self.api_bucket_ms.max(1);
+        let cell = self
+            .api_log
+            .entry((bucket, c.request.action(), code))
+            .or_default();
+        cell.calls += 1;
+        if self.attempt > 1 {
+            cell.retries += 1;
         }
         if let Some(j) = self.journal.as_mut() {
             j.call(c);

@@ -7,7 +7,8 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use crate::cloud::{Catalog, ChargeType, InstanceState};
+use crate::cloud::capacity::Quotas;
+use crate::cloud::{Catalog, ChargeType, InstanceState, ZoneIdx};
 use crate::engine::SimTime;
 
 use super::fleet_counts::FleetCounts;
@@ -15,17 +16,50 @@ use super::recorder::secs;
 
 pub struct TimeseriesWriter {
     out: BufWriter<File>,
+    quota: BufWriter<File>,
 }
 
 impl TimeseriesWriter {
-    pub fn create(path: &Path) -> Result<Self> {
-        let f = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-        let mut out = BufWriter::new(f);
+    /// Creates `timeseries.csv` and `quota.csv` in `dir`.
+    pub fn create(dir: &Path) -> Result<Self> {
+        let open = |name: &str| -> Result<BufWriter<File>> {
+            let p = dir.join(name);
+            let f = File::create(&p).with_context(|| format!("cannot create {}", p.display()))?;
+            Ok(BufWriter::new(f))
+        };
+        let mut out = open("timeseries.csv")?;
         writeln!(
             out,
             "time_s,zone,charge_type,state,instances,vcpus,memory_gib"
         )?;
-        Ok(TimeseriesWriter { out })
+        let mut quota = open("quota.csv")?;
+        writeln!(quota, "time_s,zone,charge_type,unit,used,total")?;
+        Ok(TimeseriesWriter { out, quota })
+    }
+
+    /// One `quota.csv` row per zone and charge type: used (including use outside the
+    /// simulation) and total, empty when unlimited.
+    pub fn sample_quota(&mut self, t: SimTime, q: &Quotas, cat: &Catalog) -> Result<()> {
+        for (z, zone) in cat.zones.iter().enumerate() {
+            for c in ChargeType::ALL {
+                let zi = ZoneIdx(z as u16);
+                writeln!(
+                    self.quota,
+                    "{},{},{},{},{},{}",
+                    secs(t),
+                    zone.name,
+                    c,
+                    if c == ChargeType::Spotpaid {
+                        "vcpus"
+                    } else {
+                        "instances"
+                    },
+                    q.used(zi, c),
+                    q.total(zi, c).map(|x| x.to_string()).unwrap_or_default()
+                )?;
+            }
+        }
+        Ok(())
     }
 
     pub fn sample(&mut self, t: SimTime, counts: &FleetCounts, cat: &Catalog) -> Result<()> {
@@ -53,6 +87,7 @@ impl TimeseriesWriter {
     }
 
     pub fn finish(mut self) -> Result<()> {
-        self.out.flush().context("cannot write timeseries.csv")
+        self.out.flush().context("cannot write timeseries.csv")?;
+        self.quota.flush().context("cannot write quota.csv")
     }
 }

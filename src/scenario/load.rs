@@ -6,16 +6,18 @@ use std::path::Path;
 
 use thiserror::Error;
 
+use crate::cloud::api::Action;
 use crate::cloud::billing::BillingRules;
 use crate::cloud::capacity::ZoneQuota;
 use crate::cloud::catalog::{
     Catalog, TypePrice, Zone, illustrative_price, known_zone_id, parse_instance_type,
     region_of_zone,
 };
+use crate::cloud::ratelimit::{Limit, RateLimits, WindowKind};
 use crate::cloud::{ChargeType, Timings, TypeIdx, ZoneIdx};
 use crate::engine::{Dist, SimDuration};
 
-use super::schema::{ArrivalSettings, DistSettings, Placement, ScenarioFile};
+use super::schema::{ArrivalSettings, DistSettings, Placement, ScenarioFile, Window};
 
 /// The embedded default scenario, identical to `scenarios/quickstart.toml`.
 pub const QUICKSTART: &str = include_str!("../../scenarios/quickstart.toml");
@@ -76,6 +78,33 @@ pub struct Scenario {
     pub stock: Vec<(ZoneIdx, TypeIdx, u32)>,
     pub not_offered: Vec<(ZoneIdx, TypeIdx)>,
     pub workloads: Vec<WorkloadSpec>,
+    pub rate_limits: RateLimits,
+    pub retry: RetryPolicy,
+}
+
+/// How clients retry (resolved from `[api.retry]`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub base_delay: SimDuration,
+    pub max_delay: SimDuration,
+    pub jitter: bool,
+}
+
+/// Parses `"100/1m"`: calls per period.
+fn parse_limit(text: &str) -> Result<Limit, String> {
+    let (n, per) = text
+        .split_once('/')
+        .ok_or_else(|| format!("`{text}` is not a limit; write calls/period such as \"100/1m\""))?;
+    let calls: u32 = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}`: `{n}` is not a whole number of calls"))?;
+    let per = crate::engine::parse_duration(per)?;
+    if calls == 0 || per.ms() == 0 {
+        return Err(format!("`{text}`: calls and period must be above zero"));
+    }
+    Ok(Limit { calls, per })
 }
 
 /// Reads and checks a scenario file.
@@ -473,7 +502,58 @@ fn resolve(f: ScenarioFile, text: &str, origin: &str) -> Result<Scenario, Scenar
             period_months: w.period_months,
         });
     }
+    // API rate limits and retries.
+    let api = &f.api;
+    let mut rate_limits = match api.preset.as_str() {
+        "per-minute-2018" => RateLimits::per_minute_2018(),
+        "per-second" => RateLimits::per_second_current(),
+        "unlimited" => RateLimits::unlimited(),
+        other => {
+            return Err(fail(
+                "api.preset",
+                format!("unknown preset `{other}`; use per-minute-2018, per-second or unlimited"),
+            ));
+        }
+    };
+    rate_limits.window = match api.window {
+        Window::Fixed => WindowKind::Fixed,
+        Window::TokenBucket => WindowKind::TokenBucket,
+    };
+    if let Some(t) = &api.total {
+        rate_limits.total = if t == "none" {
+            None
+        } else {
+            Some(parse_limit(t).map_err(|m| fail("api.total", m))?)
+        };
+    }
+    for (name, text) in &api.limits {
+        let field = format!("api.limits.{name}");
+        let action = Action::parse(name).ok_or_else(|| {
+            fail_at(
+                &field,
+                name,
+                format!("unknown action `{name}`; use CVM's names such as RunInstances"),
+            )
+        })?;
+        let limit = parse_limit(text).map_err(|m| fail_at(&field, name, m))?;
+        rate_limits.per_action.retain(|(a, _)| *a != action);
+        rate_limits.per_action.push((action, limit));
+    }
+    if api.retry.max_attempts == 0 {
+        return Err(fail(
+            "api.retry.max_attempts",
+            "must be at least 1 (the first attempt)".into(),
+        ));
+    }
+    let retry = RetryPolicy {
+        max_attempts: api.retry.max_attempts,
+        base_delay: api.retry.base_delay.0,
+        max_delay: api.retry.max_delay.0,
+        jitter: api.retry.jitter,
+    };
     Ok(Scenario {
+        rate_limits,
+        retry,
         origin: origin.into(),
         name: f.name.clone(),
         seed: f.seed,

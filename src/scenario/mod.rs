@@ -4,5 +4,6 @@ pub mod load;
 pub mod schema;
 
 pub use load::{
-    QUICKSTART, Scenario, ScenarioError, WorkloadSpec, load_file, parse_scenario, quickstart,
+    QUICKSTART, RetryPolicy, Scenario, ScenarioError, WorkloadSpec, load_file, parse_scenario,
+    quickstart,
 };

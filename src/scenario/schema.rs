@@ -97,6 +97,90 @@ pub struct ScenarioFile {
     pub prices: BTreeMap<String, PriceSettings>,
     #[serde(default)]
     pub workloads: Vec<WorkloadSettings>,
+    #[serde(default)]
+    pub api: ApiSettings,
+}
+
+/// API rate limits and client retries.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSettings {
+    /// `per-minute-2018` (1,000 calls/min in total, 100/min per action; the default),
+    /// `per-second` (today's documented per-action limits) or `unlimited`.
+    #[serde(default = "default_preset")]
+    pub preset: String,
+    /// `fixed` window or `token_bucket` (CVM does not document which).
+    #[serde(default)]
+    pub window: Window,
+    /// Overrides the preset's total limit: `"1000/1m"`, or `"none"`.
+    pub total: Option<String>,
+    /// Per-action overrides: `{ RunInstances = "20/1s" }`.
+    #[serde(default)]
+    pub limits: BTreeMap<String, String>,
+    #[serde(default)]
+    pub retry: RetrySettings,
+}
+
+fn default_preset() -> String {
+    "per-minute-2018".into()
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        ApiSettings {
+            preset: default_preset(),
+            window: Window::Fixed,
+            total: None,
+            limits: BTreeMap::new(),
+            retry: RetrySettings::default(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Window {
+    #[default]
+    Fixed,
+    TokenBucket,
+}
+
+/// How clients retry throttled and other retryable errors: exponential backoff
+/// (`base_delay × 2^(attempt-1)`, capped at `max_delay`) with full jitter.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetrySettings {
+    /// Attempts in all, the first included (official SDKs: 3). 1 = never retry.
+    #[serde(default = "default_attempts")]
+    pub max_attempts: u32,
+    #[serde(default = "default_base_delay")]
+    pub base_delay: Duration,
+    #[serde(default = "default_max_delay")]
+    pub max_delay: Duration,
+    /// Full jitter: wait a uniform fraction of the backoff, so retries do not stampede.
+    #[serde(default = "yes")]
+    pub jitter: bool,
+}
+
+fn default_attempts() -> u32 {
+    3
+}
+fn default_base_delay() -> Duration {
+    Duration(SimDuration::from_secs(2))
+}
+fn default_max_delay() -> Duration {
+    Duration(SimDuration::from_secs(60))
+}
+
+impl Default for RetrySettings {
+    fn default() -> Self {
+        RetrySettings {
+            max_attempts: default_attempts(),
+            base_delay: default_base_delay(),
+            max_delay: default_max_delay(),
+            jitter: true,
+        }
+    }
 }
 
 fn default_sample_interval() -> Duration {
@@ -164,6 +248,7 @@ pub struct TimingSettings {
     pub starting: Option<DistSettings>,
     pub rebooting: Option<DistSettings>,
     pub terminating: Option<DistSettings>,
+    pub reset_type: Option<DistSettings>,
 }
 
 /// A distribution of durations.

@@ -17,6 +17,8 @@ pub struct Demand {
     pub period_months: u32,
     /// One lifetime per instance asked for, counted from the request.
     pub lifetimes: Vec<SimDuration>,
+    /// When the request was first made.
+    pub requested: SimTime,
 }
 
 /// A running workload.
@@ -54,7 +56,7 @@ impl Workload {
     }
 
     /// Draws the next request's attributes.
-    pub fn draw(&mut self) -> Demand {
+    pub fn draw(&mut self, now: SimTime) -> Demand {
         let s = &self.spec;
         let itype = s.types[self.attributes.pick_cumulative(&s.type_cumulative)];
         let zone = match s.placement {
@@ -76,6 +78,7 @@ impl Workload {
             charge: s.charge,
             period_months: s.period_months,
             lifetimes,
+            requested: now,
         }
     }
 }
