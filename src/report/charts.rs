@@ -193,9 +193,10 @@ fn font(size: f64) -> TextStyle<'static> {
     (FONT_FAMILY, size).into_font().color(&BLACK)
 }
 
-/// Colour of the `i`-th series: the ten Tableau colours, then plotters' 99-colour palette.
+/// Colour of the `i`-th series: the 20 Tableau colours (the ten strong ones first, then their
+/// light variants), then plotters' 99-colour palette.
 fn series_color(i: usize) -> RGBColor {
-    const TABLEAU10: [RGBColor; 10] = [
+    const TABLEAU20: [RGBColor; 20] = [
         RGBColor(31, 119, 180),
         RGBColor(255, 127, 14),
         RGBColor(44, 160, 44),
@@ -206,11 +207,21 @@ fn series_color(i: usize) -> RGBColor {
         RGBColor(127, 127, 127),
         RGBColor(188, 189, 34),
         RGBColor(23, 190, 207),
+        RGBColor(174, 199, 232),
+        RGBColor(255, 187, 120),
+        RGBColor(152, 223, 138),
+        RGBColor(255, 152, 150),
+        RGBColor(197, 176, 213),
+        RGBColor(196, 156, 148),
+        RGBColor(247, 182, 210),
+        RGBColor(199, 199, 199),
+        RGBColor(219, 219, 141),
+        RGBColor(158, 218, 229),
     ];
-    match TABLEAU10.get(i) {
+    match TABLEAU20.get(i) {
         Some(c) => *c,
         None => {
-            let (r, g, b) = Palette99::pick(i - TABLEAU10.len()).rgb();
+            let (r, g, b) = Palette99::pick(i - TABLEAU20.len()).rgb();
             RGBColor(r, g, b)
         }
     }
@@ -1052,7 +1063,10 @@ mod tests {
         assert_eq!(fmt_value(12_500.0), "12.5k");
         assert_eq!(fmt_value(3_000_000.0), "3M");
         assert_eq!(series_color(0), RGBColor(31, 119, 180));
-        assert_ne!(series_color(10), series_color(11));
+        let colors: Vec<RGBColor> = (0..25).map(series_color).collect();
+        for (i, a) in colors.iter().enumerate() {
+            assert!(!colors[..i].contains(a), "colour {i} repeats");
+        }
     }
 
     /// Writes sample charts to `<temp>/fleetsim-chart-demo` to look at:
