@@ -1,0 +1,319 @@
+//! The command line: the default quickstart run, the printed table, `--quiet`, replacing an
+//! output folder, `--help`, and `--trace` narration.
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap};
+
+use common::*;
+
+/// `fleetsim run --out DIR` runs the embedded quickstart (30 days; the one slow test, a few
+/// seconds in a debug build) and writes a consistent run folder.
+#[test]
+fn quickstart_smoke() {
+    let base = fresh_dir("cli-quickstart");
+    let out = base.join("qs");
+    let o = run_cli(["run".as_ref(), "--out".as_ref(), out.as_os_str()]);
+    assert_ok(&o);
+    let table = stdout(&o);
+    for needle in [
+        "scenario `quickstart`, seed 42, 30d simulated",
+        "instances created",
+        "instances terminated",
+        "instances alive at end",
+        "total cost",
+        "POSTPAID_BY_HOUR",
+        "PREPAID",
+        "SPOTPAID",
+        "events",
+        &format!("results in {}", out.display()),
+    ] {
+        assert!(table.contains(needle), "no `{needle}` in:\n{table}");
+    }
+    for f in ["summary.json", "timeseries.csv", "instances.csv"] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    let s = read_summary(&out);
+    for key in [
+        "events_processed",
+        "instances_created",
+        "instances_terminated",
+        "instances_alive_at_end",
+        "cost_total",
+        "wall_seconds",
+        "events_per_second",
+    ] {
+        assert!(s.get(key).is_some(), "summary.json has no {key}");
+    }
+    assert!(u(&s, "events_processed") > 0);
+    assert!(f(&s, "wall_seconds") > 0.0);
+    assert!(f(&s, "events_per_second") > 0.0);
+    assert_eq!(s["scenario"], "quickstart");
+    assert_eq!(u(&s, "seed"), 42);
+    assert_eq!(f(&s, "duration_s"), 30.0 * 86_400.0);
+    // The table prints the summary's figures.
+    let created = u(&s, "instances_created");
+    assert!(
+        table.lines().any(
+            |l| l.contains("instances created") && l.trim_end().ends_with(&created.to_string())
+        ),
+        "{table}"
+    );
+    // No staging folder is left beside the result.
+    for e in std::fs::read_dir(&base).unwrap() {
+        let n = e.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(!n.contains(".partial-"), "staging folder {n} left behind");
+    }
+    // Every invariant of a run folder holds on the quickstart too (all three charge types).
+    let folder = check_run_folder(&out, 3600 * 1000);
+    assert!(folder.instances.iter().any(|r| r.charge == "SPOTPAID"));
+    assert!(folder.instances.iter().any(|r| r.charge == "PREPAID"));
+}
+
+const TINY: &str = r#"
+name = "tiny"
+seed = 5
+duration = "6h"
+instance_types = ["S5.MEDIUM4"]
+
+[cloud]
+launch_failure_probability = 0
+timings = { pending = { dist = "fixed", value = "67s" }, terminating = { dist = "fixed", value = "9s" } }
+
+[zones.ap-guangzhou-3]
+[zones.ap-shanghai-2]
+
+[[workloads]]
+name = "web"
+arrival = { process = "poisson", rate_per_hour = 4 }
+lifetime = { dist = "exponential", mean = "1h" }
+types = { "S5.MEDIUM4" = 1 }
+zones = { ap-guangzhou-3 = 1, ap-shanghai-2 = 1 }
+"#;
+
+/// `d<day> hh:mm:ss` or `d<day> hh:mm:ss.mmm` → milliseconds.
+fn parse_clock(s: &str) -> Option<u64> {
+    let (day, rest) = s.strip_prefix('d')?.split_once(' ')?;
+    let day: u64 = day.parse().ok()?;
+    let (hms, ms) = match rest.split_once('.') {
+        Some((a, b)) if b.len() == 3 => (a, b.parse::<u64>().ok()?),
+        Some(_) => return None,
+        None => (rest, 0),
+    };
+    let parts: Vec<&str> = hms.split(':').collect();
+    if parts.len() != 3 || parts.iter().any(|p| p.len() != 2) {
+        return None;
+    }
+    let h: u64 = parts[0].parse().ok()?;
+    let m: u64 = parts[1].parse().ok()?;
+    let sec: u64 = parts[2].parse().ok()?;
+    if h >= 24 || m >= 60 || sec >= 60 {
+        return None;
+    }
+    Some(((day * 24 + h) * 60 + m) * 60_000 + sec * 1000 + ms)
+}
+
+/// Trace lines: (time in ms, subject, what). The subject is an instance id or `workload #N`.
+fn trace_lines(out: &str) -> Vec<(u64, String, String)> {
+    out.lines()
+        .take_while(|l| !l.starts_with("fleetsim: "))
+        .map(|l| {
+            let (clock, rest) = l
+                .split_once("  ")
+                .unwrap_or_else(|| panic!("trace line without two spaces: {l}"));
+            let t = parse_clock(clock).unwrap_or_else(|| panic!("bad clock `{clock}` in: {l}"));
+            if let Some((id, what)) = rest.split_once("  ") {
+                assert!(is_instance_id(id), "bad instance id in: {l}");
+                (t, id.to_string(), what.to_string())
+            } else {
+                assert!(rest.starts_with("workload #"), "unexpected line: {l}");
+                (t, String::new(), rest.to_string())
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn trace_narrates_every_state_change_with_the_clock() {
+    let dir = fresh_dir("cli-trace");
+    let scn = write_file(&dir, "tiny.toml", TINY);
+    let out = dir.join("out");
+    let o = run_cli([
+        "run".as_ref(),
+        scn.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+        "--trace".as_ref(),
+    ]);
+    assert_ok(&o);
+    let text = stdout(&o);
+    assert!(text.contains("PENDING -> RUNNING"), "{text}");
+    assert!(text.contains("RUNNING -> TERMINATING"), "{text}");
+    assert!(text.contains("TERMINATING -> released; bill "), "{text}");
+    assert!(
+        text.contains("calls RunInstances: ok, 1 launched"),
+        "{text}"
+    );
+    assert!(text.contains("calls TerminateInstances: ok"), "{text}");
+    assert!(
+        text.lines().any(|l| l.starts_with("d0 0")),
+        "no `d0 hh:mm:ss` clock: {text}"
+    );
+    // The closing table follows the narration.
+    assert!(text.contains("fleetsim: scenario `tiny`"), "{text}");
+
+    let lines = trace_lines(&text);
+    assert!(lines.len() > 50, "{} trace lines", lines.len());
+    assert!(
+        lines.windows(2).all(|w| w[0].0 <= w[1].0),
+        "trace not in time order"
+    );
+    assert!(lines.iter().all(|l| l.0 < 6 * 3600 * 1000));
+
+    // Per instance: created, +67 s RUNNING, then TERMINATING, +9 s released, in that order and
+    // at those exact times (timings are fixed).
+    let mut per: BTreeMap<&str, Vec<(u64, &str)>> = BTreeMap::new();
+    for (t, id, what) in &lines {
+        if !id.is_empty() {
+            per.entry(id.as_str())
+                .or_default()
+                .push((*t, what.as_str()));
+        }
+    }
+    let rows: HashMap<String, InstanceRow> = read_instances(&out)
+        .into_iter()
+        .map(|r| (r.id.clone(), r))
+        .collect();
+    assert_eq!(per.len(), rows.len(), "every instance is narrated");
+    let mut released = 0;
+    for (id, ev) in &per {
+        let row = &rows[*id];
+        assert!(
+            ev[0]
+                .1
+                .starts_with("created as PENDING (S5.MEDIUM4, POSTPAID_BY_HOUR, "),
+            "{id}: {ev:?}"
+        );
+        assert!(ev[0].1.contains(&row.zone), "{id}: {ev:?}");
+        assert_eq!(ev[0].0, row.created_ms, "{id}");
+        if ev.len() > 1 {
+            assert_eq!(ev[1], (ev[0].0 + 67_000, "PENDING -> RUNNING"), "{id}");
+            assert_eq!(Some(ev[1].0), row.running_ms, "{id}");
+        }
+        if ev.len() > 2 {
+            assert!(ev[2].1.starts_with("RUNNING -> TERMINATING (the "), "{id}");
+            assert!(ev[2].1.ends_with(" CNY)"), "{id}: {ev:?}");
+        }
+        if ev.len() > 3 {
+            assert_eq!(ev[3].0, ev[2].0 + 9_000, "{id}");
+            assert_eq!(
+                ev[3].1,
+                format!("TERMINATING -> released; bill {} CNY", row.cost_text),
+                "{id}"
+            );
+            assert_eq!(Some(ev[3].0), row.released_ms, "{id}");
+            released += 1;
+        }
+        assert!(ev.len() <= 4, "{id}: {ev:?}");
+    }
+    let s = read_summary(&out);
+    assert_eq!(released, u(&s, "instances_terminated"));
+    let calls = lines.iter().filter(|l| l.1.is_empty()).count() as u64;
+    assert_eq!(calls, u(&s, "api_calls_total"));
+
+    // --trace-instance: only that instance, and no API calls.
+    let some_id = per.keys().nth(per.len() / 2).unwrap().to_string();
+    let o = run_cli([
+        "run".as_ref(),
+        scn.as_os_str(),
+        "--out".as_ref(),
+        dir.join("out2").as_os_str(),
+        "--trace-instance".as_ref(),
+        some_id.as_ref(),
+    ]);
+    assert_ok(&o);
+    let only = trace_lines(&stdout(&o));
+    assert_eq!(only.len(), per[some_id.as_str()].len());
+    assert!(only.iter().all(|l| l.1 == some_id), "{only:?}");
+
+    // --trace-zone: only instances of that zone.
+    let o = run_cli([
+        "run".as_ref(),
+        scn.as_os_str(),
+        "--out".as_ref(),
+        dir.join("out3").as_os_str(),
+        "--trace-zone".as_ref(),
+        "ap-shanghai-2".as_ref(),
+    ]);
+    assert_ok(&o);
+    let zoned = trace_lines(&stdout(&o));
+    assert!(!zoned.is_empty());
+    for l in &zoned {
+        assert_eq!(rows[&l.1].zone, "ap-shanghai-2", "{l:?}");
+    }
+    let in_zone = rows.values().filter(|r| r.zone == "ap-shanghai-2").count();
+    let created = zoned.iter().filter(|l| l.2.starts_with("created")).count();
+    assert_eq!(created, in_zone);
+}
+
+#[test]
+fn quiet_prints_nothing_and_out_is_replaced_whole() {
+    let dir = fresh_dir("cli-quiet");
+    let scn = write_file(&dir, "tiny.toml", TINY);
+    let out = dir.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("stale.txt"), "from an older run").unwrap();
+    let o = run_cli([
+        "run".as_ref(),
+        scn.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+        "--quiet".as_ref(),
+    ]);
+    assert_ok(&o);
+    assert!(stdout(&o).is_empty(), "{}", stdout(&o));
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
+    assert!(!out.join("stale.txt").exists(), "old folder not replaced");
+    for f in ["instances.csv", "summary.json", "timeseries.csv"] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    check_run_folder(&out, 3600 * 1000);
+}
+
+#[test]
+fn help_and_usage_errors() {
+    let o = run_cli(["--help"]);
+    assert_ok(&o);
+    let h = stdout(&o);
+    assert!(h.contains("run") && h.contains("validate"), "{h}");
+    let o = run_cli(["run", "--help"]);
+    assert_ok(&o);
+    let h = stdout(&o);
+    for opt in ["--out", "--seed", "--trace", "--quiet"] {
+        assert!(h.contains(opt), "`run --help` lacks {opt}:\n{h}");
+    }
+    // Usage mistakes are clap errors (exit 2), not panics.
+    for args in [
+        vec!["run", "--seed", "minus-one"],
+        vec!["frobnicate"],
+        vec!["validate"],
+    ] {
+        let o = run_cli(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"));
+    }
+}
+
+#[test]
+fn validate_accepts_the_shipped_quickstart() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/quickstart.toml");
+    let o = run_cli(["validate", path]);
+    assert_ok(&o);
+    let s = stdout(&o);
+    assert!(s.contains("ok"), "{s}");
+    assert!(
+        s.contains("4 zone(s)") && s.contains("3 workload(s)"),
+        "{s}"
+    );
+    assert!(s.contains("30d simulated"), "{s}");
+}
