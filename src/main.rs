@@ -70,6 +70,12 @@ fn main() -> ExitCode {
     }
 }
 
+/// Prints to stdout; a closed pipe (`fleetsim run | head`) is not an error worth a panic.
+fn say(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().write_all(text.as_bytes());
+}
+
 fn real_main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
@@ -98,13 +104,13 @@ fn real_main() -> Result<()> {
                 },
             )?;
             if !quiet {
-                print!("{}", fleetsim::cli::run_report(&res));
+                say(&fleetsim::cli::run_report(&res));
             }
             Ok(())
         }
         Command::Validate { scenario } => {
             let scn = fleetsim::cli::load_scenario(Some(&scenario))?;
-            println!("{}", fleetsim::cli::validate_report(&scn));
+            say(&(fleetsim::cli::validate_report(&scn) + "\n"));
             Ok(())
         }
     }

@@ -71,6 +71,7 @@ pub fn build_world(scn: &Scenario, seed: u64) -> (World, Scheduler<Event>) {
         streams.stream("clients:retry"),
     );
     world.sample_interval = scn.sample_interval;
+    world.set_scripts(scn.scripts.clone(), &streams);
     let mut sched = Scheduler::new(SimTime::ZERO + scn.duration);
     world.start(&mut sched);
     (world, sched)

@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 
+use crate::cloud::api::InstanceRef;
 use crate::cloud::{
     Cloud, CloudEvent, InstanceId, InstanceState, Owner, Request, Response, RunInstances,
 };
@@ -10,6 +11,7 @@ use crate::engine::RandomStream;
 use crate::engine::{Model, Scheduler, SimTime};
 use crate::report::recorder::Recorder;
 use crate::scenario::RetryPolicy;
+use crate::workload::script::{ScriptAction, ScriptCall};
 use crate::workload::{Demand, Workload};
 
 /// Everything that can happen in a run.
@@ -24,6 +26,8 @@ pub enum Event {
     Sample,
     /// A client retries a call (index into the world's pending retries).
     Retry(u32),
+    /// A scripted action (index into the scenario's actions).
+    Script(u32),
 }
 
 /// A call waiting to be retried.
@@ -31,6 +35,8 @@ pub enum Event {
 enum RetryCall {
     Run(Demand),
     Terminate(InstanceId),
+    /// A scripted call, retried as it was.
+    Script(Request),
 }
 
 #[derive(Clone, Debug)]
@@ -92,6 +98,10 @@ pub struct World {
     retry_rng: RandomStream,
     retries: Vec<Option<PendingRetry>>,
     free_retries: Vec<u32>,
+    scripts: Vec<ScriptAction>,
+    /// Per scripted action: the instances it was applied to (sorted), and its random stream.
+    script_sets: Vec<Vec<InstanceId>>,
+    script_rngs: Vec<RandomStream>,
 }
 
 impl World {
@@ -115,11 +125,27 @@ impl World {
             retry_rng,
             retries: Vec::new(),
             free_retries: Vec::new(),
+            scripts: Vec::new(),
+            script_sets: Vec::new(),
+            script_rngs: Vec::new(),
         }
     }
 
-    /// Schedules the first arrival of every workload and the first sample.
+    /// Installs the scripted actions, each with its own random stream `script:<index>`.
+    pub fn set_scripts(&mut self, scripts: Vec<ScriptAction>, streams: &crate::engine::RngStreams) {
+        self.script_sets = vec![Vec::new(); scripts.len()];
+        self.script_rngs = (0..scripts.len())
+            .map(|i| streams.stream(&format!("script:{i}")))
+            .collect();
+        self.scripts = scripts;
+    }
+
+    /// Schedules the first arrival of every workload, the scripted actions and the first
+    /// sample.
     pub fn start(&mut self, sched: &mut Scheduler<Event>) {
+        for (i, a) in self.scripts.iter().enumerate() {
+            sched.schedule_at(a.at, Event::Script(i as u32));
+        }
         for (i, w) in self.workloads.iter_mut().enumerate() {
             let t = w.next_arrival(SimTime::ZERO);
             sched.schedule_at(t, Event::Arrival(i as u32));
@@ -185,6 +211,7 @@ impl World {
         let action = match call {
             RetryCall::Run(_) => crate::cloud::Action::RunInstances,
             RetryCall::Terminate(_) => crate::cloud::Action::TerminateInstances,
+            RetryCall::Script(ref r) => r.action(),
         };
         if attempts >= self.retry.max_attempts {
             self.rec.give_up(sched.now(), action, code);
@@ -227,6 +254,9 @@ impl World {
         self.free_retries.push(slot);
         match p.call {
             RetryCall::Run(d) => self.launch(p.workload, d, p.attempts + 1, sched),
+            RetryCall::Script(r) => {
+                let _ = self.script_call(r, p.attempts + 1, sched);
+            }
             RetryCall::Terminate(id) => {
                 self.terminate_attempt(p.workload, id, p.attempts + 1, sched)
             }
@@ -275,6 +305,86 @@ impl World {
         }
     }
 
+    /// One call on behalf of a script; throttled calls are retried like any client's.
+    fn script_call(
+        &mut self,
+        req: Request,
+        attempt: u32,
+        sched: &mut Scheduler<Event>,
+    ) -> Result<Response, crate::cloud::ApiError> {
+        self.rec.attempt = attempt;
+        let res = self
+            .cloud
+            .call(Owner::Script, req.clone(), sched, &mut self.rec);
+        if let Err(e) = &res {
+            self.maybe_retry(u32::MAX, attempt, e.code, RetryCall::Script(req), sched);
+        }
+        res
+    }
+
+    /// Runs scripted action `i`: selects its instances now and makes as many calls as the
+    /// per-call caps need.
+    fn script(&mut self, i: usize, sched: &mut Scheduler<Event>) {
+        let a = self.scripts[i].clone();
+        let mut applied: Vec<InstanceId> = Vec::new();
+        match &a.call {
+            ScriptCall::Run(_)
+            | ScriptCall::DescribeQuota { .. }
+            | ScriptCall::DescribeConfigs { .. } => {
+                if let Ok(Response::Launched(ids)) =
+                    self.script_call(a.call.request(vec![]), 1, sched)
+                {
+                    applied = ids;
+                }
+            }
+            ScriptCall::Describe { page_size, filters } if a.select.is_none() => {
+                // Page through everything: Offset advances until TotalCount is reached.
+                let mut offset = 0u32;
+                loop {
+                    let req = Request::DescribeInstances {
+                        ids: vec![],
+                        filters: filters.clone(),
+                        offset,
+                        limit: Some(*page_size),
+                    };
+                    self.rec.attempt = 1;
+                    match self.cloud.call(Owner::Script, req, sched, &mut self.rec) {
+                        Ok(Response::Instances { total, items }) => {
+                            applied.extend(items.iter().map(|v| v.id));
+                            offset += items.len() as u32;
+                            if items.is_empty() || offset >= total {
+                                break;
+                            }
+                        }
+                        _ => break,
+                    }
+                }
+            }
+            call => {
+                let sel = a.select.clone().unwrap_or_default();
+                let earlier = sel
+                    .from
+                    .map(|j| self.script_sets[j].clone())
+                    .unwrap_or_default();
+                let refs = sel.pick(self.cloud.fleet(), &earlier, &mut self.script_rngs[i]);
+                for batch in refs.chunks(call.ids_per_call()) {
+                    if self
+                        .script_call(call.request(batch.to_vec()), 1, sched)
+                        .is_ok()
+                    {
+                        applied.extend(batch.iter().filter_map(|r| match r {
+                            InstanceRef::Id(id) => Some(*id),
+                            InstanceRef::Text(t) => InstanceId::parse(t),
+                        }));
+                    }
+                }
+            }
+        }
+        applied.sort();
+        applied.dedup();
+        self.script_sets[i] = applied;
+    }
+
     /// Lets owners react to what happened to their instances.
     fn dispatch_notices(&mut self, sched: &mut Scheduler<Event>) {
         while !self.rec.notices.is_empty() {
@@ -309,6 +419,7 @@ impl Model for World {
             Event::Arrival(w) => self.arrival(w, sched),
             Event::End(w, id) => self.end(w, id, sched),
             Event::Retry(slot) => self.do_retry(slot, sched),
+            Event::Script(i) => self.script(i as usize, sched),
             Event::Sample => {
                 if let Some(f) = self.sampler.as_mut()
                     && self.error.is_none()

@@ -69,7 +69,7 @@ impl Action {
 }
 
 /// RunInstances parameters.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RunInstances {
     pub zone: ZoneIdx,
     pub itype: TypeIdx,

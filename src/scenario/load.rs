@@ -6,7 +6,6 @@ use std::path::Path;
 
 use thiserror::Error;
 
-use crate::cloud::api::Action;
 use crate::cloud::billing::BillingRules;
 use crate::cloud::capacity::ZoneQuota;
 use crate::cloud::catalog::{
@@ -14,8 +13,12 @@ use crate::cloud::catalog::{
     region_of_zone,
 };
 use crate::cloud::ratelimit::{Limit, RateLimits, WindowKind};
-use crate::cloud::{ChargeType, Timings, TypeIdx, ZoneIdx};
-use crate::engine::{Dist, SimDuration};
+use crate::cloud::{Action, ChargeType, Timings, TypeIdx, ZoneIdx};
+use crate::engine::{Dist, SimDuration, SimTime};
+
+use crate::cloud::api::{Filter, RunInstances};
+use crate::cloud::{InstanceState, Owner, StoppedMode};
+use crate::workload::script::{ScriptAction, ScriptCall, Selection};
 
 use super::schema::{ArrivalSettings, DistSettings, Placement, ScenarioFile, Window};
 
@@ -80,6 +83,7 @@ pub struct Scenario {
     pub workloads: Vec<WorkloadSpec>,
     pub rate_limits: RateLimits,
     pub retry: RetryPolicy,
+    pub scripts: Vec<ScriptAction>,
 }
 
 /// How clients retry (resolved from `[api.retry]`).
@@ -551,7 +555,9 @@ fn resolve(f: ScenarioFile, text: &str, origin: &str) -> Result<Scenario, Scenar
         max_delay: api.retry.max_delay.0,
         jitter: api.retry.jitter,
     };
+    let scripts = resolve_actions(&f, &cat, &rules, &fail, &fail_at)?;
     Ok(Scenario {
+        scripts,
         rate_limits,
         retry,
         origin: origin.into(),
@@ -569,4 +575,264 @@ fn resolve(f: ScenarioFile, text: &str, origin: &str) -> Result<Scenario, Scenar
         workloads,
         file: f,
     })
+}
+
+type Fail<'a> = &'a dyn Fn(&str, String) -> ScenarioError;
+type FailAt<'a> = &'a dyn Fn(&str, &str, String) -> ScenarioError;
+
+/// Resolves `[[actions]]`: checks each action has what it needs and nothing it cannot use.
+fn resolve_actions(
+    f: &ScenarioFile,
+    cat: &Catalog,
+    rules: &BillingRules,
+    fail: Fail<'_>,
+    fail_at: FailAt<'_>,
+) -> Result<Vec<ScriptAction>, ScenarioError> {
+    let mut out: Vec<ScriptAction> = Vec::new();
+    for (i, a) in f.actions.iter().enumerate() {
+        let at = |s: &str| format!("actions[{i}].{s}");
+        if a.at.0 >= f.duration.0 {
+            return Err(fail(
+                &at("at"),
+                format!(
+                    "{} is not before the end of the run ({})",
+                    a.at.0, f.duration.0
+                ),
+            ));
+        }
+        let action = Action::parse(&a.action).ok_or_else(|| {
+            fail_at(
+                &at("action"),
+                &a.action,
+                format!(
+                    "unknown action `{}`; use one of {}",
+                    a.action,
+                    Action::ALL
+                        .iter()
+                        .map(|x| x.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        })?;
+        let zone = |field: &str, name: &Option<String>| -> Result<Option<ZoneIdx>, ScenarioError> {
+            name.as_ref()
+                .map(|n| {
+                    cat.zone_index(n)
+                        .ok_or_else(|| fail_at(&at(field), n, format!("unknown zone `{n}`")))
+                })
+                .transpose()
+        };
+        let itype =
+            |field: &str, name: &Option<String>| -> Result<Option<TypeIdx>, ScenarioError> {
+                name.as_ref()
+                    .map(|n| {
+                        cat.type_index(n).ok_or_else(|| {
+                            fail_at(&at(field), n, format!("unknown instance type `{n}`"))
+                        })
+                    })
+                    .transpose()
+            };
+        let need = |what: &str| fail(&at(what), format!("{} needs `{what}`", a.action));
+        let months = |default: u32| -> Result<u32, ScenarioError> {
+            let m = a.period_months.unwrap_or(default);
+            if rules.valid_period(m) {
+                Ok(m)
+            } else {
+                Err(fail(
+                    &at("period_months"),
+                    format!("{m} is not a prepaid period; use 1-12, 24, 36, 48 or 60"),
+                ))
+            }
+        };
+        let takes_selection = !matches!(
+            action,
+            Action::RunInstances
+                | Action::DescribeAccountQuota
+                | Action::DescribeZoneInstanceConfigInfos
+        );
+        if !takes_selection && a.select.is_some() {
+            return Err(fail(
+                &at("select"),
+                format!("{} does not name instances", a.action),
+            ));
+        }
+        if matches!(
+            action,
+            Action::StartInstances
+                | Action::StopInstances
+                | Action::RebootInstances
+                | Action::TerminateInstances
+                | Action::ResetInstancesType
+                | Action::RenewInstances
+                | Action::ModifyInstancesChargeType
+        ) && a.select.is_none()
+        {
+            return Err(need("select"));
+        }
+        let call = match action {
+            Action::RunInstances => ScriptCall::Run(RunInstances {
+                zone: zone("zone", &a.zone)?.ok_or_else(|| need("zone"))?,
+                itype: itype("instance_type", &a.instance_type)?
+                    .ok_or_else(|| need("instance_type"))?,
+                charge: a.charge_type.unwrap_or(ChargeType::PostpaidByHour),
+                count: a.count.unwrap_or(1),
+                min_count: a.min_count,
+                dry_run: a.dry_run,
+                // Left unchecked on purpose: a bad Period is for the control plane to refuse.
+                period_months: a.period_months.unwrap_or(1),
+            }),
+            Action::StartInstances => ScriptCall::Start,
+            Action::StopInstances => {
+                match a.stop_type.as_deref() {
+                    None | Some("SOFT") | Some("HARD") | Some("SOFT_FIRST") => {}
+                    Some(o) => {
+                        return Err(fail(
+                            &at("stop_type"),
+                            format!("`{o}`: use SOFT, HARD or SOFT_FIRST"),
+                        ));
+                    }
+                }
+                ScriptCall::Stop(match a.stopped_mode.as_deref() {
+                    None | Some("KEEP_CHARGING") => StoppedMode::KeepCharging,
+                    Some("STOP_CHARGING") => StoppedMode::StopCharging,
+                    Some(o) => {
+                        return Err(fail(
+                            &at("stopped_mode"),
+                            format!("`{o}`: use KEEP_CHARGING or STOP_CHARGING"),
+                        ));
+                    }
+                })
+            }
+            Action::RebootInstances => ScriptCall::Reboot,
+            Action::TerminateInstances => ScriptCall::Terminate,
+            Action::ResetInstancesType => ScriptCall::Reset {
+                itype: itype("instance_type", &a.instance_type)?
+                    .ok_or_else(|| need("instance_type"))?,
+                force_stop: a.force_stop,
+            },
+            Action::RenewInstances => ScriptCall::Renew { months: months(1)? },
+            Action::ModifyInstancesChargeType => ScriptCall::Modify {
+                charge: a.charge_type.ok_or_else(|| need("charge_type"))?,
+                months: months(1)?,
+            },
+            Action::DescribeInstances => {
+                let page_size = a.page_size.unwrap_or(20);
+                ScriptCall::Describe {
+                    page_size,
+                    filters: a
+                        .filters
+                        .iter()
+                        .map(|(k, v)| Filter {
+                            name: k.clone(),
+                            values: v.clone(),
+                        })
+                        .collect(),
+                }
+            }
+            Action::DescribeAccountQuota => ScriptCall::DescribeQuota {
+                zone: zone("zone", &a.zone)?,
+            },
+            Action::DescribeZoneInstanceConfigInfos => ScriptCall::DescribeConfigs {
+                zone: zone("zone", &a.zone)?,
+            },
+        };
+        let select = match &a.select {
+            None => None,
+            Some(sel) => {
+                let state = sel
+                    .state
+                    .as_ref()
+                    .map(|s| {
+                        InstanceState::parse(s).ok_or_else(|| {
+                            fail_at(
+                                &at("select.state"),
+                                s,
+                                format!("`{s}` is not an instance state (e.g. RUNNING, STOPPED)"),
+                            )
+                        })
+                    })
+                    .transpose()?;
+                let owner = sel
+                    .owner
+                    .as_ref()
+                    .map(|o| {
+                        if o == "script" {
+                            Ok(Owner::Script)
+                        } else {
+                            f.workloads
+                                .iter()
+                                .position(|w| &w.name == o)
+                                .map(|p| Owner::Workload(p as u32))
+                                .ok_or_else(|| {
+                                    fail_at(
+                                        &at("select.owner"),
+                                        o,
+                                        format!("`{o}` is neither `script` nor a workload's name"),
+                                    )
+                                })
+                        }
+                    })
+                    .transpose()?;
+                let from = sel
+                    .from
+                    .as_ref()
+                    .map(|n| {
+                        out.iter()
+                            .position(|x| x.name.as_deref() == Some(n))
+                            .ok_or_else(|| {
+                                fail_at(
+                                    &at("select.from"),
+                                    n,
+                                    format!("no earlier action is named `{n}`"),
+                                )
+                            })
+                    })
+                    .transpose()?;
+                if let Some(fr) = sel.fraction
+                    && !(fr > 0.0 && fr <= 1.0)
+                {
+                    return Err(fail(
+                        &at("select.fraction"),
+                        format!("must be in (0, 1], got {fr}"),
+                    ));
+                }
+                Some(Selection {
+                    zone: zone("select.zone", &sel.zone)?,
+                    charge: sel.charge_type,
+                    state,
+                    itype: itype("select.instance_type", &sel.instance_type)?,
+                    owner,
+                    from,
+                    ids: sel.ids.clone(),
+                    fraction: sel.fraction,
+                    count: sel.count,
+                })
+            }
+        };
+        if let Some(n) = &a.name
+            && out.iter().any(|x| x.name.as_ref() == Some(n))
+        {
+            return Err(fail_at(
+                &at("name"),
+                n,
+                format!("two actions are named `{n}`"),
+            ));
+        }
+        if let Some(prev) = out.last()
+            && prev.at > SimTime::ZERO + a.at.0
+        {
+            return Err(fail(
+                &at("at"),
+                "actions must be listed in time order".into(),
+            ));
+        }
+        out.push(ScriptAction {
+            at: SimTime::ZERO + a.at.0,
+            name: a.name.clone(),
+            call,
+            select,
+        });
+    }
+    Ok(out)
 }

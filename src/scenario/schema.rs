@@ -99,6 +99,72 @@ pub struct ScenarioFile {
     pub workloads: Vec<WorkloadSettings>,
     #[serde(default)]
     pub api: ApiSettings,
+    /// Scripted API calls at given times (what-if studies, classroom demos).
+    #[serde(default)]
+    pub actions: Vec<ActionSettings>,
+}
+
+/// One scripted API call (or a series of calls, when the selection needs several).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionSettings {
+    /// When to call.
+    pub at: Duration,
+    /// CVM action name: RunInstances, StartInstances, StopInstances, RebootInstances,
+    /// TerminateInstances, ResetInstancesType, RenewInstances, ModifyInstancesChargeType,
+    /// DescribeInstances, DescribeAccountQuota, DescribeZoneInstanceConfigInfos.
+    pub action: String,
+    /// A name later actions can refer to with `select.from`.
+    pub name: Option<String>,
+    /// Which instances the call names.
+    pub select: Option<Selection>,
+    /// RunInstances / DescribeAccountQuota / DescribeZoneInstanceConfigInfos: the zone.
+    pub zone: Option<String>,
+    /// RunInstances, ResetInstancesType: the instance type.
+    pub instance_type: Option<String>,
+    /// RunInstances, ModifyInstancesChargeType: the charge type.
+    pub charge_type: Option<ChargeType>,
+    /// RunInstances: InstanceCount and MinCount.
+    pub count: Option<u32>,
+    pub min_count: Option<u32>,
+    #[serde(default)]
+    pub dry_run: bool,
+    /// PREPAID period (RunInstances, RenewInstances, ModifyInstancesChargeType).
+    pub period_months: Option<u32>,
+    /// StopInstances: KEEP_CHARGING (default) or STOP_CHARGING.
+    pub stopped_mode: Option<String>,
+    /// StopInstances: SOFT (default), HARD or SOFT_FIRST.
+    pub stop_type: Option<String>,
+    /// ResetInstancesType: stop a RUNNING instance first.
+    #[serde(default)]
+    pub force_stop: bool,
+    /// DescribeInstances: Limit per page (the script pages through everything).
+    pub page_size: Option<u32>,
+    /// DescribeInstances: Filters, name → values.
+    #[serde(default)]
+    pub filters: BTreeMap<String, Vec<String>>,
+}
+
+/// A selection of instances alive at the time of the action.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Selection {
+    pub zone: Option<String>,
+    pub charge_type: Option<ChargeType>,
+    /// InstanceState name, e.g. RUNNING.
+    pub state: Option<String>,
+    pub instance_type: Option<String>,
+    /// `script`, or a workload's name.
+    pub owner: Option<String>,
+    /// The instances a named earlier action was applied to.
+    pub from: Option<String>,
+    /// Explicit ids (may be wrong on purpose, to see the errors).
+    #[serde(default)]
+    pub ids: Vec<String>,
+    /// Keep this fraction of the matches, drawn at random (0 < fraction <= 1).
+    pub fraction: Option<f64>,
+    /// Keep at most this many of the matches, drawn at random.
+    pub count: Option<u32>,
 }
 
 /// API rate limits and client retries.

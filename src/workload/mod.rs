@@ -3,6 +3,8 @@
 //! so the demand sample path does not depend on what the control plane answers (common random
 //! numbers across strategies).
 
+pub mod script;
+
 use crate::cloud::{ChargeType, InstanceId, TypeIdx, ZoneIdx};
 use crate::engine::{RandomStream, RngStreams, SimDuration, SimTime};
 use crate::scenario::WorkloadSpec;

@@ -1,0 +1,175 @@
+//! Scripted API calls: at a given time, call an action on a selection of instances. They go
+//! through the same control plane as every other client, so a script sees the same quotas,
+//! stock, rate limits and error codes.
+
+use crate::cloud::api::{Filter, InstanceRef, RunInstances};
+use crate::cloud::{
+    Action, ChargeType, Fleet, Instance, InstanceId, InstanceState, Owner, Request, StoppedMode,
+    TypeIdx, ZoneIdx,
+};
+use crate::engine::{RandomStream, SimTime};
+
+/// What a scripted action calls.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ScriptCall {
+    Run(RunInstances),
+    Start,
+    Stop(StoppedMode),
+    Reboot,
+    Terminate,
+    Reset {
+        itype: TypeIdx,
+        force_stop: bool,
+    },
+    Renew {
+        months: u32,
+    },
+    Modify {
+        charge: ChargeType,
+        months: u32,
+    },
+    Describe {
+        page_size: u32,
+        filters: Vec<Filter>,
+    },
+    DescribeQuota {
+        zone: Option<ZoneIdx>,
+    },
+    DescribeConfigs {
+        zone: Option<ZoneIdx>,
+    },
+}
+
+/// Which instances an action names, resolved to catalogue indices.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Selection {
+    pub zone: Option<ZoneIdx>,
+    pub charge: Option<ChargeType>,
+    pub state: Option<InstanceState>,
+    pub itype: Option<TypeIdx>,
+    pub owner: Option<Owner>,
+    /// Index of an earlier action whose instances to take.
+    pub from: Option<usize>,
+    pub ids: Vec<String>,
+    pub fraction: Option<f64>,
+    pub count: Option<u32>,
+}
+
+/// One scripted action.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScriptAction {
+    pub at: SimTime,
+    pub name: Option<String>,
+    pub call: ScriptCall,
+    pub select: Option<Selection>,
+}
+
+impl ScriptCall {
+    pub fn action(&self) -> Action {
+        match self {
+            ScriptCall::Run(_) => Action::RunInstances,
+            ScriptCall::Start => Action::StartInstances,
+            ScriptCall::Stop(_) => Action::StopInstances,
+            ScriptCall::Reboot => Action::RebootInstances,
+            ScriptCall::Terminate => Action::TerminateInstances,
+            ScriptCall::Reset { .. } => Action::ResetInstancesType,
+            ScriptCall::Renew { .. } => Action::RenewInstances,
+            ScriptCall::Modify { .. } => Action::ModifyInstancesChargeType,
+            ScriptCall::Describe { .. } => Action::DescribeInstances,
+            ScriptCall::DescribeQuota { .. } => Action::DescribeAccountQuota,
+            ScriptCall::DescribeConfigs { .. } => Action::DescribeZoneInstanceConfigInfos,
+        }
+    }
+
+    /// Most ids one call of this action takes.
+    pub fn ids_per_call(&self) -> usize {
+        match self {
+            ScriptCall::Reset { .. } => 1,
+            ScriptCall::Modify { .. } => 20,
+            _ => 100,
+        }
+    }
+
+    /// The request naming `ids`.
+    pub fn request(&self, ids: Vec<InstanceRef>) -> Request {
+        match self {
+            ScriptCall::Run(r) => Request::RunInstances(r.clone()),
+            ScriptCall::Start => Request::StartInstances { ids },
+            ScriptCall::Stop(m) => Request::StopInstances {
+                ids,
+                stopped_mode: *m,
+            },
+            ScriptCall::Reboot => Request::RebootInstances { ids },
+            ScriptCall::Terminate => Request::TerminateInstances { ids },
+            ScriptCall::Reset { itype, force_stop } => Request::ResetInstancesType {
+                ids,
+                itype: *itype,
+                force_stop: *force_stop,
+            },
+            ScriptCall::Renew { months } => Request::RenewInstances {
+                ids,
+                period_months: *months,
+            },
+            ScriptCall::Modify { charge, months } => Request::ModifyInstancesChargeType {
+                ids,
+                charge: *charge,
+                period_months: *months,
+            },
+            ScriptCall::Describe { page_size, .. } => Request::DescribeInstances {
+                ids,
+                filters: vec![],
+                offset: 0,
+                limit: Some(*page_size),
+            },
+            ScriptCall::DescribeQuota { zone } => Request::DescribeAccountQuota { zone: *zone },
+            ScriptCall::DescribeConfigs { zone } => {
+                Request::DescribeZoneInstanceConfigInfos { zone: *zone }
+            }
+        }
+    }
+}
+
+impl Selection {
+    fn matches(&self, inst: &Instance, earlier: &[InstanceId]) -> bool {
+        self.zone.is_none_or(|z| inst.zone == z)
+            && self.charge.is_none_or(|c| inst.charge == c)
+            && self.state.is_none_or(|s| inst.state == s)
+            && self.itype.is_none_or(|t| inst.itype == t)
+            && self.owner.is_none_or(|o| inst.owner == o)
+            && (self.from.is_none() || earlier.binary_search(&inst.id).is_ok())
+    }
+
+    /// The instances selected now, in id order, followed by any explicit ids. `earlier` is
+    /// the sorted set of instances the `from` action was applied to.
+    pub fn pick(
+        &self,
+        fleet: &Fleet,
+        earlier: &[InstanceId],
+        rng: &mut RandomStream,
+    ) -> Vec<InstanceRef> {
+        let mut ids: Vec<InstanceId> = fleet
+            .iter()
+            .filter(|(_, i)| self.matches(i, earlier))
+            .map(|(_, i)| i.id)
+            .collect();
+        let mut keep = ids.len();
+        if let Some(f) = self.fraction {
+            keep = ((ids.len() as f64) * f).round() as usize;
+        }
+        if let Some(c) = self.count {
+            keep = keep.min(c as usize);
+        }
+        if keep < ids.len() {
+            // Partial Fisher-Yates: a uniform random subset of size `keep`.
+            for i in 0..keep {
+                let j = i + rng.below((ids.len() - i) as u64) as usize;
+                ids.swap(i, j);
+            }
+            ids.truncate(keep);
+            ids.sort();
+        }
+        let mut out: Vec<InstanceRef> = ids.into_iter().map(InstanceRef::Id).collect();
+        out.extend(self.ids.iter().cloned().map(InstanceRef::Text));
+        out
+    }
+}
