@@ -502,10 +502,9 @@ fn check_samples(
     let mut seen = HashSet::new();
     let mut last_t = 0;
     let mut totals: BTreeMap<u64, u64> = BTreeMap::new();
-    let mut cells: HashMap<(u64, &str, &str), u64> = HashMap::new();
     for r in samples {
         assert!(
-            r.time_ms % interval == 0 || r.time_ms == horizon,
+            r.time_ms.is_multiple_of(interval) || r.time_ms == horizon,
             "sample off the grid: {r:?}"
         );
         assert!(r.time_ms <= horizon, "sample after the horizon: {r:?}");
@@ -523,9 +522,6 @@ fn check_samples(
             "{r:?}"
         );
         *totals.entry(r.time_ms).or_default() += r.instances;
-        *cells
-            .entry((r.time_ms, r.zone.as_str(), r.charge.as_str()))
-            .or_default() += r.instances;
     }
     let at_end = totals.get(&horizon).copied().unwrap_or(0);
     assert_eq!(
@@ -539,53 +535,75 @@ fn check_samples(
         assert!(n <= peak, "sample at {t} ms holds {n} > peak {peak}");
     }
 
-    // Per (zone, charge) counts at every sample time, from instances.csv. An instance created or
-    // released exactly at a sample instant may or may not be counted (events at one instant
-    // are ordered by scheduling), hence bounds: strict [lo] and inclusive [hi].
+    // Per (zone, charge) instances, vCPUs and memory at every sample time, from
+    // instances.csv. An instance created or released exactly at a sample instant may or may not
+    // be counted (events at one instant are ordered by scheduling), hence bounds: created < t <
+    // released for [lo], created <= t <= released for [hi].
     let times: Vec<u64> = (0..=horizon / interval)
         .map(|k| k * interval)
         .chain((!horizon.is_multiple_of(interval)).then_some(horizon))
         .collect();
-    let mut lo: HashMap<(&str, &str), Vec<i64>> = HashMap::new();
-    let mut hi: HashMap<(&str, &str), Vec<i64>> = HashMap::new();
     let n = times.len();
+    type Diff = Vec<[i64; 3]>;
+    let mut lo: HashMap<(&str, &str), Diff> = HashMap::new();
+    let mut hi: HashMap<(&str, &str), Diff> = HashMap::new();
     for r in rows {
         let key = (r.zone.as_str(), r.charge.as_str());
+        let w = [1, r.vcpus as i64, r.memory_gib as i64];
         let end = r.released_ms.unwrap_or(u64::MAX);
-        // lo: created < t < end ; hi: created <= t <= end (the final sample counts the alive).
-        let a = times.partition_point(|&t| t <= r.created_ms);
-        let b = times.partition_point(|&t| t < end);
-        let d = lo.entry(key).or_insert_with(|| vec![0; n + 1]);
-        if a < b {
-            d[a] += 1;
-            d[b] -= 1;
+        for (map, a, b) in [
+            (
+                &mut lo,
+                times.partition_point(|&t| t <= r.created_ms),
+                times.partition_point(|&t| t < end),
+            ),
+            (
+                &mut hi,
+                times.partition_point(|&t| t < r.created_ms),
+                times.partition_point(|&t| t <= end),
+            ),
+        ] {
+            let d = map.entry(key).or_insert_with(|| vec![[0; 3]; n + 1]);
+            if a < b {
+                for k in 0..3 {
+                    d[a][k] += w[k];
+                    d[b][k] -= w[k];
+                }
+            }
         }
-        let a = times.partition_point(|&t| t < r.created_ms);
-        let b = times.partition_point(|&t| t <= end);
-        let d = hi.entry(key).or_insert_with(|| vec![0; n + 1]);
-        if a < b {
-            d[a] += 1;
-            d[b] -= 1;
-        }
+    }
+    let mut cells: HashMap<(u64, &str, &str), [i64; 3]> = HashMap::new();
+    for r in samples {
+        let c = cells
+            .entry((r.time_ms, r.zone.as_str(), r.charge.as_str()))
+            .or_default();
+        c[0] += r.instances as i64;
+        c[1] += r.vcpus as i64;
+        c[2] += r.memory_gib as i64;
     }
     let keys: HashSet<(&str, &str)> = lo
         .keys()
         .copied()
         .chain(cells.keys().map(|&(_, z, c)| (z, c)))
         .collect();
+    let empty: Diff = vec![[0; 3]; n + 1];
     for key in keys {
-        let (mut cl, mut ch) = (0i64, 0i64);
-        let empty = vec![0; n + 1];
+        let (mut cl, mut ch) = ([0i64; 3], [0i64; 3]);
         let dl = lo.get(&key).unwrap_or(&empty);
         let dh = hi.get(&key).unwrap_or(&empty);
         for (i, &t) in times.iter().enumerate() {
-            cl += dl[i];
-            ch += dh[i];
-            let got = cells.get(&(t, key.0, key.1)).copied().unwrap_or(0) as i64;
-            assert!(
-                cl <= got && got <= ch,
-                "timeseries.csv at {t} ms, {key:?}: {got} instances; instances.csv says {cl}..={ch}"
-            );
+            let got = cells.get(&(t, key.0, key.1)).copied().unwrap_or_default();
+            for (k, what) in ["instances", "vcpus", "memory_gib"].iter().enumerate() {
+                cl[k] += dl[i][k];
+                ch[k] += dh[i][k];
+                assert!(
+                    cl[k] <= got[k] && got[k] <= ch[k],
+                    "timeseries.csv at {t} ms, {key:?}: {} {what}; instances.csv says {}..={}",
+                    got[k],
+                    cl[k],
+                    ch[k]
+                );
+            }
         }
     }
 }
