@@ -54,6 +54,10 @@ pub fn build_world(scn: &Scenario, seed: u64) -> (World, Scheduler<Event>) {
             quotas: Quotas::new(scn.quotas.clone()),
             stock,
             rate_limits: scn.rate_limits.clone(),
+            spot_model: scn.spot_model.clone(),
+            spot_step: scn.spot_step,
+            spot_notice: scn.spot_notice,
+            recycle_bin: scn.recycle_bin,
         },
         &streams,
     );
@@ -96,6 +100,10 @@ pub fn run(scn: &Scenario, opts: RunOptions) -> Result<RunResult> {
         world.rec.journal = Some(Journal::new(Box::new(std::io::stdout()), f));
     }
     if let Some(st) = &staging {
+        world.rec.costs = Some(crate::report::costs::CostLedger::new(
+            scn.catalog.zones.len(),
+            SimTime::ZERO + scn.duration,
+        ));
         world.rec.stream_instances(&st.path("instances.csv"))?;
         let mut ts = Some(TimeseriesWriter::create(st.dir())?);
         world.sampler = Some(Box::new(move |t, rec, cloud| {
@@ -127,6 +135,9 @@ pub fn run(scn: &Scenario, opts: RunOptions) -> Result<RunResult> {
     world.rec.finish()?;
     if let Some(st) = &staging {
         world.rec.write_api_csv(&st.path("api.csv"))?;
+        if let Some(l) = &world.rec.costs {
+            l.write_csv(&st.path("costs.csv"), &scn.catalog, end)?;
+        }
     }
     let wall = started.elapsed().as_secs_f64();
     let events = sched.processed();
@@ -144,6 +155,7 @@ pub fn run(scn: &Scenario, opts: RunOptions) -> Result<RunResult> {
         requests_refused: world.workloads.iter().map(|w| w.refused).sum(),
         api_calls_total: rec.api_calls,
         api_give_ups: rec.give_ups,
+        spot_reclaims: rec.spot_reclaims,
         api_calls_throttled: rec
             .api_by_code
             .get(&ErrorCode::RequestLimitExceeded)

@@ -30,13 +30,16 @@ pub enum Event {
     Script(u32),
 }
 
+/// The caller index scripts use in retries.
+const SCRIPT: u32 = u32::MAX;
+
 /// A call waiting to be retried.
 #[derive(Clone, Debug)]
 enum RetryCall {
     Run(Demand),
     Terminate(InstanceId),
-    /// A scripted call, retried as it was.
-    Script(Request),
+    /// Any other call (scripts, renewals), retried as it was.
+    Plain(Request),
 }
 
 #[derive(Clone, Debug)]
@@ -89,6 +92,8 @@ pub struct World {
     pub rec: Recorder,
     /// Instances whose end came while they were still booting: ended once RUNNING.
     end_when_running: HashSet<InstanceId>,
+    /// Prepaid instances their workload ended (isolated, to be destroyed once SHUTDOWN).
+    ended_prepaid: HashSet<InstanceId>,
     /// Called on every Sample event, with the world as it is.
     pub sampler: Option<Sampler>,
     pub sample_interval: crate::engine::SimDuration,
@@ -117,6 +122,7 @@ impl World {
             workloads,
             rec,
             end_when_running: HashSet::new(),
+            ended_prepaid: HashSet::new(),
             sampler: None,
             sample_interval: crate::engine::SimDuration::from_hours(1),
             occupancy: Occupancy::default(),
@@ -171,6 +177,8 @@ impl World {
             min_count: None,
             dry_run: false,
             period_months: demand.period_months,
+            renew_flag: self.workloads[w as usize].spec.renew_flag,
+            max_price: self.workloads[w as usize].spec.max_price,
         });
         self.rec.attempt = attempt;
         let result = self
@@ -211,7 +219,7 @@ impl World {
         let action = match call {
             RetryCall::Run(_) => crate::cloud::Action::RunInstances,
             RetryCall::Terminate(_) => crate::cloud::Action::TerminateInstances,
-            RetryCall::Script(ref r) => r.action(),
+            RetryCall::Plain(ref r) => r.action(),
         };
         if attempts >= self.retry.max_attempts {
             self.rec.give_up(sched.now(), action, code);
@@ -254,8 +262,8 @@ impl World {
         self.free_retries.push(slot);
         match p.call {
             RetryCall::Run(d) => self.launch(p.workload, d, p.attempts + 1, sched),
-            RetryCall::Script(r) => {
-                let _ = self.script_call(r, p.attempts + 1, sched);
+            RetryCall::Plain(r) => {
+                let _ = self.plain_call(p.workload, r, p.attempts + 1, sched);
             }
             RetryCall::Terminate(id) => {
                 self.terminate_attempt(p.workload, id, p.attempts + 1, sched)
@@ -271,11 +279,18 @@ impl World {
         };
         let inst = self.cloud.fleet().get(key).expect("live");
         match inst.state {
-            InstanceState::Running | InstanceState::Stopped | InstanceState::Shutdown
-                if !inst.busy() =>
-            {
+            InstanceState::Running | InstanceState::Stopped if !inst.busy() => {
+                if inst.charge == crate::cloud::ChargeType::Prepaid {
+                    // The first call only isolates it; the SHUTDOWN notice then destroys it.
+                    self.ended_prepaid.insert(id);
+                }
                 self.terminate(w, id, sched);
             }
+            InstanceState::Shutdown | InstanceState::LaunchFailed if !inst.busy() => {
+                self.terminate(w, id, sched);
+            }
+            // Already on its way out.
+            InstanceState::Terminating => {}
             _ => {
                 self.end_when_running.insert(id);
             }
@@ -305,21 +320,35 @@ impl World {
         }
     }
 
-    /// One call on behalf of a script; throttled calls are retried like any client's.
+    /// One call on behalf of workload `w` (`SCRIPT` for scripts); throttled calls are retried
+    /// like any client's.
+    fn plain_call(
+        &mut self,
+        w: u32,
+        req: Request,
+        attempt: u32,
+        sched: &mut Scheduler<Event>,
+    ) -> Result<Response, crate::cloud::ApiError> {
+        self.rec.attempt = attempt;
+        let owner = if w == SCRIPT {
+            Owner::Script
+        } else {
+            Owner::Workload(w)
+        };
+        let res = self.cloud.call(owner, req.clone(), sched, &mut self.rec);
+        if let Err(e) = &res {
+            self.maybe_retry(w, attempt, e.code, RetryCall::Plain(req), sched);
+        }
+        res
+    }
+
     fn script_call(
         &mut self,
         req: Request,
         attempt: u32,
         sched: &mut Scheduler<Event>,
     ) -> Result<Response, crate::cloud::ApiError> {
-        self.rec.attempt = attempt;
-        let res = self
-            .cloud
-            .call(Owner::Script, req.clone(), sched, &mut self.rec);
-        if let Err(e) = &res {
-            self.maybe_retry(u32::MAX, attempt, e.code, RetryCall::Script(req), sched);
-        }
-        res
+        self.plain_call(SCRIPT, req, attempt, sched)
     }
 
     /// Runs scripted action `i`: selects its instances now and makes as many calls as the
@@ -398,10 +427,26 @@ impl World {
                         self.terminate(w, n.id, sched);
                     }
                     // A prepaid instance its workload ended sits in the recycle bin: destroy it.
+                    // One that expired while still needed is renewed by hand for a month.
+                    Some(InstanceState::Shutdown) => {
+                        if self.ended_prepaid.remove(&n.id) {
+                            self.terminate(w, n.id, sched);
+                        } else {
+                            let req = Request::RenewInstances {
+                                ids: vec![n.id.into()],
+                                period_months: 1,
+                            };
+                            let _ = self.plain_call(w, req, 1, sched);
+                        }
+                    }
                     // A failed launch is cleaned up.
-                    Some(InstanceState::Shutdown) | Some(InstanceState::LaunchFailed) => {
+                    Some(InstanceState::LaunchFailed) => {
                         self.end_when_running.remove(&n.id);
                         self.terminate(w, n.id, sched);
+                    }
+                    None => {
+                        self.end_when_running.remove(&n.id);
+                        self.ended_prepaid.remove(&n.id);
                     }
                     _ => {}
                 }

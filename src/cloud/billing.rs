@@ -7,6 +7,7 @@ use crate::engine::{SimDuration, SimTime};
 use super::catalog::{Catalog, ChargeType};
 use super::instance::{Instance, StoppedMode};
 use super::money::Money;
+use super::spot_market::SpotMarket;
 use super::state::InstanceState;
 
 /// The billing rules that CVM.md marks as documented figures or assumptions; all are scenario
@@ -47,12 +48,58 @@ impl Default for BillingRules {
     }
 }
 
-/// One closed billing interval of one instance.
+/// A stretch of time billed at one constant rate: `hourly × percent / 100` per hour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Piece {
+    pub start: SimTime,
+    pub end: SimTime,
+    /// Micro-CNY per hour.
+    pub hourly: u64,
+    pub percent: u32,
+}
+
+impl Piece {
+    pub fn amount(&self) -> Money {
+        Money::for_time(self.hourly, self.end.since(self.start).ms(), self.percent)
+    }
+}
+
+/// What one state change charged: the closed interval's constant-rate pieces, plus any charge
+/// or refund made at the instant of the change (`amount − Σ pieces`).
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Accrual {
+pub struct Accrual<'a> {
     pub start: SimTime,
     pub end: SimTime,
     pub amount: Money,
+    pub pieces: &'a [Piece],
+}
+
+impl Accrual<'_> {
+    /// A charge (or, negative, a refund) at one instant.
+    pub fn point(time: SimTime, amount: Money) -> Accrual<'static> {
+        Accrual {
+            start: time,
+            end: time,
+            amount,
+            pieces: &[],
+        }
+    }
+
+    /// The part of `amount` not spread over pieces: an up-front charge or a refund.
+    pub fn instant_part(&self) -> Money {
+        self.amount - self.pieces.iter().map(Piece::amount).sum::<Money>()
+    }
+}
+
+/// How an instance accrues cost in a state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RateClass {
+    Free,
+    /// Micro-CNY per hour.
+    Flat(u64),
+    /// Postpaid tier-1 price per hour; tiers by accumulated billed hours.
+    Tiered(u64),
+    Spot,
 }
 
 impl BillingRules {
@@ -72,53 +119,116 @@ impl BillingRules {
         Money::from_micros(monthly_micro as i128 * months as i128 * pct as i128 / 100)
     }
 
-    /// Hourly rate (micro-CNY) the instance accrues while in `state`, and whether the postpaid
-    /// tiers apply to it.
-    pub fn hourly_rate(&self, cat: &Catalog, inst: &Instance, state: InstanceState) -> (u64, bool) {
+    /// How the instance is billed while in `state`: nothing, a flat hourly rate, the postpaid
+    /// tiered rate, or the spot market price.
+    pub fn rate_class(&self, cat: &Catalog, inst: &Instance, state: InstanceState) -> RateClass {
         use InstanceState as S;
         let billed_state = matches!(
             state,
             S::Running | S::Stopping | S::Starting | S::Rebooting | S::Stopped
         );
         if !billed_state {
-            return (0, false);
+            return RateClass::Free;
         }
         let price = cat.price(inst.itype);
         match inst.charge {
-            ChargeType::Prepaid => (0, false),
+            ChargeType::Prepaid => RateClass::Free,
             ChargeType::PostpaidByHour => {
                 if state == S::Stopped && inst.stopped_mode == StoppedMode::StopCharging {
-                    (cat.disk_gib_hourly * cat.disk_gib as u64, false)
+                    RateClass::Flat(cat.disk_gib_hourly * cat.disk_gib as u64)
+                } else if price.tiered {
+                    RateClass::Tiered(price.postpaid_hourly)
                 } else {
-                    (price.postpaid_hourly, price.tiered)
+                    RateClass::Flat(price.postpaid_hourly)
                 }
             }
-            ChargeType::Spotpaid => (cat.spot_hourly(inst.itype), false),
+            // Spot instances are not charged while stopped (they cannot be stopped with
+            // KEEP_CHARGING semantics on CVM); charged at the market price otherwise.
+            ChargeType::Spotpaid if state == S::Stopped => RateClass::Free,
+            ChargeType::Spotpaid => RateClass::Spot,
         }
     }
 
-    /// Closes the open interval at `now` for an instance whose state over the interval was
-    /// `inst.state`; the next interval starts at `now`. Returns what the interval cost.
-    pub fn accrue(&self, cat: &Catalog, inst: &mut Instance, now: SimTime) -> Accrual {
+    /// Closes the open interval at `now` (the instance was in `inst.state` throughout) and
+    /// opens the next one. The interval's constant-rate pieces are written to `pieces`
+    /// (cleared first); returns where the interval started and what it cost.
+    pub fn accrue(
+        &self,
+        cat: &Catalog,
+        market: &mut SpotMarket,
+        inst: &mut Instance,
+        now: SimTime,
+        pieces: &mut Vec<Piece>,
+    ) -> (SimTime, Money) {
+        pieces.clear();
         let start = inst.billing.since;
         let ms = now.since(start).ms();
-        let (rate, tiered) = self.hourly_rate(cat, inst, inst.state);
-        let amount = if rate == 0 || ms == 0 {
-            Money::ZERO
-        } else if tiered {
-            self.tiered_charge(rate, inst.billing.tier_ms, ms)
-        } else {
-            Money::for_time(rate, ms, 100)
-        };
-        if tiered {
-            inst.billing.tier_ms += ms;
+        if ms > 0 {
+            match self.rate_class(cat, inst, inst.state) {
+                RateClass::Free => {}
+                RateClass::Flat(rate) => pieces.push(Piece {
+                    start,
+                    end: now,
+                    hourly: rate,
+                    percent: 100,
+                }),
+                RateClass::Tiered(rate) => {
+                    self.tier_pieces(rate, inst.billing.tier_ms, start, now, pieces);
+                    inst.billing.tier_ms += ms;
+                }
+                RateClass::Spot => {
+                    let step = market.step_ms();
+                    let mut a = start.ms();
+                    while a < now.ms() {
+                        let k = a / step;
+                        let b = ((k + 1) * step).min(now.ms());
+                        pieces.push(Piece {
+                            start: SimTime(a),
+                            end: SimTime(b),
+                            hourly: market.price_in_step(inst.zone, inst.itype, k),
+                            percent: 100,
+                        });
+                        a = b;
+                    }
+                }
+            }
         }
+        let amount: Money = pieces.iter().map(Piece::amount).sum();
         inst.billing.charged += amount;
         inst.billing.since = now;
-        Accrual {
-            start,
-            end: now,
-            amount,
+        (start, amount)
+    }
+
+    /// Splits `[start, end)` at the postpaid tier boundaries, given `already_ms` billed before.
+    fn tier_pieces(
+        &self,
+        rate: u64,
+        already_ms: u64,
+        start: SimTime,
+        end: SimTime,
+        out: &mut Vec<Piece>,
+    ) {
+        let len = end.since(start).ms();
+        let mut pos = already_ms;
+        let stop = already_ms + len;
+        for (i, &(from_h, pct)) in self.postpaid_tiers.iter().enumerate() {
+            let lo = SimDuration::from_hours(from_h).ms();
+            let hi = self
+                .postpaid_tiers
+                .get(i + 1)
+                .map(|&(h, _)| SimDuration::from_hours(h).ms())
+                .unwrap_or(u64::MAX);
+            let a = pos.max(lo);
+            let b = stop.min(hi);
+            if b > a {
+                out.push(Piece {
+                    start: SimTime(start.ms() + (a - already_ms)),
+                    end: SimTime(start.ms() + (b - already_ms)),
+                    hourly: rate,
+                    percent: pct,
+                });
+                pos = b;
+            }
         }
     }
 

@@ -101,6 +101,28 @@ pub enum StoppedMode {
     StopCharging,
 }
 
+/// PREPAID `RenewFlag`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub enum RenewFlag {
+    /// Renews one month at each expiry.
+    NotifyAndAutoRenew,
+    /// The default: at expiry the instance is isolated unless renewed by hand.
+    #[default]
+    NotifyAndManualRenew,
+    DisableNotifyAndManualRenew,
+}
+
+impl RenewFlag {
+    pub fn parse(s: &str) -> Option<RenewFlag> {
+        match s {
+            "NOTIFY_AND_AUTO_RENEW" => Some(RenewFlag::NotifyAndAutoRenew),
+            "NOTIFY_AND_MANUAL_RENEW" => Some(RenewFlag::NotifyAndManualRenew),
+            "DISABLE_NOTIFY_AND_MANUAL_RENEW" => Some(RenewFlag::DisableNotifyAndManualRenew),
+            _ => None,
+        }
+    }
+}
+
 /// Per-instance billing state, kept by the control plane's billing (cloud/billing.rs).
 #[derive(Clone, Debug, Default)]
 pub struct BillingState {
@@ -112,6 +134,10 @@ pub struct BillingState {
     pub charged: Money,
     /// Everything refunded so far.
     pub refunded: Money,
+    /// PREPAID: when the current run of paid periods began, and what it has cost (purchase
+    /// and renewals), for the refund of an early termination.
+    pub prepaid_since: SimTime,
+    pub prepaid_paid: Money,
 }
 
 /// One instance.
@@ -137,6 +163,12 @@ pub struct Instance {
     pub next_type: Option<TypeIdx>,
     /// PREPAID: end of the paid period.
     pub expires: Option<SimTime>,
+    pub renew_flag: RenewFlag,
+    /// Charge types over time, `(since, charge type)`; empty until the first change (then it
+    /// starts with the charge type at creation).
+    pub charge_history: Vec<(SimTime, ChargeType)>,
+    /// SPOTPAID: a reclaim notice has been given; the instance is destroyed when it runs out.
+    pub reclaiming: bool,
     /// Whether the instance counts against its zone's quota / occupies zone stock now.
     pub holds_quota: bool,
     pub holds_stock: bool,

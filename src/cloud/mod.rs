@@ -10,14 +10,16 @@ pub mod fleet;
 pub mod instance;
 pub mod money;
 pub mod ratelimit;
+pub mod spot_market;
 pub mod state;
 
 pub use api::{
-    Action, Change, Cloud, CloudEvent, Observer, Request, Response, RunInstances, Timings,
+    Action, Change, ChangeKind, Cloud, CloudEvent, Observer, Request, Response, RunInstances,
+    Timings,
 };
 pub use catalog::{Catalog, ChargeType, InstanceType, TypeIdx, Zone, ZoneIdx};
 pub use errors::{ApiError, ErrorCode};
 pub use fleet::{Fleet, InstanceKey};
-pub use instance::{Instance, InstanceId, Owner, StoppedMode};
+pub use instance::{Instance, InstanceId, Owner, RenewFlag, StoppedMode};
 pub use money::Money;
 pub use state::InstanceState;

@@ -3,7 +3,8 @@
 use std::io::Write;
 
 use crate::cloud::api::CallRecord;
-use crate::cloud::{Change, Owner, Response};
+use crate::cloud::api::ChangeKind;
+use crate::cloud::{Change, Money, Owner, Response};
 
 /// Which events to narrate.
 #[derive(Clone, Debug, Default)]
@@ -30,7 +31,7 @@ impl Journal {
     }
 
     pub fn change(&mut self, ch: &Change<'_>) {
-        if ch.from == ch.to {
+        if ch.kind == ChangeKind::Close {
             return;
         }
         let inst = ch.instance;
@@ -47,6 +48,18 @@ impl Journal {
                 inst.net_cost(),
                 ch.catalog.currency
             ),
+            (Some(_), Some(_)) if ch.kind == ChangeKind::Charge => {
+                let a = ch.accrual.instant_part();
+                let what = if a.0 < 0 { "refunded" } else { "charged" };
+                format!(
+                    "{what} {} {} ({}, now {}, {})",
+                    Money(a.0.abs()),
+                    ch.catalog.currency,
+                    inst.latest_operation.unwrap_or("billing"),
+                    inst.charge,
+                    ch.catalog.itype(inst.itype).name
+                )
+            }
             (Some(from), Some(to)) => {
                 let cost = if ch.accrual.amount.0 != 0 {
                     format!(

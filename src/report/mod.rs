@@ -2,6 +2,7 @@
 //! folder.
 
 pub mod charts;
+pub mod costs;
 pub mod fleet_counts;
 pub mod journal;
 pub mod output;

@@ -8,12 +8,13 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use crate::cloud::api::CallRecord;
+use crate::cloud::api::{CallRecord, ChangeKind};
 use crate::cloud::{
     Action, Change, ChargeType, ErrorCode, InstanceId, InstanceState, Money, Observer, Owner,
 };
 use crate::engine::SimTime;
 
+use super::costs::CostLedger;
 use super::fleet_counts::FleetCounts;
 use super::journal::Journal;
 
@@ -50,9 +51,13 @@ pub struct Recorder {
     pub api_by_code: BTreeMap<ErrorCode, u64>,
     pub notices: Vec<Notice>,
     pub journal: Option<Journal>,
+    /// Hourly settlement for `costs.csv`.
+    pub costs: Option<CostLedger>,
     /// Attempt number of the call being made (1 = first try), set by the caller.
     pub attempt: u32,
     pub give_ups: u64,
+    /// Spot instances destroyed by a reclaim.
+    pub spot_reclaims: u64,
     /// Calls per (time bucket, action, outcome), for `api.csv`.
     pub api_log: BTreeMap<(u64, Action, Option<ErrorCode>), ApiCell>,
     /// Width of an `api.csv` bucket, ms.
@@ -75,8 +80,10 @@ impl Recorder {
             api_by_code: BTreeMap::new(),
             notices: Vec::new(),
             journal: None,
+            costs: None,
             attempt: 1,
             give_ups: 0,
+            spot_reclaims: 0,
             api_log: BTreeMap::new(),
             api_bucket_ms: 3_600_000,
             end: SimTime::ZERO,
@@ -92,7 +99,7 @@ impl Recorder {
         let mut w = BufWriter::with_capacity(1 << 16, f);
         writeln!(
             w,
-            "instance_id,zone,instance_type,vcpus,memory_gib,charge_type,owner,created_s,running_s,released_s,final_state,cost"
+            "instance_id,zone,instance_type,vcpus,memory_gib,charge_type,owner,created_s,running_s,released_s,final_state,charged,refunded,cost,charge_history,spot_reclaimed"
         )?;
         self.instances = Some(w);
         Ok(())
@@ -161,9 +168,16 @@ impl Recorder {
         } else {
             inst.state.as_str()
         };
+        // `TYPE@seconds;...`: the charge type at creation, then each change.
+        let history = inst
+            .charge_history
+            .iter()
+            .map(|(t, c)| format!("{c}@{}", secs(*t)))
+            .collect::<Vec<_>>()
+            .join(";");
         let r = writeln!(
             w,
-            "{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             inst.id,
             ch.catalog.zone(inst.zone).name,
             t.name,
@@ -179,7 +193,11 @@ impl Recorder {
                 String::new()
             },
             state,
-            inst.net_cost()
+            inst.billing.charged,
+            inst.billing.refunded,
+            inst.net_cost(),
+            history,
+            u8::from(inst.reclaiming)
         );
         if let Err(e) = r
             && self.io_error.is_none()
@@ -192,7 +210,25 @@ impl Recorder {
 impl Observer for Recorder {
     fn state_change(&mut self, ch: &Change<'_>) {
         self.counts.apply(ch);
-        self.cost_by_charge[ch.instance.charge.index()] += ch.accrual.amount;
+        // The closed interval was billed under the charge type before the change; an instant
+        // charge or refund under the one after it (they differ only for
+        // ModifyInstancesChargeType).
+        let instant = ch.accrual.instant_part();
+        self.cost_by_charge[ch.from_charge.index()] += ch.accrual.amount - instant;
+        self.cost_by_charge[ch.instance.charge.index()] += instant;
+        if let Some(l) = self.costs.as_mut() {
+            let z = ch.instance.zone.0 as usize;
+            let pieces_only = crate::cloud::billing::Accrual {
+                amount: ch.accrual.amount - instant,
+                ..ch.accrual
+            };
+            l.book(z, ch.from_charge, &pieces_only);
+            l.book(
+                z,
+                ch.instance.charge,
+                &crate::cloud::billing::Accrual::point(ch.time, instant),
+            );
+        }
         if let Some(j) = self.journal.as_mut() {
             j.change(ch);
         }
@@ -200,13 +236,17 @@ impl Observer for Recorder {
             (None, _) => self.created += 1,
             (Some(_), None) => {
                 self.released += 1;
+                if ch.instance.reclaiming {
+                    self.spot_reclaims += 1;
+                }
                 self.write_instance(ch, true);
             }
-            (Some(a), Some(b)) if a == b => {
+            _ if ch.kind == ChangeKind::Close => {
                 // End-of-run closing of the books: the instance is still alive.
                 self.write_instance(ch, false);
                 return;
             }
+            _ if ch.kind == ChangeKind::Charge => return,
             (Some(_), Some(InstanceState::LaunchFailed)) => self.launch_failed += 1,
             _ => {}
         }

@@ -20,6 +20,8 @@ pub struct Summary {
     pub api_calls_throttled: u64,
     /// Calls whose client gave up after its last retry.
     pub api_give_ups: u64,
+    /// Spot instances destroyed by a reclaim (after their notice).
+    pub spot_reclaims: u64,
     pub api_errors_by_code: BTreeMap<String, u64>,
     pub cost_total: f64,
     pub cost_by_charge_type: BTreeMap<&'static str, f64>,

@@ -13,11 +13,12 @@ use crate::cloud::catalog::{
     region_of_zone,
 };
 use crate::cloud::ratelimit::{Limit, RateLimits, WindowKind};
+use crate::cloud::spot_market::SpotModel;
 use crate::cloud::{Action, ChargeType, Timings, TypeIdx, ZoneIdx};
 use crate::engine::{Dist, SimDuration, SimTime};
 
 use crate::cloud::api::{Filter, RunInstances};
-use crate::cloud::{InstanceState, Owner, StoppedMode};
+use crate::cloud::{InstanceState, Owner, RenewFlag, StoppedMode};
 use crate::workload::script::{ScriptAction, ScriptCall, Selection};
 
 use super::schema::{ArrivalSettings, DistSettings, Placement, ScenarioFile, Window};
@@ -60,6 +61,9 @@ pub struct WorkloadSpec {
     pub placement: Placement,
     pub per_request: u32,
     pub period_months: u32,
+    pub renew_flag: RenewFlag,
+    /// Spot bid, micro-CNY per hour.
+    pub max_price: Option<u64>,
 }
 
 /// A scenario ready to run.
@@ -84,6 +88,10 @@ pub struct Scenario {
     pub rate_limits: RateLimits,
     pub retry: RetryPolicy,
     pub scripts: Vec<ScriptAction>,
+    pub spot_model: SpotModel,
+    pub spot_step: SimDuration,
+    pub spot_notice: SimDuration,
+    pub recycle_bin: SimDuration,
 }
 
 /// How clients retry (resolved from `[api.retry]`).
@@ -447,7 +455,71 @@ fn resolve(f: ScenarioFile, text: &str, origin: &str) -> Result<Scenario, Scenar
             *slot = dist_ms(d, field, &fail)?;
         }
     }
-    let rules = BillingRules::default();
+    let mut rules = BillingRules::default();
+    if let Some(tiers) = &f.billing.postpaid_tiers {
+        if tiers.first().map(|t| t.0) != Some(0) || tiers.windows(2).any(|w| w[1].0 <= w[0].0) {
+            return Err(fail(
+                "billing.postpaid_tiers",
+                "tiers must start at 0 hours and rise, e.g. [[0, 100], [96, 50], [360, 34]]".into(),
+            ));
+        }
+        rules.postpaid_tiers = tiers.clone();
+    }
+    if let Some(ladder) = &f.billing.prepaid_discount_percent {
+        let mut v = Vec::new();
+        for (k, &pct) in ladder {
+            let m: u32 = k.parse().map_err(|_| {
+                fail_at(
+                    &format!("billing.prepaid_discount_percent.{k}"),
+                    k,
+                    format!("`{k}` is not a number of months"),
+                )
+            })?;
+            if m == 0 || pct == 0 || pct > 100 {
+                return Err(fail_at(
+                    &format!("billing.prepaid_discount_percent.{k}"),
+                    k,
+                    "months and percent must be above 0, percent at most 100".into(),
+                ));
+            }
+            v.push((m, pct));
+        }
+        v.sort();
+        rules.prepaid_discounts = v;
+    }
+    let spot_model = match &f.cloud.spot_market {
+        None => SpotModel::Constant {
+            fraction: f.cloud.spot_price_fraction.0,
+        },
+        Some(m) => {
+            let ordered = m.min.0 <= m.mean.0 && m.mean.0 <= m.max.0;
+            if !ordered || m.volatility.is_nan() || m.volatility < 0.0 {
+                return Err(fail(
+                    "cloud.spot_market",
+                    "needs min <= mean <= max and a volatility of 0 or more".into(),
+                ));
+            }
+            if m.step.0.ms() == 0 {
+                return Err(fail(
+                    "cloud.spot_market.step",
+                    "must be longer than zero".into(),
+                ));
+            }
+            SpotModel::Random {
+                min: m.min.0,
+                max: m.max.0,
+                mean: m.mean.0,
+                volatility: m.volatility,
+                reversion: m.reversion.0,
+            }
+        }
+    };
+    let spot_step = f
+        .cloud
+        .spot_market
+        .as_ref()
+        .map(|m| m.step.0)
+        .unwrap_or(SimDuration::from_hours(1));
     // Workloads.
     let mut workloads = Vec::new();
     for (i, w) in f.workloads.iter().enumerate() {
@@ -492,7 +564,11 @@ fn resolve(f: ScenarioFile, text: &str, origin: &str) -> Result<Scenario, Scenar
                 ),
             ));
         }
+        let renew_flag = parse_renew_flag(&w.renew_flag, &at("renew_flag"), &fail)?;
+        let max_price = parse_price(w.max_price, &at("max_price"), &fail)?;
         workloads.push(WorkloadSpec {
+            renew_flag,
+            max_price,
             name: w.name.clone(),
             charge: w.charge_type,
             rate_per_ms: rate_per_hour.0 / crate::engine::time::MS_PER_HOUR as f64,
@@ -557,6 +633,10 @@ fn resolve(f: ScenarioFile, text: &str, origin: &str) -> Result<Scenario, Scenar
     };
     let scripts = resolve_actions(&f, &cat, &rules, &fail, &fail_at)?;
     Ok(Scenario {
+        spot_model,
+        spot_step,
+        spot_notice: f.cloud.spot_notice.0,
+        recycle_bin: f.cloud.recycle_bin.0,
         scripts,
         rate_limits,
         retry,
@@ -681,6 +761,8 @@ fn resolve_actions(
                 dry_run: a.dry_run,
                 // Left unchecked on purpose: a bad Period is for the control plane to refuse.
                 period_months: a.period_months.unwrap_or(1),
+                renew_flag: parse_renew_flag(&a.renew_flag, &at("renew_flag"), fail)?,
+                max_price: parse_price(a.max_price, &at("max_price"), fail)?,
             }),
             Action::StartInstances => ScriptCall::Start,
             Action::StopInstances => {
@@ -835,4 +917,31 @@ fn resolve_actions(
         });
     }
     Ok(out)
+}
+
+fn parse_renew_flag(
+    s: &Option<String>,
+    field: &str,
+    fail: Fail<'_>,
+) -> Result<RenewFlag, ScenarioError> {
+    match s {
+        None => Ok(RenewFlag::default()),
+        Some(t) => RenewFlag::parse(t).ok_or_else(|| {
+            fail(
+                field,
+                format!("`{t}`: use NOTIFY_AND_AUTO_RENEW, NOTIFY_AND_MANUAL_RENEW or DISABLE_NOTIFY_AND_MANUAL_RENEW"),
+            )
+        }),
+    }
+}
+
+fn parse_price(p: Option<f64>, field: &str, fail: Fail<'_>) -> Result<Option<u64>, ScenarioError> {
+    match p {
+        None => Ok(None),
+        Some(x) if x.is_finite() && x >= 0.0 => Ok(Some(to_micros(x))),
+        Some(x) => Err(fail(
+            field,
+            format!("must be a price of zero or more, got {x}"),
+        )),
+    }
 }

@@ -99,6 +99,8 @@ pub struct ScenarioFile {
     pub workloads: Vec<WorkloadSettings>,
     #[serde(default)]
     pub api: ApiSettings,
+    #[serde(default)]
+    pub billing: BillingSettings,
     /// Scripted API calls at given times (what-if studies, classroom demos).
     #[serde(default)]
     pub actions: Vec<ActionSettings>,
@@ -131,6 +133,9 @@ pub struct ActionSettings {
     pub dry_run: bool,
     /// PREPAID period (RunInstances, RenewInstances, ModifyInstancesChargeType).
     pub period_months: Option<u32>,
+    /// RunInstances: PREPAID RenewFlag and SPOTPAID MaxPrice per hour.
+    pub renew_flag: Option<String>,
+    pub max_price: Option<f64>,
     /// StopInstances: KEEP_CHARGING (default) or STOP_CHARGING.
     pub stopped_mode: Option<String>,
     /// StopInstances: SOFT (default), HARD or SOFT_FIRST.
@@ -274,6 +279,72 @@ pub struct CloudSettings {
     pub disk_price_per_gib_hour: f64,
     #[serde(default)]
     pub timings: TimingSettings,
+    /// How the spot market price moves; absent = constant at `spot_price_fraction`.
+    pub spot_market: Option<SpotMarketSettings>,
+    /// Notice a spot instance gets before it is reclaimed (ASSUMPTION: 2 minutes).
+    #[serde(default = "default_spot_notice")]
+    pub spot_notice: Duration,
+    /// How long an isolated (SHUTDOWN) instance waits in the recycle bin before release.
+    #[serde(default = "default_recycle_bin")]
+    pub recycle_bin: Duration,
+}
+
+fn default_spot_notice() -> Duration {
+    Duration(SimDuration::from_secs(120))
+}
+fn default_recycle_bin() -> Duration {
+    Duration(SimDuration::from_days(7))
+}
+
+/// A bounded, mean-reverting random spot price (fractions of the postpaid price).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpotMarketSettings {
+    #[serde(default = "default_spot_min")]
+    pub min: Probability,
+    #[serde(default = "default_spot_max")]
+    pub max: Probability,
+    #[serde(default = "default_spot_mean")]
+    pub mean: Probability,
+    /// Standard deviation of one step's change of the fraction.
+    #[serde(default = "default_spot_vol")]
+    pub volatility: f64,
+    /// Pull toward the mean per step (0 = none, 1 = back at once).
+    #[serde(default = "default_spot_rev")]
+    pub reversion: Probability,
+    /// The price holds for this long between moves.
+    #[serde(default = "default_spot_step")]
+    pub step: Duration,
+}
+
+fn default_spot_min() -> Probability {
+    Probability(0.03)
+}
+fn default_spot_max() -> Probability {
+    Probability(0.20)
+}
+fn default_spot_mean() -> Probability {
+    Probability(0.10)
+}
+fn default_spot_vol() -> f64 {
+    0.01
+}
+fn default_spot_rev() -> Probability {
+    Probability(0.1)
+}
+fn default_spot_step() -> Duration {
+    Duration(SimDuration::from_hours(1))
+}
+
+/// Billing rules that are documented figures or assumptions.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BillingSettings {
+    /// Postpaid tiers: `[[from_hours, percent], ...]`; default `[[0, 100], [96, 50], [360, 34]]`.
+    pub postpaid_tiers: Option<Vec<(u64, u32)>>,
+    /// Prepaid discount ladder, period in months → percent of the undiscounted price.
+    /// Default 1-11: 100, 12: 87, 24: 72, 36: 60, 48: 55, 60: 50 (ASSUMPTION).
+    pub prepaid_discount_percent: Option<BTreeMap<String, u32>>,
 }
 
 fn default_launch_failure() -> Probability {
@@ -301,6 +372,9 @@ impl Default for CloudSettings {
             disk_gib: default_disk_gib(),
             disk_price_per_gib_hour: default_disk_price(),
             timings: TimingSettings::default(),
+            spot_market: None,
+            spot_notice: default_spot_notice(),
+            recycle_bin: default_recycle_bin(),
         }
     }
 }
@@ -426,6 +500,11 @@ pub struct WorkloadSettings {
     /// PREPAID period in months.
     #[serde(default = "one")]
     pub period_months: u32,
+    /// PREPAID RenewFlag: NOTIFY_AND_AUTO_RENEW, NOTIFY_AND_MANUAL_RENEW (default) or
+    /// DISABLE_NOTIFY_AND_MANUAL_RENEW.
+    pub renew_flag: Option<String>,
+    /// SPOTPAID bid (`MaxPrice`) per hour, in the scenario's currency; absent bids the market.
+    pub max_price: Option<f64>,
 }
 
 fn default_charge() -> ChargeType {

@@ -5,218 +5,25 @@
 
 use crate::engine::{Dist, RandomStream, RngStreams, Scheduler, SimDuration, SimTime};
 
-use super::billing::{Accrual, BillingRules};
-use super::capacity::{Quotas, Stock, StockAnswer};
-use super::catalog::{Catalog, ChargeType, TypeIdx, ZoneIdx};
-use super::errors::{ApiError, ErrorCode};
-use super::fleet::{Fleet, InstanceKey};
-use super::instance::{BillingState, Instance, InstanceId, OperationState, Owner, StoppedMode};
-use super::money::Money;
-use super::ratelimit::{RateLimiter, RateLimits};
-use super::state::{After, InstanceState, Transition, next_state};
+mod prepaid;
+mod reads;
+mod requests;
+mod spot;
 
-/// CVM's API actions.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
-pub enum Action {
-    RunInstances,
-    StartInstances,
-    StopInstances,
-    RebootInstances,
-    TerminateInstances,
-    ResetInstancesType,
-    RenewInstances,
-    ModifyInstancesChargeType,
-    DescribeInstances,
-    DescribeAccountQuota,
-    DescribeZoneInstanceConfigInfos,
-}
+pub use requests::*;
 
-impl Action {
-    pub const ALL: [Action; 11] = [
-        Action::RunInstances,
-        Action::StartInstances,
-        Action::StopInstances,
-        Action::RebootInstances,
-        Action::TerminateInstances,
-        Action::ResetInstancesType,
-        Action::RenewInstances,
-        Action::ModifyInstancesChargeType,
-        Action::DescribeInstances,
-        Action::DescribeAccountQuota,
-        Action::DescribeZoneInstanceConfigInfos,
-    ];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::RunInstances => "RunInstances",
-            Action::StartInstances => "StartInstances",
-            Action::StopInstances => "StopInstances",
-            Action::RebootInstances => "RebootInstances",
-            Action::TerminateInstances => "TerminateInstances",
-            Action::ResetInstancesType => "ResetInstancesType",
-            Action::RenewInstances => "RenewInstances",
-            Action::ModifyInstancesChargeType => "ModifyInstancesChargeType",
-            Action::DescribeInstances => "DescribeInstances",
-            Action::DescribeAccountQuota => "DescribeAccountQuota",
-            Action::DescribeZoneInstanceConfigInfos => "DescribeZoneInstanceConfigInfos",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Action> {
-        Action::ALL.into_iter().find(|a| a.as_str() == s)
-    }
-    pub fn index(self) -> usize {
-        self as usize
-    }
-}
-
-/// RunInstances parameters.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RunInstances {
-    pub zone: ZoneIdx,
-    pub itype: TypeIdx,
-    pub charge: ChargeType,
-    /// InstanceCount.
-    pub count: u32,
-    /// MinCount: accept a partial delivery of at least this many.
-    pub min_count: Option<u32>,
-    pub dry_run: bool,
-    /// PREPAID period in months.
-    pub period_months: u32,
-}
-
-/// An instance named in a call: already parsed (clients that got it from RunInstances), or as
-/// text (scripts), which the control plane checks for `InvalidInstanceId.Malformed`.
-#[derive(Clone, Debug, PartialEq)]
-pub enum InstanceRef {
-    Id(InstanceId),
-    Text(String),
-}
-
-impl From<InstanceId> for InstanceRef {
-    fn from(id: InstanceId) -> Self {
-        InstanceRef::Id(id)
-    }
-}
-
-/// A DescribeInstances filter: `zone`, `instance-state`, `instance-charge-type`,
-/// `instance-type`, `instance-id`; the values are alternatives.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Filter {
-    pub name: String,
-    pub values: Vec<String>,
-}
-
-/// A call to the API.
-#[derive(Clone, Debug)]
-pub enum Request {
-    RunInstances(RunInstances),
-    StartInstances {
-        ids: Vec<InstanceRef>,
-    },
-    StopInstances {
-        ids: Vec<InstanceRef>,
-        stopped_mode: StoppedMode,
-    },
-    RebootInstances {
-        ids: Vec<InstanceRef>,
-    },
-    TerminateInstances {
-        ids: Vec<InstanceRef>,
-    },
-    ResetInstancesType {
-        ids: Vec<InstanceRef>,
-        itype: TypeIdx,
-        force_stop: bool,
-    },
-    RenewInstances {
-        ids: Vec<InstanceRef>,
-        period_months: u32,
-    },
-    ModifyInstancesChargeType {
-        ids: Vec<InstanceRef>,
-        charge: ChargeType,
-        period_months: u32,
-    },
-    DescribeInstances {
-        ids: Vec<InstanceRef>,
-        filters: Vec<Filter>,
-        offset: u32,
-        limit: Option<u32>,
-    },
-    DescribeAccountQuota {
-        zone: Option<ZoneIdx>,
-    },
-    DescribeZoneInstanceConfigInfos {
-        zone: Option<ZoneIdx>,
-    },
-}
-
-impl Request {
-    pub fn action(&self) -> Action {
-        match self {
-            Request::RunInstances(_) => Action::RunInstances,
-            Request::StartInstances { .. } => Action::StartInstances,
-            Request::StopInstances { .. } => Action::StopInstances,
-            Request::RebootInstances { .. } => Action::RebootInstances,
-            Request::TerminateInstances { .. } => Action::TerminateInstances,
-            Request::ResetInstancesType { .. } => Action::ResetInstancesType,
-            Request::RenewInstances { .. } => Action::RenewInstances,
-            Request::ModifyInstancesChargeType { .. } => Action::ModifyInstancesChargeType,
-            Request::DescribeInstances { .. } => Action::DescribeInstances,
-            Request::DescribeAccountQuota { .. } => Action::DescribeAccountQuota,
-            Request::DescribeZoneInstanceConfigInfos { .. } => {
-                Action::DescribeZoneInstanceConfigInfos
-            }
-        }
-    }
-}
-
-/// One instance as DescribeInstances lists it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct InstanceView {
-    pub id: InstanceId,
-    pub zone: ZoneIdx,
-    pub itype: TypeIdx,
-    pub charge: ChargeType,
-    pub state: InstanceState,
-    pub latest_operation: Option<&'static str>,
-    pub latest_operation_state: Option<OperationState>,
-}
-
-/// One zone and charge type of DescribeAccountQuota.
-#[derive(Clone, Debug, PartialEq)]
-pub struct QuotaView {
-    pub zone: ZoneIdx,
-    pub charge: ChargeType,
-    pub used: u32,
-    pub remaining: Option<u32>,
-    pub total: Option<u32>,
-    pub once: Option<u32>,
-}
-
-/// One zone and type of DescribeZoneInstanceConfigInfos.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ConfigView {
-    pub zone: ZoneIdx,
-    pub itype: TypeIdx,
-    /// `SELL` or `SOLD_OUT`.
-    pub status: &'static str,
-}
-
-/// A successful answer.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Response {
-    /// RunInstances: the `InstanceIdSet`.
-    Launched(Vec<InstanceId>),
-    /// Any other mutating call: accepted, the work goes on asynchronously.
-    Accepted,
-    /// DescribeInstances: `TotalCount` and one page.
-    Instances {
-        total: u32,
-        items: Vec<InstanceView>,
-    },
-    Quotas(Vec<QuotaView>),
-    Configs(Vec<ConfigView>),
-}
+use crate::cloud::billing::{Accrual, BillingRules, Piece};
+use crate::cloud::capacity::{Quotas, Stock, StockAnswer};
+use crate::cloud::catalog::{Catalog, ChargeType, TypeIdx, ZoneIdx};
+use crate::cloud::errors::{ApiError, ErrorCode};
+use crate::cloud::fleet::{Fleet, InstanceKey};
+use crate::cloud::instance::{
+    BillingState, Instance, InstanceId, OperationState, Owner, RenewFlag, StoppedMode,
+};
+use crate::cloud::money::Money;
+use crate::cloud::ratelimit::{RateLimiter, RateLimits};
+use crate::cloud::spot_market::{SpotMarket, SpotModel};
+use crate::cloud::state::{After, InstanceState, Transition, next_state};
 
 /// Transition durations (CVM.md: ASSUMPTION, all settings), in milliseconds.
 #[derive(Clone, Debug)]
@@ -251,10 +58,28 @@ impl Default for Timings {
 pub enum CloudEvent {
     /// The operation in flight on this instance completes.
     Complete(InstanceKey),
+    /// A PREPAID instance's paid period may have ended.
+    Expire(InstanceKey),
+    /// An isolated instance's time in the recycle bin may be up.
+    BinExpire(InstanceKey),
+    /// A SPOTPAID instance's reclaim notice runs out.
+    Reclaim(InstanceKey),
+}
+
+/// What a [`Change`] records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChangeKind {
+    /// The instance was created, moved between states, or was released.
+    State,
+    /// Billing without a move: a renewal, a refund, a charge-type change (`from == to`).
+    Charge,
+    /// The end of the run closes the instance's open billing interval (`from == to`).
+    Close,
 }
 
 /// A state change, as observers see it.
 pub struct Change<'a> {
+    pub kind: ChangeKind,
     pub time: SimTime,
     pub instance: &'a Instance,
     /// `None`: the instance was just created.
@@ -266,7 +91,7 @@ pub struct Change<'a> {
     pub from_type: TypeIdx,
     pub from_charge: ChargeType,
     /// The billing interval this change closed (or an up-front charge, start == end).
-    pub accrual: Accrual,
+    pub accrual: Accrual<'a>,
     pub catalog: &'a Catalog,
 }
 
@@ -296,7 +121,16 @@ pub struct Cloud {
     pub timings: Timings,
     /// Probability that a launch ends in LAUNCH_FAILED (ASSUMPTION, default 0.1%).
     pub launch_failure: f64,
+    /// How long an isolated instance waits in the recycle bin.
+    pub recycle_bin: SimDuration,
+    /// Notice a reclaimed spot instance gets.
+    pub spot_notice: SimDuration,
     limiter: RateLimiter,
+    market: SpotMarket,
+    /// Spot instances holding stock, per zone × type, by id (newest last): reclaim victims.
+    spot_holders: Vec<std::collections::BTreeSet<InstanceId>>,
+    /// Scratch buffer for the pieces of the interval being closed (no allocation per event).
+    pieces: Vec<Piece>,
     fleet: Fleet,
     quotas: Quotas,
     stock: Stock,
@@ -313,17 +147,29 @@ pub struct CloudSetup {
     pub quotas: Quotas,
     pub stock: Stock,
     pub rate_limits: RateLimits,
+    pub spot_model: SpotModel,
+    /// Length of a spot price step.
+    pub spot_step: SimDuration,
+    pub spot_notice: SimDuration,
+    pub recycle_bin: SimDuration,
 }
 
 impl Cloud {
     /// A cloud whose randomness comes from the streams `cloud:timings` and `cloud:failures`.
     pub fn new(setup: CloudSetup, streams: &RngStreams) -> Self {
+        let market = SpotMarket::new(&setup.catalog, setup.spot_model, setup.spot_step, streams);
+        let cells = setup.catalog.zones.len() * setup.catalog.types.len();
         Cloud {
             catalog: setup.catalog,
             rules: setup.rules,
             timings: setup.timings,
             launch_failure: setup.launch_failure,
+            recycle_bin: setup.recycle_bin,
+            spot_notice: setup.spot_notice,
             limiter: RateLimiter::new(&setup.rate_limits),
+            spot_holders: vec![Default::default(); cells],
+            market,
+            pieces: Vec::new(),
             fleet: Fleet::new(),
             quotas: setup.quotas,
             stock: setup.stock,
@@ -445,13 +291,13 @@ impl Cloud {
                 force_stop,
             } => self.reset_type(ids, *itype, *force_stop, sched, obs),
             Request::RenewInstances { ids, period_months } => {
-                self.renew(ids, *period_months, sched.now(), obs)
+                self.renew(ids, *period_months, sched, obs)
             }
             Request::ModifyInstancesChargeType {
                 ids,
                 charge,
                 period_months,
-            } => self.modify_charge(ids, *charge, *period_months, sched.now(), obs),
+            } => self.modify_charge(ids, *charge, *period_months, sched, obs),
             Request::DescribeInstances {
                 ids,
                 filters,
@@ -504,9 +350,11 @@ impl Cloud {
                     let isolate = inst.charge == ChargeType::Prepaid
                         && matches!(inst.state, S::Running | S::Stopped);
                     if isolate {
-                        // First call on a prepaid instance: into the recycle bin.
+                        // First call on a prepaid instance: refund what is left of the paid
+                        // period, then into the recycle bin.
                         self.mark(key, "TerminateInstances", OperationState::Success);
-                        self.apply(key, Transition::Isolate, sched.now(), obs);
+                        self.refund_early_termination(key, sched.now(), obs);
+                        self.isolate(key, sched, obs);
                     } else {
                         let d = self.timings.terminating.clone();
                         self.begin(
@@ -675,244 +523,6 @@ impl Cloud {
         Ok(Response::Accepted)
     }
 
-    fn renew<O: Observer>(
-        &mut self,
-        ids: &[InstanceRef],
-        months: u32,
-        now: SimTime,
-        obs: &mut O,
-    ) -> Result<Response, ApiError> {
-        use InstanceState as S;
-        if !self.rules.valid_period(months) {
-            return Err(ApiError::new(
-                ErrorCode::InvalidPeriod,
-                format!("Period {months} is not an offered prepaid period"),
-            ));
-        }
-        let keys = self.resolve(ids, &[S::Running, S::Stopped, S::Shutdown])?;
-        for &k in &keys {
-            let inst = self.fleet.get(k).expect("resolved");
-            if inst.charge != ChargeType::Prepaid {
-                return Err(ApiError::new(
-                    ErrorCode::UnsupportedChargeType,
-                    format!(
-                        "{} is {}: only PREPAID instances are renewed",
-                        inst.id, inst.charge
-                    ),
-                ));
-            }
-        }
-        for k in keys {
-            let inst = self.fleet.get_mut(k).expect("resolved");
-            let price = self
-                .rules
-                .prepaid_price(self.catalog.price(inst.itype).prepaid_monthly, months);
-            let base = inst.expires.unwrap_or(now).max(now);
-            inst.expires = Some(base + prepaid_period(months));
-            inst.billing.charged += price;
-            let state = inst.state;
-            self.mark(k, "RenewInstances", OperationState::Success);
-            let inst = self.fleet.get(k).expect("live");
-            obs.state_change(&Change {
-                time: now,
-                instance: inst,
-                from: Some(state),
-                to: Some(state),
-                from_type: inst.itype,
-                from_charge: inst.charge,
-                accrual: Accrual {
-                    start: now,
-                    end: now,
-                    amount: price,
-                },
-                catalog: &self.catalog,
-            });
-            if state == S::Shutdown {
-                self.apply(k, Transition::Restore, now, obs);
-            }
-        }
-        Ok(Response::Accepted)
-    }
-
-    fn modify_charge<O: Observer>(
-        &mut self,
-        ids: &[InstanceRef],
-        to: ChargeType,
-        months: u32,
-        now: SimTime,
-        obs: &mut O,
-    ) -> Result<Response, ApiError> {
-        use InstanceState as S;
-        if to == ChargeType::Spotpaid {
-            return Err(ApiError::new(
-                ErrorCode::InvalidParameterValue,
-                "InstanceChargeType must be PREPAID or POSTPAID_BY_HOUR",
-            ));
-        }
-        if to == ChargeType::Prepaid && !self.rules.valid_period(months) {
-            return Err(ApiError::new(
-                ErrorCode::InvalidPeriod,
-                format!("Period {months} is not an offered prepaid period"),
-            ));
-        }
-        let keys = self.resolve_capped(ids, &[S::Running, S::Stopped], 20)?;
-        let mut per_zone: std::collections::BTreeMap<ZoneIdx, u32> = Default::default();
-        for &k in &keys {
-            let inst = self.fleet.get(k).expect("resolved");
-            if inst.charge == ChargeType::Spotpaid {
-                return Err(ApiError::new(
-                    ErrorCode::UnsupportedChargeType,
-                    format!("{} is SPOTPAID and cannot change charge type", inst.id),
-                ));
-            }
-            if inst.charge == to {
-                return Err(ApiError::new(
-                    ErrorCode::InvalidParameterValue,
-                    format!("{} is already {to}", inst.id),
-                ));
-            }
-            *per_zone.entry(inst.zone).or_default() += 1;
-        }
-        for (&z, &n) in &per_zone {
-            if self.quotas.remaining(z, to) < n {
-                let code = if to == ChargeType::Prepaid {
-                    ErrorCode::PrepayQuota
-                } else {
-                    ErrorCode::InstanceQuota
-                };
-                return Err(ApiError::new(
-                    code,
-                    format!(
-                        "{to} quota in {} cannot take {n} more",
-                        self.catalog.zone(z).name
-                    ),
-                ));
-            }
-        }
-        for k in keys {
-            let inst = self.fleet.get_mut(k).expect("resolved");
-            let accrual = self.rules.accrue(&self.catalog, inst, now);
-            let from_charge = inst.charge;
-            self.quotas.give_back(inst.zone, from_charge, 1);
-            self.quotas.take(inst.zone, to, 1);
-            inst.charge = to;
-            inst.billing.tier_ms = 0;
-            let mut upfront = Money::ZERO;
-            if to == ChargeType::Prepaid {
-                upfront = self
-                    .rules
-                    .prepaid_price(self.catalog.price(inst.itype).prepaid_monthly, months);
-                inst.billing.charged += upfront;
-                inst.expires = Some(now + prepaid_period(months));
-            } else {
-                inst.expires = None;
-            }
-            inst.latest_operation = Some("ModifyInstancesChargeType");
-            inst.latest_operation_state = Some(OperationState::Success);
-            let state = inst.state;
-            let inst = self.fleet.get(k).expect("live");
-            obs.state_change(&Change {
-                time: now,
-                instance: inst,
-                from: Some(state),
-                to: Some(state),
-                from_type: inst.itype,
-                from_charge,
-                accrual: Accrual {
-                    start: accrual.start,
-                    end: now,
-                    amount: accrual.amount + upfront,
-                },
-                catalog: &self.catalog,
-            });
-        }
-        Ok(Response::Accepted)
-    }
-
-    fn describe_instances(
-        &self,
-        ids: &[InstanceRef],
-        filters: &[Filter],
-        offset: u32,
-        limit: Option<u32>,
-    ) -> Result<Response, ApiError> {
-        let limit = limit.unwrap_or(20);
-        if !(1..=100).contains(&limit) {
-            return Err(ApiError::new(
-                ErrorCode::InvalidParameterValue,
-                format!("Limit {limit} is outside 1..=100"),
-            ));
-        }
-        if !ids.is_empty() && !filters.is_empty() {
-            return Err(ApiError::new(
-                ErrorCode::InvalidParameter,
-                "InstanceIds and Filters cannot be given together",
-            ));
-        }
-        if ids.len() > MAX_IDS_PER_CALL {
-            return Err(ApiError::new(
-                ErrorCode::InvalidParameterValueLimitExceeded,
-                format!("{} ids given, at most {MAX_IDS_PER_CALL}", ids.len()),
-            ));
-        }
-        if filters.len() > 10 || filters.iter().any(|f| f.values.len() > 5) {
-            return Err(ApiError::new(
-                ErrorCode::InvalidParameterValueLimitExceeded,
-                "at most 10 filters of 5 values each",
-            ));
-        }
-        for f in filters {
-            if !matches!(
-                f.name.as_str(),
-                "zone"
-                    | "instance-state"
-                    | "instance-charge-type"
-                    | "instance-type"
-                    | "instance-id"
-            ) {
-                return Err(ApiError::new(
-                    ErrorCode::InvalidParameter,
-                    format!("unknown filter `{}`", f.name),
-                ));
-            }
-        }
-        let wanted: Vec<InstanceId> = ids.iter().map(Self::parse_ref).collect::<Result<_, _>>()?;
-        let matches = |inst: &Instance| -> bool {
-            if !wanted.is_empty() {
-                return wanted.contains(&inst.id);
-            }
-            filters.iter().all(|f| {
-                let v = match f.name.as_str() {
-                    "zone" => self.catalog.zone(inst.zone).name.clone(),
-                    "instance-state" => inst.state.as_str().to_string(),
-                    "instance-charge-type" => inst.charge.as_str().to_string(),
-                    "instance-type" => self.catalog.itype(inst.itype).name.clone(),
-                    _ => inst.id.to_string(),
-                };
-                f.values.contains(&v)
-            })
-        };
-        let mut total = 0u32;
-        let mut items = Vec::new();
-        for (_, inst) in self.fleet.iter() {
-            if matches(inst) {
-                if total >= offset && items.len() < limit as usize {
-                    items.push(InstanceView {
-                        id: inst.id,
-                        zone: inst.zone,
-                        itype: inst.itype,
-                        charge: inst.charge,
-                        state: inst.state,
-                        latest_operation: inst.latest_operation,
-                        latest_operation_state: inst.latest_operation_state,
-                    });
-                }
-                total += 1;
-            }
-        }
-        Ok(Response::Instances { total, items })
-    }
-
     fn run_instances<E: From<CloudEvent>, O: Observer>(
         &mut self,
         caller: Owner,
@@ -978,7 +588,39 @@ impl Cloud {
                 ),
             ));
         }
+        // A spot bid below the market price is refused.
+        if c == ChargeType::Spotpaid
+            && let Some(bid) = r.max_price
+        {
+            let market = self.market.price_at(z, t, sched.now());
+            if bid < market {
+                return Err(ApiError::new(
+                    ErrorCode::BidPriceTooLow,
+                    format!(
+                        "MaxPrice {} is below the market price {} of {} in {}",
+                        Money::from_micros(bid as i128),
+                        Money::from_micros(market as i128),
+                        self.catalog.itype(t).name,
+                        self.catalog.zone(z).name
+                    ),
+                ));
+            }
+        }
+        // On-demand demand displaces spot: when stock is short, spot instances of the type get
+        // a reclaim notice and give up their capacity to this request.
+        let mut displaced = 0;
+        if c != ChargeType::Spotpaid && self.stock.ask(z, t, n) != StockAnswer::Available {
+            let free = self.stock.free(z, t).min(n);
+            let wanted = n - free;
+            let can = self.reclaimable(z, t, wanted);
+            if free + can >= min {
+                displaced = can.min(wanted);
+            }
+        }
         // Stock.
+        if displaced > 0 && !r.dry_run {
+            self.reclaim_for(z, t, displaced, sched);
+        }
         match self.stock.ask(z, t, n) {
             StockAnswer::Available => {}
             StockAnswer::Low(free) if free >= min => n = free,
@@ -1009,12 +651,12 @@ impl Cloud {
         self.quotas.take(z, c, n * per);
         self.stock.take(z, t, n);
         let now = sched.now();
+        // Prepaid quota counts this month's purchases, not instances alive.
+        let holds_quota = c != ChargeType::Prepaid;
         let mut ids = Vec::with_capacity(n as usize);
         for _ in 0..n {
             let id = self.fleet.next_id();
-            let expires = (c == ChargeType::Prepaid).then(|| {
-                now + SimDuration(r.period_months as u64 * 30 * crate::engine::time::MS_PER_DAY)
-            });
+            let expires = (c == ChargeType::Prepaid).then(|| now + prepaid_period(r.period_months));
             let inst = Instance {
                 id,
                 zone: z,
@@ -1031,7 +673,10 @@ impl Cloud {
                 stopped_mode: StoppedMode::KeepCharging,
                 next_type: None,
                 expires,
-                holds_quota: true,
+                renew_flag: r.renew_flag,
+                charge_history: Vec::new(),
+                reclaiming: false,
+                holds_quota,
                 holds_stock: true,
                 billing: BillingState {
                     since: now,
@@ -1047,6 +692,16 @@ impl Cloud {
             };
             let inst = self.fleet.get_mut(key).expect("just inserted");
             inst.billing.charged += upfront;
+            inst.billing.prepaid_paid = upfront;
+            inst.billing.prepaid_since = now;
+            if let Some(e) = expires {
+                sched.schedule_at(e, CloudEvent::Expire(key).into());
+            }
+            if c == ChargeType::Spotpaid {
+                self.spot_holders[z.0 as usize * self.catalog.types.len() + t.0 as usize]
+                    .insert(id);
+            }
+            let inst = self.fleet.get_mut(key).expect("just inserted");
             let delay = sample_ms(&self.timings.pending, &mut self.timing_rng);
             inst.pending = Some(sched.schedule_in(delay, CloudEvent::Complete(key).into()));
             obs.state_change(&Change {
@@ -1056,11 +711,8 @@ impl Cloud {
                 to: Some(InstanceState::Pending),
                 from_type: t,
                 from_charge: c,
-                accrual: Accrual {
-                    start: now,
-                    end: now,
-                    amount: upfront,
-                },
+                accrual: Accrual::point(now, upfront),
+                kind: ChangeKind::State,
                 catalog: &self.catalog,
             });
             ids.push(id);
@@ -1099,7 +751,9 @@ impl Cloud {
         let from = inst.state;
         let after = next_state(from, t)
             .unwrap_or_else(|s| panic!("illegal transition {t:?} from {s} (control plane bug)"));
-        let accrual = self.rules.accrue(&self.catalog, inst, now);
+        let (acc_start, acc_amount) =
+            self.rules
+                .accrue(&self.catalog, &mut self.market, inst, now, &mut self.pieces);
         match after {
             After::State(to) => {
                 inst.state = to;
@@ -1123,6 +777,9 @@ impl Cloud {
                 if frees_stock && inst.holds_stock {
                     inst.holds_stock = false;
                     self.stock.give_back(z, ty, 1);
+                    let id = inst.id;
+                    self.spot_holders[z.0 as usize * self.catalog.types.len() + ty.0 as usize]
+                        .remove(&id);
                 }
                 let inst = self.fleet.get(key).expect("live");
                 obs.state_change(&Change {
@@ -1132,7 +789,13 @@ impl Cloud {
                     to: Some(to),
                     from_type: inst.itype,
                     from_charge: inst.charge,
-                    accrual,
+                    accrual: Accrual {
+                        start: acc_start,
+                        end: now,
+                        amount: acc_amount,
+                        pieces: &self.pieces,
+                    },
+                    kind: ChangeKind::State,
                     catalog: &self.catalog,
                 });
             }
@@ -1148,6 +811,9 @@ impl Cloud {
                 }
                 if inst.holds_stock {
                     self.stock.give_back(inst.zone, inst.itype, 1);
+                    self.spot_holders
+                        [inst.zone.0 as usize * self.catalog.types.len() + inst.itype.0 as usize]
+                        .remove(&inst.id);
                 }
                 obs.state_change(&Change {
                     time: now,
@@ -1156,7 +822,13 @@ impl Cloud {
                     to: None,
                     from_type: inst.itype,
                     from_charge: inst.charge,
-                    accrual,
+                    accrual: Accrual {
+                        start: acc_start,
+                        end: now,
+                        amount: acc_amount,
+                        pieces: &self.pieces,
+                    },
+                    kind: ChangeKind::State,
                     catalog: &self.catalog,
                 });
             }
@@ -1172,6 +844,9 @@ impl Cloud {
     ) {
         match ev {
             CloudEvent::Complete(key) => self.complete(key, sched, obs),
+            CloudEvent::Expire(key) => self.expire(key, sched, obs),
+            CloudEvent::BinExpire(key) => self.bin_expire(key, sched.now(), obs),
+            CloudEvent::Reclaim(key) => self.reclaim(key, sched, obs),
         }
     }
 
@@ -1232,7 +907,9 @@ impl Cloud {
             return;
         };
         let old_type = inst.itype;
-        let accrual = self.rules.accrue(&self.catalog, inst, now);
+        let (acc_start, acc_amount) =
+            self.rules
+                .accrue(&self.catalog, &mut self.market, inst, now, &mut self.pieces);
         if inst.holds_stock {
             self.stock.give_back(inst.zone, old_type, 1);
         }
@@ -1255,7 +932,13 @@ impl Cloud {
             to: Some(to),
             from_type: old_type,
             from_charge: inst.charge,
-            accrual,
+            accrual: Accrual {
+                start: acc_start,
+                end: now,
+                amount: acc_amount,
+                pieces: &self.pieces,
+            },
+            kind: ChangeKind::State,
             catalog: &self.catalog,
         });
     }
@@ -1265,7 +948,9 @@ impl Cloud {
         let keys: Vec<InstanceKey> = self.fleet.iter().map(|(k, _)| k).collect();
         for key in keys {
             let inst = self.fleet.get_mut(key).expect("live");
-            let accrual = self.rules.accrue(&self.catalog, inst, now);
+            let (acc_start, acc_amount) =
+                self.rules
+                    .accrue(&self.catalog, &mut self.market, inst, now, &mut self.pieces);
             let state = inst.state;
             let inst = self.fleet.get(key).expect("live");
             obs.state_change(&Change {
@@ -1275,7 +960,13 @@ impl Cloud {
                 to: Some(state),
                 from_type: inst.itype,
                 from_charge: inst.charge,
-                accrual,
+                accrual: Accrual {
+                    start: acc_start,
+                    end: now,
+                    amount: acc_amount,
+                    pieces: &self.pieces,
+                },
+                kind: ChangeKind::Close,
                 catalog: &self.catalog,
             });
         }

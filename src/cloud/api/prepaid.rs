@@ -1,0 +1,313 @@
+//! Prepaid billing: RenewInstances, ModifyInstancesChargeType, expiry (auto-renewal or
+//! isolation), the recycle bin, and the refund of an early termination.
+
+use super::*;
+
+impl Cloud {
+    pub(super) fn renew<E: From<CloudEvent>, O: Observer>(
+        &mut self,
+        ids: &[InstanceRef],
+        months: u32,
+        sched: &mut Scheduler<E>,
+        obs: &mut O,
+    ) -> Result<Response, ApiError> {
+        let now = sched.now();
+        use InstanceState as S;
+        if !self.rules.valid_period(months) {
+            return Err(ApiError::new(
+                ErrorCode::InvalidPeriod,
+                format!("Period {months} is not an offered prepaid period"),
+            ));
+        }
+        let keys = self.resolve(ids, &[S::Running, S::Stopped, S::Shutdown])?;
+        for &k in &keys {
+            let inst = self.fleet.get(k).expect("resolved");
+            if inst.charge != ChargeType::Prepaid {
+                return Err(ApiError::new(
+                    ErrorCode::UnsupportedChargeType,
+                    format!(
+                        "{} is {}: only PREPAID instances are renewed",
+                        inst.id, inst.charge
+                    ),
+                ));
+            }
+        }
+        for k in keys {
+            let inst = self.fleet.get_mut(k).expect("resolved");
+            let price = self
+                .rules
+                .prepaid_price(self.catalog.price(inst.itype).prepaid_monthly, months);
+            // ExpiredTime moves on by Period from where it was: an instance renewed out of the
+            // recycle bin pays for its days there.
+            let base = inst.expires.unwrap_or(now);
+            let expires = base + prepaid_period(months);
+            inst.expires = Some(expires);
+            inst.billing.charged += price;
+            inst.billing.prepaid_paid += price;
+            sched.schedule_at(expires, CloudEvent::Expire(k).into());
+            let state = inst.state;
+            self.mark(k, "RenewInstances", OperationState::Success);
+            let inst = self.fleet.get(k).expect("live");
+            obs.state_change(&Change {
+                time: now,
+                instance: inst,
+                from: Some(state),
+                to: Some(state),
+                from_type: inst.itype,
+                from_charge: inst.charge,
+                accrual: Accrual::point(now, price),
+                kind: ChangeKind::Charge,
+                catalog: &self.catalog,
+            });
+            if state == S::Shutdown {
+                self.apply(k, Transition::Restore, now, obs);
+            }
+        }
+        Ok(Response::Accepted)
+    }
+
+    pub(super) fn modify_charge<E: From<CloudEvent>, O: Observer>(
+        &mut self,
+        ids: &[InstanceRef],
+        to: ChargeType,
+        months: u32,
+        sched: &mut Scheduler<E>,
+        obs: &mut O,
+    ) -> Result<Response, ApiError> {
+        let now = sched.now();
+        use InstanceState as S;
+        if to == ChargeType::Spotpaid {
+            return Err(ApiError::new(
+                ErrorCode::InvalidParameterValue,
+                "InstanceChargeType must be PREPAID or POSTPAID_BY_HOUR",
+            ));
+        }
+        if to == ChargeType::Prepaid && !self.rules.valid_period(months) {
+            return Err(ApiError::new(
+                ErrorCode::InvalidPeriod,
+                format!("Period {months} is not an offered prepaid period"),
+            ));
+        }
+        let keys = self.resolve_capped(ids, &[S::Running, S::Stopped], 20)?;
+        let mut per_zone: std::collections::BTreeMap<ZoneIdx, u32> = Default::default();
+        for &k in &keys {
+            let inst = self.fleet.get(k).expect("resolved");
+            if inst.charge == ChargeType::Spotpaid {
+                return Err(ApiError::new(
+                    ErrorCode::UnsupportedChargeType,
+                    format!("{} is SPOTPAID and cannot change charge type", inst.id),
+                ));
+            }
+            if inst.charge == to {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidParameterValue,
+                    format!("{} is already {to}", inst.id),
+                ));
+            }
+            *per_zone.entry(inst.zone).or_default() += 1;
+        }
+        for (&z, &n) in &per_zone {
+            if self.quotas.remaining(z, to) < n {
+                let code = if to == ChargeType::Prepaid {
+                    ErrorCode::PrepayQuota
+                } else {
+                    ErrorCode::InstanceQuota
+                };
+                return Err(ApiError::new(
+                    code,
+                    format!(
+                        "{to} quota in {} cannot take {n} more",
+                        self.catalog.zone(z).name
+                    ),
+                ));
+            }
+        }
+        for k in keys {
+            // Leaving PREPAID early refunds what is left of the paid period, like a
+            // termination would.
+            if self.fleet.get(k).expect("resolved").charge == ChargeType::Prepaid {
+                self.refund_early_termination(k, now, obs);
+            }
+            let inst = self.fleet.get_mut(k).expect("resolved");
+            let (acc_start, acc_amount) =
+                self.rules
+                    .accrue(&self.catalog, &mut self.market, inst, now, &mut self.pieces);
+            let from_charge = inst.charge;
+            // Prepaid quota counts the month's purchases: leaving PREPAID gives nothing back.
+            if inst.holds_quota {
+                self.quotas.give_back(inst.zone, from_charge, 1);
+            }
+            self.quotas.take(inst.zone, to, 1);
+            inst.holds_quota = to != ChargeType::Prepaid;
+            if inst.charge_history.is_empty() {
+                inst.charge_history.push((inst.created, from_charge));
+            }
+            inst.charge = to;
+            inst.charge_history.push((now, to));
+            inst.billing.tier_ms = 0;
+            let mut upfront = Money::ZERO;
+            if to == ChargeType::Prepaid {
+                upfront = self
+                    .rules
+                    .prepaid_price(self.catalog.price(inst.itype).prepaid_monthly, months);
+                inst.billing.charged += upfront;
+                inst.billing.prepaid_paid = upfront;
+                inst.billing.prepaid_since = now;
+                let expires = now + prepaid_period(months);
+                inst.expires = Some(expires);
+                inst.renew_flag = RenewFlag::default();
+                sched.schedule_at(expires, CloudEvent::Expire(k).into());
+            } else {
+                inst.expires = None;
+            }
+            inst.latest_operation = Some("ModifyInstancesChargeType");
+            inst.latest_operation_state = Some(OperationState::Success);
+            let state = inst.state;
+            let inst = self.fleet.get(k).expect("live");
+            obs.state_change(&Change {
+                time: now,
+                instance: inst,
+                from: Some(state),
+                to: Some(state),
+                from_type: inst.itype,
+                from_charge,
+                accrual: Accrual {
+                    start: acc_start,
+                    end: now,
+                    amount: acc_amount + upfront,
+                    pieces: &self.pieces,
+                },
+                kind: ChangeKind::Charge,
+                catalog: &self.catalog,
+            });
+        }
+        Ok(Response::Accepted)
+    }
+
+    /// Refunds what is left of a prepaid instance's paid time when it leaves early: paid minus
+    /// consumed, where consumed is the whole months used at the monthly price plus the rest of
+    /// the used time at the postpaid hourly price (ASSUMPTION: the general Tencent rule). The
+    /// paid period then ends now.
+    pub(super) fn refund_early_termination<O: Observer>(
+        &mut self,
+        key: InstanceKey,
+        now: SimTime,
+        obs: &mut O,
+    ) {
+        let inst = self.fleet.get_mut(key).expect("live");
+        let Some(expires) = inst.expires else {
+            return;
+        };
+        if expires <= now {
+            return;
+        }
+        let price = self.catalog.price(inst.itype);
+        let used = now.since(inst.billing.prepaid_since).ms();
+        let month = prepaid_period(1).ms();
+        let months = used / month;
+        let consumed = Money::from_micros(price.prepaid_monthly as i128 * months as i128)
+            + Money::for_time(price.postpaid_hourly, used - months * month, 100);
+        let paid = inst.billing.prepaid_paid;
+        let refund = if paid > consumed {
+            paid - consumed
+        } else {
+            Money::ZERO
+        };
+        inst.billing.refunded += refund;
+        inst.billing.prepaid_paid = paid - refund;
+        inst.expires = Some(now);
+        let state = inst.state;
+        let inst = self.fleet.get(key).expect("live");
+        if refund.0 != 0 {
+            obs.state_change(&Change {
+                time: now,
+                instance: inst,
+                from: Some(state),
+                to: Some(state),
+                from_type: inst.itype,
+                from_charge: inst.charge,
+                accrual: Accrual::point(now, -refund),
+                kind: ChangeKind::Charge,
+                catalog: &self.catalog,
+            });
+        }
+    }
+
+    /// Isolates an instance into the recycle bin (SHUTDOWN) and schedules its release when the
+    /// bin's time is up.
+    pub(super) fn isolate<E: From<CloudEvent>, O: Observer>(
+        &mut self,
+        key: InstanceKey,
+        sched: &mut Scheduler<E>,
+        obs: &mut O,
+    ) {
+        self.apply(key, Transition::Isolate, sched.now(), obs);
+        sched.schedule_in(self.recycle_bin, CloudEvent::BinExpire(key).into());
+    }
+
+    /// The paid period may have ended: auto-renew by a month, or isolate. Stale events (the
+    /// instance was renewed, changed charge type or left) do nothing.
+    pub(super) fn expire<E: From<CloudEvent>, O: Observer>(
+        &mut self,
+        key: InstanceKey,
+        sched: &mut Scheduler<E>,
+        obs: &mut O,
+    ) {
+        let now = sched.now();
+        let Some(inst) = self.fleet.get_mut(key) else {
+            return;
+        };
+        if inst.charge != ChargeType::Prepaid
+            || inst.expires.is_none_or(|e| e > now)
+            || inst.state == InstanceState::Shutdown
+            || inst.state == InstanceState::Terminating
+        {
+            return;
+        }
+        if inst.renew_flag == RenewFlag::NotifyAndAutoRenew {
+            let price = self
+                .rules
+                .prepaid_price(self.catalog.price(inst.itype).prepaid_monthly, 1);
+            let expires = inst.expires.unwrap_or(now) + prepaid_period(1);
+            inst.expires = Some(expires);
+            inst.billing.charged += price;
+            inst.billing.prepaid_paid += price;
+            inst.latest_operation = Some("RenewInstances");
+            inst.latest_operation_state = Some(OperationState::Success);
+            sched.schedule_at(expires, CloudEvent::Expire(key).into());
+            let state = inst.state;
+            let inst = self.fleet.get(key).expect("live");
+            obs.state_change(&Change {
+                time: now,
+                instance: inst,
+                from: Some(state),
+                to: Some(state),
+                from_type: inst.itype,
+                from_charge: inst.charge,
+                accrual: Accrual::point(now, price),
+                kind: ChangeKind::Charge,
+                catalog: &self.catalog,
+            });
+            return;
+        }
+        if inst.busy() || !matches!(inst.state, InstanceState::Running | InstanceState::Stopped) {
+            // An operation is finishing (or the launch is): isolate right after it.
+            sched.schedule_in(SimDuration::from_secs(1), CloudEvent::Expire(key).into());
+            return;
+        }
+        self.isolate(key, sched, obs);
+    }
+
+    /// The recycle bin's time may be up: an instance still isolated is released.
+    pub(super) fn bin_expire<O: Observer>(&mut self, key: InstanceKey, now: SimTime, obs: &mut O) {
+        let Some(inst) = self.fleet.get(key) else {
+            return;
+        };
+        if inst.state == InstanceState::Shutdown
+            && !inst.busy()
+            && now.since(inst.state_since) >= self.recycle_bin
+        {
+            self.apply(key, Transition::BinExpired, now, obs);
+        }
+    }
+}

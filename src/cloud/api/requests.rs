@@ -1,0 +1,212 @@
+//! The API's vocabulary: actions, requests, responses and the views reads return.
+
+use crate::cloud::catalog::{ChargeType, TypeIdx, ZoneIdx};
+use crate::cloud::instance::{InstanceId, OperationState, RenewFlag, StoppedMode};
+use crate::cloud::state::InstanceState;
+
+/// CVM's API actions.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub enum Action {
+    RunInstances,
+    StartInstances,
+    StopInstances,
+    RebootInstances,
+    TerminateInstances,
+    ResetInstancesType,
+    RenewInstances,
+    ModifyInstancesChargeType,
+    DescribeInstances,
+    DescribeAccountQuota,
+    DescribeZoneInstanceConfigInfos,
+}
+
+impl Action {
+    pub const ALL: [Action; 11] = [
+        Action::RunInstances,
+        Action::StartInstances,
+        Action::StopInstances,
+        Action::RebootInstances,
+        Action::TerminateInstances,
+        Action::ResetInstancesType,
+        Action::RenewInstances,
+        Action::ModifyInstancesChargeType,
+        Action::DescribeInstances,
+        Action::DescribeAccountQuota,
+        Action::DescribeZoneInstanceConfigInfos,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::RunInstances => "RunInstances",
+            Action::StartInstances => "StartInstances",
+            Action::StopInstances => "StopInstances",
+            Action::RebootInstances => "RebootInstances",
+            Action::TerminateInstances => "TerminateInstances",
+            Action::ResetInstancesType => "ResetInstancesType",
+            Action::RenewInstances => "RenewInstances",
+            Action::ModifyInstancesChargeType => "ModifyInstancesChargeType",
+            Action::DescribeInstances => "DescribeInstances",
+            Action::DescribeAccountQuota => "DescribeAccountQuota",
+            Action::DescribeZoneInstanceConfigInfos => "DescribeZoneInstanceConfigInfos",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// RunInstances parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunInstances {
+    pub zone: ZoneIdx,
+    pub itype: TypeIdx,
+    pub charge: ChargeType,
+    /// InstanceCount.
+    pub count: u32,
+    /// MinCount: accept a partial delivery of at least this many.
+    pub min_count: Option<u32>,
+    pub dry_run: bool,
+    /// PREPAID period in months.
+    pub period_months: u32,
+    /// PREPAID `RenewFlag`.
+    pub renew_flag: RenewFlag,
+    /// SPOTPAID `MaxPrice` (the bid), micro-CNY per hour; `None` bids the market price.
+    pub max_price: Option<u64>,
+}
+
+/// An instance named in a call: already parsed (clients that got it from RunInstances), or as
+/// text (scripts), which the control plane checks for `InvalidInstanceId.Malformed`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum InstanceRef {
+    Id(InstanceId),
+    Text(String),
+}
+
+impl From<InstanceId> for InstanceRef {
+    fn from(id: InstanceId) -> Self {
+        InstanceRef::Id(id)
+    }
+}
+
+/// A DescribeInstances filter: `zone`, `instance-state`, `instance-charge-type`,
+/// `instance-type`, `instance-id`; the values are alternatives.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Filter {
+    pub name: String,
+    pub values: Vec<String>,
+}
+
+/// A call to the API.
+#[derive(Clone, Debug)]
+pub enum Request {
+    RunInstances(RunInstances),
+    StartInstances {
+        ids: Vec<InstanceRef>,
+    },
+    StopInstances {
+        ids: Vec<InstanceRef>,
+        stopped_mode: StoppedMode,
+    },
+    RebootInstances {
+        ids: Vec<InstanceRef>,
+    },
+    TerminateInstances {
+        ids: Vec<InstanceRef>,
+    },
+    ResetInstancesType {
+        ids: Vec<InstanceRef>,
+        itype: TypeIdx,
+        force_stop: bool,
+    },
+    RenewInstances {
+        ids: Vec<InstanceRef>,
+        period_months: u32,
+    },
+    ModifyInstancesChargeType {
+        ids: Vec<InstanceRef>,
+        charge: ChargeType,
+        period_months: u32,
+    },
+    DescribeInstances {
+        ids: Vec<InstanceRef>,
+        filters: Vec<Filter>,
+        offset: u32,
+        limit: Option<u32>,
+    },
+    DescribeAccountQuota {
+        zone: Option<ZoneIdx>,
+    },
+    DescribeZoneInstanceConfigInfos {
+        zone: Option<ZoneIdx>,
+    },
+}
+
+impl Request {
+    pub fn action(&self) -> Action {
+        match self {
+            Request::RunInstances(_) => Action::RunInstances,
+            Request::StartInstances { .. } => Action::StartInstances,
+            Request::StopInstances { .. } => Action::StopInstances,
+            Request::RebootInstances { .. } => Action::RebootInstances,
+            Request::TerminateInstances { .. } => Action::TerminateInstances,
+            Request::ResetInstancesType { .. } => Action::ResetInstancesType,
+            Request::RenewInstances { .. } => Action::RenewInstances,
+            Request::ModifyInstancesChargeType { .. } => Action::ModifyInstancesChargeType,
+            Request::DescribeInstances { .. } => Action::DescribeInstances,
+            Request::DescribeAccountQuota { .. } => Action::DescribeAccountQuota,
+            Request::DescribeZoneInstanceConfigInfos { .. } => {
+                Action::DescribeZoneInstanceConfigInfos
+            }
+        }
+    }
+}
+
+/// One instance as DescribeInstances lists it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InstanceView {
+    pub id: InstanceId,
+    pub zone: ZoneIdx,
+    pub itype: TypeIdx,
+    pub charge: ChargeType,
+    pub state: InstanceState,
+    pub latest_operation: Option<&'static str>,
+    pub latest_operation_state: Option<OperationState>,
+}
+
+/// One zone and charge type of DescribeAccountQuota.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QuotaView {
+    pub zone: ZoneIdx,
+    pub charge: ChargeType,
+    pub used: u32,
+    pub remaining: Option<u32>,
+    pub total: Option<u32>,
+    pub once: Option<u32>,
+}
+
+/// One zone and type of DescribeZoneInstanceConfigInfos.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConfigView {
+    pub zone: ZoneIdx,
+    pub itype: TypeIdx,
+    /// `SELL` or `SOLD_OUT`.
+    pub status: &'static str,
+}
+
+/// A successful answer.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Response {
+    /// RunInstances: the `InstanceIdSet`.
+    Launched(Vec<InstanceId>),
+    /// Any other mutating call: accepted, the work goes on asynchronously.
+    Accepted,
+    /// DescribeInstances: `TotalCount` and one page.
+    Instances {
+        total: u32,
+        items: Vec<InstanceView>,
+    },
+    Quotas(Vec<QuotaView>),
+    Configs(Vec<ConfigView>),
+}

@@ -1,0 +1,82 @@
+//! Spot reclaims: on-demand demand displaces spot instances when a zone's stock runs short.
+//! The displaced instances give their capacity up at once and get a notice
+//! (`Cloud::spot_notice`, default 2 minutes) before the platform destroys them.
+
+use super::*;
+
+impl Cloud {
+    fn holders(&self, z: ZoneIdx, t: TypeIdx) -> &std::collections::BTreeSet<InstanceId> {
+        &self.spot_holders[z.0 as usize * self.catalog.types.len() + t.0 as usize]
+    }
+
+    /// Spot instances that could be reclaimed now: RUNNING or STOPPED, no operation in
+    /// flight, no notice yet. Newest first, at most `max`.
+    fn victims(&self, z: ZoneIdx, t: TypeIdx, max: u32) -> Vec<InstanceKey> {
+        let mut out = Vec::new();
+        for id in self.holders(z, t).iter().rev() {
+            if out.len() as u32 >= max {
+                break;
+            }
+            let Some(key) = self.fleet.key_of(*id) else {
+                continue;
+            };
+            let inst = self.fleet.get(key).expect("indexed");
+            if !inst.busy()
+                && !inst.reclaiming
+                && matches!(inst.state, InstanceState::Running | InstanceState::Stopped)
+            {
+                out.push(key);
+            }
+        }
+        out
+    }
+
+    /// How many of `wanted` instances' capacity reclaiming spot instances would free.
+    pub(super) fn reclaimable(&self, z: ZoneIdx, t: TypeIdx, wanted: u32) -> u32 {
+        self.victims(z, t, wanted).len() as u32
+    }
+
+    /// Reclaims `n` spot instances of type `t` in zone `z`: their stock is freed now, and
+    /// each is destroyed when its notice runs out.
+    pub(super) fn reclaim_for<E: From<CloudEvent>>(
+        &mut self,
+        z: ZoneIdx,
+        t: TypeIdx,
+        n: u32,
+        sched: &mut Scheduler<E>,
+    ) {
+        for key in self.victims(z, t, n) {
+            let inst = self.fleet.get_mut(key).expect("victim");
+            inst.reclaiming = true;
+            inst.holds_stock = false;
+            let id = inst.id;
+            self.stock.give_back(z, t, 1);
+            self.spot_holders[z.0 as usize * self.catalog.types.len() + t.0 as usize].remove(&id);
+            sched.schedule_in(self.spot_notice, CloudEvent::Reclaim(key).into());
+        }
+    }
+
+    /// The notice has run out: the platform destroys the instance (no API call is made).
+    pub(super) fn reclaim<E: From<CloudEvent>, O: Observer>(
+        &mut self,
+        key: InstanceKey,
+        sched: &mut Scheduler<E>,
+        obs: &mut O,
+    ) {
+        let Some(inst) = self.fleet.get(key) else {
+            return;
+        };
+        match inst.state {
+            InstanceState::Running | InstanceState::Stopped if !inst.busy() => {
+                let d = self.timings.terminating.clone();
+                self.begin(key, Transition::Terminate, "SpotReclaim", &d, sched, obs);
+            }
+            // Already on its way out (its owner terminated it during the notice).
+            InstanceState::Terminating | InstanceState::Shutdown => {}
+            // An operation is finishing: reclaim right after it.
+            _ => {
+                sched.schedule_in(SimDuration::from_secs(1), CloudEvent::Reclaim(key).into());
+            }
+        }
+    }
+}
