@@ -2,7 +2,12 @@
 
 use std::path::Path;
 
-use crate::run::RunResult;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::engine::{SimTime, format_duration};
+use crate::run::{RunOptions, RunResult, run, run_with_progress};
 use crate::scenario::{Scenario, ScenarioError, load_file, quickstart};
 
 /// The scenario at `path`, or the embedded quickstart.
@@ -75,4 +80,45 @@ pub fn validate_report(s: &Scenario) -> String {
         s.workloads.len(),
         s.duration
     )
+}
+
+/// Runs `scn`, with a progress bar on stderr when `show_progress` (the caller checks that stderr
+/// is a terminal and that nothing else prints while the run goes). The bar follows simulated
+/// time, then says the files are being written, and is cleared at the end, error or not.
+pub fn run_with_bar(
+    scn: &Scenario,
+    opts: RunOptions,
+    show_progress: bool,
+) -> anyhow::Result<RunResult> {
+    if !show_progress {
+        return run(scn, opts);
+    }
+    let total = scn.duration.ms().max(1);
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(
+        "{spinner} {prefix} [{wide_bar}] {percent:>3}%  {msg}  ({elapsed}, ETA {eta})",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_prefix(scn.name.clone());
+    let of = format_duration(scn.duration);
+    bar.set_message(format!("d0 00:00 of {of}"));
+    bar.enable_steady_tick(Duration::from_millis(120));
+    let mut update = |now: SimTime, end: SimTime| {
+        bar.set_position(now.ms().min(total));
+        if now >= end {
+            bar.set_message("writing results");
+        } else {
+            let m = now.ms() / 60_000;
+            bar.set_message(format!(
+                "d{} {:02}:{:02} of {of}",
+                m / 1440,
+                m % 1440 / 60,
+                m % 60
+            ));
+        }
+    };
+    let res = run_with_progress(scn, opts, Some(&mut update));
+    bar.finish_and_clear();
+    res
 }

@@ -2,9 +2,11 @@
 
 pub mod cli;
 pub mod cloud;
+pub mod compare;
 pub mod engine;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod stats;
 pub mod workload;
 pub mod world;

@@ -1,5 +1,6 @@
 //! The `fleetsim` command: parses arguments and calls the library.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -48,6 +49,28 @@ enum Command {
         /// With --trace: only this zone.
         #[arg(long, value_name = "ZONE")]
         trace_zone: Option<String>,
+        /// Print nothing but errors (and no progress bar).
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Compare purchasing strategies on the same demand, over replications.
+    #[command(
+        after_help = "The scenario lists its strategies in [[compare.strategies]] \
+(charge_type, period_months, fallback, base_percentile). Every strategy sees the same demand \
+in each replication (common random numbers).\n\nExamples:\n  fleetsim compare scenarios/billing-compare.toml\n  fleetsim compare scenarios/billing-compare.toml --replications 30 --out output/cmp"
+    )]
+    Compare {
+        /// Scenario file (TOML) with a [compare] section.
+        scenario: PathBuf,
+        /// Output folder [default: output/<scenario name>-compare/].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Seed overriding the scenario's (replication r uses a seed derived from it).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Replications per strategy, overriding `compare.replications`.
+        #[arg(long, short = 'r')]
+        replications: Option<u32>,
         /// Print nothing but errors.
         #[arg(long, short)]
         quiet: bool,
@@ -94,7 +117,10 @@ fn real_main() -> Result<()> {
                 instance: trace_instance,
                 zone: trace_zone,
             });
-            let res = fleetsim::run::run(
+            // The bar goes to stderr, only on a terminal, and not with --trace, whose lines
+            // would tear it.
+            let show_progress = !quiet && trace.is_none() && std::io::stderr().is_terminal();
+            let res = fleetsim::cli::run_with_bar(
                 &scn,
                 RunOptions {
                     out,
@@ -102,9 +128,31 @@ fn real_main() -> Result<()> {
                     trace,
                     write_files: true,
                 },
+                show_progress,
             )?;
             if !quiet {
                 say(&fleetsim::cli::run_report(&res));
+            }
+            Ok(())
+        }
+        Command::Compare {
+            scenario,
+            out,
+            seed,
+            replications,
+            quiet,
+        } => {
+            let scn = fleetsim::cli::load_scenario(Some(&scenario))?;
+            let res = fleetsim::compare::compare(
+                &scn,
+                fleetsim::compare::CompareOptions {
+                    out,
+                    seed,
+                    replications,
+                },
+            )?;
+            if !quiet {
+                say(&fleetsim::compare::report(&res, &scn.catalog.currency));
             }
             Ok(())
         }

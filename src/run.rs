@@ -83,6 +83,19 @@ pub fn build_world(scn: &Scenario, seed: u64) -> (World, Scheduler<Event>) {
 
 /// Runs a scenario and, if asked, writes its run folder atomically.
 pub fn run(scn: &Scenario, opts: RunOptions) -> Result<RunResult> {
+    run_with_progress(scn, opts, None)
+}
+
+/// Steps of a run reported to a progress callback.
+const PROGRESS_STEPS: u64 = 200;
+
+/// [`run`], calling `progress(now, horizon)` each time simulated time has advanced by 1/200 of
+/// the run. Stepping the scheduler (`run_until`) does not change the run.
+pub fn run_with_progress(
+    scn: &Scenario,
+    opts: RunOptions,
+    mut progress: Option<&mut dyn FnMut(SimTime, SimTime)>,
+) -> Result<RunResult> {
     let seed = opts.seed.unwrap_or(scn.seed);
     let staging = if opts.write_files {
         let target = opts
@@ -121,6 +134,15 @@ pub fn run(scn: &Scenario, opts: RunOptions) -> Result<RunResult> {
         }));
     }
     let started = Instant::now();
+    if let Some(report) = progress.as_mut() {
+        let end = sched.end();
+        let step = (end.ms() / PROGRESS_STEPS).max(1);
+        while sched.now() < end {
+            let t = SimTime(sched.now().ms().saturating_add(step).min(end.ms()));
+            sched.run_until(t, &mut world);
+            report(t, end);
+        }
+    }
     sched.run(&mut world);
     let end = sched.now();
     // The final sample, at the horizon.
@@ -141,8 +163,30 @@ pub fn run(scn: &Scenario, opts: RunOptions) -> Result<RunResult> {
     }
     let wall = started.elapsed().as_secs_f64();
     let events = sched.processed();
+    let summary = summarize(scn, seed, &world, events, wall);
+    let out_dir = match staging {
+        Some(st) => {
+            let json = serde_json::to_string_pretty(&summary)?;
+            std::fs::write(st.path("summary.json"), json + "\n")
+                .context("cannot write summary.json")?;
+            let figs = crate::report::figures::write_all(st.dir(), &summary, scn)?;
+            crate::report::html::write_report(st.dir(), &summary, scn, &figs)?;
+            Some(st.commit()?)
+        }
+        None => None,
+    };
+    Ok(RunResult { summary, out_dir })
+}
+
+fn rec_end(rec: &Recorder) -> SimTime {
+    rec.end
+}
+
+/// The headline figures of a finished run.
+pub fn summarize(scn: &Scenario, seed: u64, world: &World, events: u64, wall: f64) -> Summary {
+    let end = SimTime::ZERO + scn.duration;
     let rec = &world.rec;
-    let summary = Summary {
+    Summary {
         scenario: scn.name.clone(),
         seed,
         duration_s: scn.duration.secs_f64(),
@@ -168,6 +212,8 @@ pub fn run(scn: &Scenario, opts: RunOptions) -> Result<RunResult> {
             .collect(),
         cost_total: rec.cost_total().as_f64(),
         cost_by_charge_type: by_charge(&rec.cost_by_charge),
+        cost_prepaid_unused: rec.prepaid_unused.as_f64(),
+        cost_to_horizon: (rec.cost_total() - rec.prepaid_unused).as_f64(),
         mean_instances_alive: world.occupancy.mean(end),
         peak_instances_alive: world.occupancy.peak,
         wall_seconds: wall,
@@ -176,19 +222,20 @@ pub fn run(scn: &Scenario, opts: RunOptions) -> Result<RunResult> {
         } else {
             0.0
         },
-    };
-    let out_dir = match staging {
-        Some(st) => {
-            let json = serde_json::to_string_pretty(&summary)?;
-            std::fs::write(st.path("summary.json"), json + "\n")
-                .context("cannot write summary.json")?;
-            Some(st.commit()?)
-        }
-        None => None,
-    };
-    Ok(RunResult { summary, out_dir })
+    }
 }
 
-fn rec_end(rec: &Recorder) -> SimTime {
-    rec.end
+/// Runs a built world to the horizon without writing files, and summarises it (replications).
+pub fn simulate(
+    scn: &Scenario,
+    seed: u64,
+    mut world: World,
+    sched: &mut Scheduler<Event>,
+) -> Summary {
+    let started = Instant::now();
+    sched.run(&mut world);
+    let end = sched.now();
+    world.cloud.close_books(end, &mut world.rec);
+    let wall = started.elapsed().as_secs_f64();
+    summarize(scn, seed, &world, sched.processed(), wall)
 }

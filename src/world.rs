@@ -11,6 +11,7 @@ use crate::engine::RandomStream;
 use crate::engine::{Model, Scheduler, SimTime};
 use crate::report::recorder::Recorder;
 use crate::scenario::RetryPolicy;
+use crate::workload::pool::Pool;
 use crate::workload::script::{ScriptAction, ScriptCall};
 use crate::workload::{Demand, Workload};
 
@@ -94,6 +95,12 @@ pub struct World {
     end_when_running: HashSet<InstanceId>,
     /// Prepaid instances their workload ended (isolated, to be destroyed once SHUTDOWN).
     ended_prepaid: HashSet<InstanceId>,
+    /// Spot instances of workloads with a fallback: when their work ends.
+    spot_ends: std::collections::HashMap<InstanceId, SimTime>,
+    /// A prepaid base shared by workloads (`compare` strategies).
+    pub pool: Option<Pool>,
+    /// Every request drawn, in order (kept when set to `Some`, for common-random-number checks).
+    pub demand_log: Option<Vec<(u32, Demand)>>,
     /// Called on every Sample event, with the world as it is.
     pub sampler: Option<Sampler>,
     pub sample_interval: crate::engine::SimDuration,
@@ -123,6 +130,9 @@ impl World {
             rec,
             end_when_running: HashSet::new(),
             ended_prepaid: HashSet::new(),
+            spot_ends: Default::default(),
+            pool: None,
+            demand_log: None,
             sampler: None,
             sample_interval: crate::engine::SimDuration::from_hours(1),
             occupancy: Occupancy::default(),
@@ -161,9 +171,28 @@ impl World {
 
     fn arrival(&mut self, w: u32, sched: &mut Scheduler<Event>) {
         let wl = &mut self.workloads[w as usize];
-        let demand = wl.draw(sched.now());
+        let mut demand = wl.draw(sched.now());
         let next = wl.next_arrival(sched.now());
         sched.schedule_at(next, Event::Arrival(w));
+        if let Some(log) = self.demand_log.as_mut() {
+            log.push((w, demand.clone()));
+        }
+        if let Some(pool) = self.pool.as_mut()
+            && pool.serves(w)
+        {
+            // Place what the prepaid base can take on idle base instances; no API call.
+            while let Some(id) = pool.take(demand.zone, demand.itype) {
+                let Some(life) = demand.lifetimes.pop() else {
+                    pool.give_back(demand.zone, demand.itype, id);
+                    break;
+                };
+                let end = (demand.requested + life).max(sched.now());
+                sched.schedule_at(end, Event::End(w, id));
+            }
+            if demand.lifetimes.is_empty() {
+                return;
+            }
+        }
         self.launch(w, demand, 1, sched);
     }
 
@@ -188,19 +217,46 @@ impl World {
             Ok(Response::Launched(ids)) => {
                 let refused = demand.lifetimes.len() - ids.len();
                 self.workloads[w as usize].refused += refused as u64;
+                let track_spot = demand.charge == crate::cloud::ChargeType::Spotpaid
+                    && self.workloads[w as usize].spec.fallback.is_some();
                 // Lifetimes count from the original request, whatever the retries took.
                 for (id, life) in ids.into_iter().zip(&demand.lifetimes) {
                     let end = (demand.requested + *life).max(sched.now());
                     sched.schedule_at(end, Event::End(w, id));
+                    if track_spot {
+                        self.spot_ends.insert(id, end);
+                    }
                 }
             }
             Ok(_) => {}
+            Err(e) if self.should_fall_back(w, &demand, e.code) => {
+                let mut d = demand;
+                d.charge = self.workloads[w as usize].spec.fallback.expect("checked");
+                self.launch(w, d, 1, sched);
+            }
             Err(e) => {
                 if !self.maybe_retry(w, attempt, e.code, RetryCall::Run(demand.clone()), sched) {
                     self.workloads[w as usize].refused += demand.lifetimes.len() as u64;
                 }
             }
         }
+    }
+
+    /// A spot request refused for capacity, quota or price falls back to the workload's
+    /// fallback charge type, if it has one.
+    fn should_fall_back(&self, w: u32, demand: &Demand, code: crate::cloud::ErrorCode) -> bool {
+        use crate::cloud::ErrorCode as E;
+        demand.charge == crate::cloud::ChargeType::Spotpaid
+            && self.workloads[w as usize].spec.fallback.is_some()
+            && matches!(
+                code,
+                E::SpotQuota
+                    | E::SoldOutType
+                    | E::ResourceInsufficientType
+                    | E::ZoneSoldOut
+                    | E::TypeUnavailable
+                    | E::BidPriceTooLow
+            )
     }
 
     /// Schedules a retry of a refused call if the error is retryable and attempts remain;
@@ -277,6 +333,14 @@ impl World {
         let Some(key) = self.cloud.fleet().key_of(id) else {
             return;
         };
+        if let Some(pool) = self.pool.as_mut()
+            && pool.is_member(id)
+        {
+            // A job on the prepaid base is done: the instance waits for the next one.
+            let inst = self.cloud.fleet().get(key).expect("live");
+            pool.give_back(inst.zone, inst.itype, id);
+            return;
+        }
         let inst = self.cloud.fleet().get(key).expect("live");
         match inst.state {
             InstanceState::Running | InstanceState::Stopped if !inst.busy() => {
@@ -317,6 +381,41 @@ impl World {
             .call(Owner::Workload(w), req, sched, &mut self.rec)
         {
             self.maybe_retry(w, attempt, e.code, RetryCall::Terminate(id), sched);
+        }
+    }
+
+    /// Buys the prepaid base at the start of the run, in calls of at most 100 instances.
+    pub fn buy_pool(&mut self, sched: &mut Scheduler<Event>) {
+        let Some(pool) = self.pool.as_ref() else {
+            return;
+        };
+        let orders = pool.orders();
+        let months = pool.period_months;
+        for (zone, itype, mut n) in orders {
+            while n > 0 {
+                let count = n.min(crate::cloud::api::MAX_RUN_COUNT);
+                n -= count;
+                let req = Request::RunInstances(RunInstances {
+                    zone,
+                    itype,
+                    charge: crate::cloud::ChargeType::Prepaid,
+                    count,
+                    min_count: Some(1),
+                    dry_run: false,
+                    period_months: months,
+                    renew_flag: crate::cloud::RenewFlag::NotifyAndAutoRenew,
+                    max_price: None,
+                });
+                self.rec.attempt = 1;
+                if let Ok(Response::Launched(ids)) =
+                    self.cloud.call(Owner::Pool, req, sched, &mut self.rec)
+                    && let Some(pool) = self.pool.as_mut()
+                {
+                    for id in ids {
+                        pool.add(zone, itype, id);
+                    }
+                }
+            }
         }
     }
 
@@ -447,6 +546,24 @@ impl World {
                     None => {
                         self.end_when_running.remove(&n.id);
                         self.ended_prepaid.remove(&n.id);
+                        if let Some(end) = self.spot_ends.remove(&n.id)
+                            && n.reclaimed
+                            && end > sched.now()
+                            && let Some(fb) = self.workloads[w as usize].spec.fallback
+                        {
+                            // Reclaimed before its work was done: relaunch on the fallback
+                            // for the rest of its lifetime.
+                            let spec = &self.workloads[w as usize].spec;
+                            let d = Demand {
+                                zone: n.zone,
+                                itype: n.itype,
+                                charge: fb,
+                                period_months: spec.period_months,
+                                lifetimes: vec![end.since(sched.now())],
+                                requested: sched.now(),
+                            };
+                            self.launch(w, d, 1, sched);
+                        }
                     }
                     _ => {}
                 }

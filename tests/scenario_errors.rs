@@ -493,7 +493,7 @@ fn unwritable_output_folder() {
 /// number". The path stops at `workloads[0].arrival` because `arrival` is an internally tagged
 /// enum, through which serde_path_to_error cannot track fields.
 #[test]
-#[ignore = "src bug: field path of a bad rate stops at `workloads[0].arrival`"]
+
 fn negative_rate_names_rate_per_hour() {
     let (text, line) = edit(
         r#"arrival = { process = "poisson", rate_per_hour = 10 }"#,
@@ -512,10 +512,8 @@ fn negative_rate_names_rate_per_hour() {
 
 /// A mistake found after parsing in the second workload is located at the first line holding
 /// the same key anywhere in the file — here the first workload's `lifetime` (line 15), not the
-/// second's (line 24): `line_of` in src/scenario/load.rs searches the whole text for the last
-/// path component.
+/// second's (line 24), not at the first workload's same-named field.
 #[test]
-#[ignore = "src bug: errors in workloads[1..] point at workloads[0]'s line"]
 fn error_in_second_workload_points_at_its_own_line() {
     let (text, line) = edit(
         r#"lifetime = { dist = "exponential", mean = "2h" }"#,
@@ -527,7 +525,7 @@ fn error_in_second_workload_points_at_its_own_line() {
         &text,
         Expect {
             line: Some(line),
-            contains: &["`workloads[1].lifetime`", "mean must be above zero"],
+            contains: &["`workloads[1].lifetime.mean`", "`mean` must be above zero"],
         },
     );
 }
@@ -535,7 +533,7 @@ fn error_in_second_workload_points_at_its_own_line() {
 /// `types = {}` is reported at the `instance_types = [...]` line: `line_of(text, "types")`
 /// matches `instance_types =` because it looks for the substring `types =`.
 #[test]
-#[ignore = "src bug: `types` error located at the `instance_types` line"]
+
 fn empty_types_points_at_the_workload() {
     let (text, line) = edit(r#"types = { "S5.MEDIUM4" = 1 }"#, 0, "types = {}");
     rejected(
@@ -552,7 +550,7 @@ fn empty_types_points_at_the_workload() {
 /// directory (os error 2)"): `ScenarioError::Read` both formats `{source}` in its message and
 /// exposes it as the error's source, which `{e:#}` in main.rs prints again.
 #[test]
-#[ignore = "src bug: unreadable-file message repeats the OS error"]
+
 fn missing_file_message_is_not_repeated() {
     let dir = fresh_dir("errors-missing-repeat");
     let file = dir.join("nope.toml");

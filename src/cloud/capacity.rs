@@ -23,6 +23,8 @@ pub struct Quotas {
     limits: Vec<ZoneQuota>,
     /// used[zone][charge]: instances (prepaid, postpaid) or vCPU cores (spot), by the simulation.
     used: Vec<[u32; 3]>,
+    /// The 30-day month prepaid use counts in.
+    month: u64,
 }
 
 impl Quotas {
@@ -31,6 +33,7 @@ impl Quotas {
         Quotas {
             limits,
             used: vec![[0; 3]; n],
+            month: 0,
         }
     }
 
@@ -69,6 +72,18 @@ impl Quotas {
         }
     }
 
+    /// Prepaid `UsedQuota` counts this month's purchases: a new (30-day) month starts from
+    /// zero. Called before every API call.
+    pub fn roll_month(&mut self, now: crate::engine::SimTime) {
+        let month = now.ms() / crate::cloud::api::prepaid_period(1).ms();
+        if month != self.month {
+            self.month = month;
+            for u in &mut self.used {
+                u[ChargeType::Prepaid.index()] = 0;
+            }
+        }
+    }
+
     pub fn take(&mut self, z: ZoneIdx, c: ChargeType, units: u32) {
         self.used[z.0 as usize][c.index()] += units;
     }
@@ -87,14 +102,11 @@ impl Quotas {
 #[derive(Clone, Debug)]
 pub struct Stock {
     types: usize,
-    /// capacity[zone * types + type]; `None` = unlimited; `Some(0)` = not offered... see
-    /// `offered`.
+    /// capacity[zone * types + type]; `None` = unlimited.
     capacity: Vec<Option<u32>>,
     used: Vec<u32>,
+    /// Whether the zone sells the type at all (`ResourceUnavailable.InstanceType` if not).
     offered: Vec<bool>,
-    /// Below this fraction of capacity left, the zone reports low stock
-    /// (`ResourceInsufficient.SpecifiedInstanceType`) rather than sold out.
-    pub low_fraction: f64,
 }
 
 /// The outcome of asking for stock.
@@ -114,7 +126,6 @@ impl Stock {
             capacity: vec![None; zones * types],
             used: vec![0; zones * types],
             offered: vec![true; zones * types],
-            low_fraction: 0.0,
         }
     }
 

@@ -206,15 +206,17 @@ impl Catalog {
 
 /// The **illustrative** price list: no public CVM price table exists, so these figures are made
 /// up to respect only the documented ratios. Per family, micro-CNY per vCPU-hour and per
-/// GiB-hour of the postpaid price. Replace them with real prices via the scenario's `[prices]`.
-pub const ILLUSTRATIVE_FAMILY_RATES: &[(&str, u64, u64)] = &[
-    ("S5", 60_000, 30_000),
-    ("S6", 55_000, 28_000),
-    ("SA2", 50_000, 25_000),
-    ("C5", 80_000, 30_000),
-    ("M5", 50_000, 35_000),
+/// GiB-hour of the postpaid price, and whether the postpaid price is tiered (CVM tiers some
+/// types and not others; here the older S5 family is). Replace them with real prices via the
+/// scenario's `[prices]`.
+pub const ILLUSTRATIVE_FAMILY_RATES: &[(&str, u64, u64, bool)] = &[
+    ("S5", 60_000, 30_000, true),
+    ("S6", 55_000, 28_000, false),
+    ("SA2", 50_000, 25_000, false),
+    ("C5", 80_000, 30_000, false),
+    ("M5", 50_000, 35_000, false),
 ];
-/// Rate for families not in the list above.
+/// Rate for families not in the list above (untiered).
 pub const ILLUSTRATIVE_DEFAULT_RATE: (u64, u64) = (65_000, 32_000);
 /// Prepaid monthly price as hours of the postpaid price: 730 h × 0.7 (a one-month commitment
 /// is cheaper than running postpaid all month; the period ladder discounts it further).
@@ -222,16 +224,20 @@ pub const ILLUSTRATIVE_PREPAID_HOURS_PER_MONTH: f64 = 511.0;
 
 /// Illustrative price of a type from its family and size.
 pub fn illustrative_price(t: &InstanceType) -> TypePrice {
-    let (cpu, mem) = ILLUSTRATIVE_FAMILY_RATES
+    let (cpu, mem, tiered) = ILLUSTRATIVE_FAMILY_RATES
         .iter()
-        .find(|(f, _, _)| *f == t.family)
-        .map(|&(_, c, m)| (c, m))
-        .unwrap_or(ILLUSTRATIVE_DEFAULT_RATE);
+        .find(|(f, _, _, _)| *f == t.family)
+        .map(|&(_, c, m, tiered)| (c, m, tiered))
+        .unwrap_or((
+            ILLUSTRATIVE_DEFAULT_RATE.0,
+            ILLUSTRATIVE_DEFAULT_RATE.1,
+            false,
+        ));
     let hourly = cpu * t.vcpus as u64 + mem * t.memory_gib as u64;
     TypePrice {
         postpaid_hourly: hourly,
         prepaid_monthly: (hourly as f64 * ILLUSTRATIVE_PREPAID_HOURS_PER_MONTH).round() as u64,
-        tiered: true,
+        tiered,
     }
 }
 

@@ -73,6 +73,8 @@ impl fmt::Display for InstanceId {
 pub enum Owner {
     Workload(u32),
     Script,
+    /// The prepaid base of a `compare` strategy, shared by the workloads.
+    Pool,
 }
 
 /// `LatestOperationState`.

@@ -65,6 +65,12 @@ impl Sub for Money {
         Money(self.0 - o.0)
     }
 }
+impl std::ops::Mul<i128> for Money {
+    type Output = Money;
+    fn mul(self, k: i128) -> Money {
+        Money(self.0 * k)
+    }
+}
 impl Neg for Money {
     type Output = Money;
     fn neg(self) -> Money {

@@ -62,6 +62,17 @@ pub struct ChartSpec {
     pub kind: ChartKind,
 }
 
+/// How one series of a time chart is drawn, for [`render_time_chart_styled`]: by default the
+/// `i`-th series gets the `i`-th palette colour and a solid line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SeriesStyle {
+    /// Palette index of the colour (the 20 Tableau colours, strong ones first, then their light
+    /// variants: index `i + 10` is a lighter shade of `i`); `None` is the series' own index.
+    pub color: Option<usize>,
+    /// A dashed line (e.g. a limit), drawn over the solid lines; ignored by stacked areas.
+    pub dashed: bool,
+}
+
 /// How the series of a time chart are drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChartKind {
@@ -98,8 +109,20 @@ pub fn render_time_chart(
     spec: &ChartSpec,
     series: &[Series],
 ) -> Result<(), ChartError> {
+    render_time_chart_styled(dir, stem, spec, series, &[])
+}
+
+/// Like [`render_time_chart`], with `styles[i]` choosing the colour and dash of `series[i]`
+/// (series without a style, or with a default one, are drawn as [`render_time_chart`] does).
+pub fn render_time_chart_styled(
+    dir: &Path,
+    stem: &str,
+    spec: &ChartSpec,
+    series: &[Series],
+    styles: &[SeriesStyle],
+) -> Result<(), ChartError> {
     let (svg, png) = prepare(dir, stem)?;
-    let data = TimeChartData::new(spec.kind, series);
+    let data = TimeChartData::new(spec.kind, series, styles);
     {
         let root = SVGBackend::new(&svg, CHART_SIZE).into_drawing_area();
         draw_time_chart(&root, spec, &data)
@@ -411,6 +434,8 @@ struct DrawnSeries {
     upper: Vec<(f64, f64)>,
     /// Stacked only: the lower edge, at the same x as `upper`.
     lower: Vec<(f64, f64)>,
+    /// Lines only: drawn dashed.
+    dashed: bool,
 }
 
 /// Series prepared for drawing, with the data ranges.
@@ -423,7 +448,9 @@ struct TimeChartData {
 }
 
 impl TimeChartData {
-    fn new(kind: ChartKind, series: &[Series]) -> Self {
+    fn new(kind: ChartKind, series: &[Series], styles: &[SeriesStyle]) -> Self {
+        let style = |i: usize| styles.get(i).copied().unwrap_or_default();
+        let color = |i: usize| series_color(style(i).color.unwrap_or(i));
         let cleaned: Vec<Vec<(f64, f64)>> =
             series.iter().map(|s| clean_points(&s.points)).collect();
         let mut drawn: Vec<DrawnSeries> = Vec::with_capacity(series.len());
@@ -432,9 +459,10 @@ impl TimeChartData {
                 for (i, (s, pts)) in series.iter().zip(cleaned).enumerate() {
                     drawn.push(DrawnSeries {
                         name: s.name.clone(),
-                        color: series_color(i),
+                        color: color(i),
                         upper: pts,
                         lower: Vec::new(),
+                        dashed: style(i).dashed,
                     });
                 }
             }
@@ -453,9 +481,10 @@ impl TimeChartData {
                         xs.iter().copied().zip(base.iter().copied()).collect();
                     drawn.push(DrawnSeries {
                         name: s.name.clone(),
-                        color: series_color(i),
+                        color: color(i),
                         upper,
                         lower,
+                        dashed: false,
                     });
                 }
             }
@@ -496,6 +525,7 @@ impl TimeChartData {
 #[derive(Clone, Copy)]
 enum Swatch {
     Line(RGBColor),
+    Dashed(RGBColor),
     Block(RGBColor),
 }
 
@@ -546,6 +576,16 @@ fn with_legend<DB: DrawingBackend>(
                     c.stroke_width(3),
                 ))
                 .map_err(area_err)?,
+            Swatch::Dashed(c) => {
+                for (a, b) in [(4, 11), (15, 22), (26, 30)] {
+                    panel
+                        .draw(&PathElement::new(
+                            vec![(x0 + a, cy), (x0 + b, cy)],
+                            c.stroke_width(3),
+                        ))
+                        .map_err(area_err)?;
+                }
+            }
             Swatch::Block(c) => panel
                 .draw(&Rectangle::new(
                     [(x0 + 4, cy - 7), (x0 + 30, cy + 7)],
@@ -592,6 +632,7 @@ fn draw_time_chart<DB: DrawingBackend>(
         .iter()
         .map(|s| {
             let swatch = match data.kind {
+                ChartKind::Lines if s.dashed => Swatch::Dashed(s.color),
                 ChartKind::Lines => Swatch::Line(s.color),
                 ChartKind::StackedArea => Swatch::Block(s.color),
             };
@@ -633,12 +674,28 @@ fn draw_time_chart<DB: DrawingBackend>(
     if !data.has_points {
         return draw_no_data(&plot);
     }
-    for s in &data.series {
+    // Dashed lines (limits, typically) are drawn over the solid ones, so that a line running
+    // along its limit does not hide it; the legend keeps the given order.
+    let order = data
+        .series
+        .iter()
+        .filter(|s| !s.dashed)
+        .chain(data.series.iter().filter(|s| s.dashed));
+    for s in order {
         match data.kind {
             ChartKind::Lines => {
                 if s.upper.len() == 1 {
                     chart
                         .draw_series(s.upper.iter().map(|&p| Circle::new(p, 4, s.color.filled())))
+                        .map_err(area_err)?;
+                } else if s.dashed {
+                    chart
+                        .draw_series(DashedLineSeries::new(
+                            s.upper.iter().copied(),
+                            9,
+                            6,
+                            s.color.stroke_width(2),
+                        ))
                         .map_err(area_err)?;
                 } else {
                     chart
@@ -994,6 +1051,48 @@ mod tests {
     }
 
     #[test]
+    fn styled_series_share_colours_and_dash() {
+        let tmp = TempDir::new("styled");
+        let spec = spec(ChartKind::Lines);
+        let series = vec![
+            sine_series("zone-a used", 48.0, 20.0),
+            Series {
+                name: "zone-a quota".to_string(),
+                points: vec![(0.0, 30.0), (48.0, 30.0)],
+            },
+        ];
+        let styles = [
+            SeriesStyle {
+                color: Some(10),
+                dashed: false,
+            },
+            SeriesStyle {
+                color: Some(0),
+                dashed: true,
+            },
+        ];
+        render_time_chart_styled(&tmp.0, "styled", &spec, &series, &styles).unwrap();
+        assert_svg(&tmp.0.join("styled.svg"), &spec, &series);
+        assert_png(&tmp.0.join("styled.png"));
+        let svg = std::fs::read_to_string(tmp.0.join("styled.svg")).unwrap();
+        // The light variant of colour 0 for the first series; the quota line in colour 0, drawn
+        // as dashes: many short pieces (plus three in its legend swatch).
+        assert!(svg.contains("stroke=\"#AEC7E8\""), "light blue line");
+        let dashes = svg.matches("stroke=\"#1F77B4\"").count();
+        assert!(
+            dashes > 20,
+            "{dashes} blue pieces: the quota line is not dashed"
+        );
+        // The quota line is drawn after (over) the solid one.
+        let first_light = svg.find("#AEC7E8").unwrap();
+        let last_blue = svg.rfind("#1F77B4").unwrap();
+        assert!(last_blue > first_light);
+        let d = TimeChartData::new(ChartKind::Lines, &series, &styles);
+        assert_eq!(d.series[0].color, series_color(10));
+        assert!(d.series[1].dashed && !d.series[0].dashed);
+    }
+
+    #[test]
     fn bad_stem_is_rejected() {
         let tmp = TempDir::new("stem");
         for stem in ["", "a/b", "..", "a\\b"] {
@@ -1044,7 +1143,7 @@ mod tests {
                 points: vec![(0.0, 10.0), (1.0, 10.0), (2.0, 10.0)],
             },
         ];
-        let d = TimeChartData::new(ChartKind::StackedArea, &series);
+        let d = TimeChartData::new(ChartKind::StackedArea, &series, &[]);
         assert_eq!(d.series[0].lower, vec![(0.0, 0.0), (1.0, 0.0), (2.0, 0.0)]);
         assert_eq!(d.series[0].upper, vec![(0.0, 1.0), (1.0, 2.0), (2.0, 3.0)]);
         assert_eq!(d.series[1].lower, d.series[0].upper);

@@ -86,6 +86,7 @@ impl Journal {
         let who = match c.caller {
             Owner::Workload(w) => format!("workload #{w}"),
             Owner::Script => "script".into(),
+            Owner::Pool => "prepaid pool".into(),
         };
         let outcome = match c.result {
             Ok(Response::Launched(ids)) => format!("ok, {} launched", ids.len()),

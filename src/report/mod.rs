@@ -3,7 +3,9 @@
 
 pub mod charts;
 pub mod costs;
+pub mod figures;
 pub mod fleet_counts;
+pub mod html;
 pub mod journal;
 pub mod output;
 pub mod recorder;

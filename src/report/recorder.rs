@@ -24,6 +24,10 @@ pub struct Notice {
     pub owner: Owner,
     pub id: InstanceId,
     pub to: Option<InstanceState>,
+    pub zone: crate::cloud::ZoneIdx,
+    pub itype: crate::cloud::TypeIdx,
+    /// The instance was destroyed by a spot reclaim.
+    pub reclaimed: bool,
 }
 
 /// Seconds with millisecond precision, exactly, from integer milliseconds.
@@ -58,6 +62,11 @@ pub struct Recorder {
     pub give_ups: u64,
     /// Spot instances destroyed by a reclaim.
     pub spot_reclaims: u64,
+    /// Prepaid payments covering time after the end of the run (alive instances).
+    pub prepaid_unused: Money,
+    /// Instances alive per zone × type (kept only when `track_types` was called).
+    pub alive_by_zone_type: Vec<u32>,
+    types: usize,
     /// Calls per (time bucket, action, outcome), for `api.csv`.
     pub api_log: BTreeMap<(u64, Action, Option<ErrorCode>), ApiCell>,
     /// Width of an `api.csv` bucket, ms.
@@ -84,6 +93,9 @@ impl Recorder {
             attempt: 1,
             give_ups: 0,
             spot_reclaims: 0,
+            prepaid_unused: Money::ZERO,
+            alive_by_zone_type: Vec::new(),
+            types: 0,
             api_log: BTreeMap::new(),
             api_bucket_ms: 3_600_000,
             end: SimTime::ZERO,
@@ -103,6 +115,12 @@ impl Recorder {
         )?;
         self.instances = Some(w);
         Ok(())
+    }
+
+    /// Keeps a count of instances alive per zone and type (for sizing a prepaid base).
+    pub fn track_types(&mut self, zones: usize, types: usize) {
+        self.types = types;
+        self.alive_by_zone_type = vec![0; zones * types];
     }
 
     /// Flushes files and reports the first write error, if any.
@@ -162,6 +180,7 @@ impl Recorder {
         let owner = match inst.owner {
             Owner::Workload(i) => format!("workload{i}"),
             Owner::Script => "script".into(),
+            Owner::Pool => "pool".into(),
         };
         let state = if released {
             "RELEASED"
@@ -210,6 +229,32 @@ impl Recorder {
 impl Observer for Recorder {
     fn state_change(&mut self, ch: &Change<'_>) {
         self.counts.apply(ch);
+        if !self.alive_by_zone_type.is_empty() && ch.kind == ChangeKind::State {
+            let types = self.types;
+            let cell = |z: crate::cloud::ZoneIdx, t: crate::cloud::TypeIdx| {
+                z.0 as usize * types + t.0 as usize
+            };
+            if ch.from.is_some() {
+                let c = cell(ch.instance.zone, ch.from_type);
+                self.alive_by_zone_type[c] -= 1;
+            }
+            if ch.to.is_some() {
+                let c = cell(ch.instance.zone, ch.instance.itype);
+                self.alive_by_zone_type[c] += 1;
+            }
+        }
+        if ch.kind == ChangeKind::Close
+            && let Some(expires) = ch.instance.expires
+            && expires > ch.time
+        {
+            // The share of the current prepaid payment that covers time after the horizon.
+            let b = &ch.instance.billing;
+            let span = expires.since(b.prepaid_since).ms() as i128;
+            if span > 0 {
+                let rest = expires.since(ch.time).ms() as i128;
+                self.prepaid_unused += Money(b.prepaid_paid.0 * rest / span);
+            }
+        }
         // The closed interval was billed under the charge type before the change; an instant
         // charge or refund under the one after it (they differ only for
         // ModifyInstancesChargeType).
@@ -255,6 +300,9 @@ impl Observer for Recorder {
                 owner: ch.instance.owner,
                 id: ch.instance.id,
                 to: ch.to,
+                zone: ch.instance.zone,
+                itype: ch.instance.itype,
+                reclaimed: ch.instance.reclaiming,
             });
         }
     }

@@ -25,6 +25,11 @@ pub struct Summary {
     pub api_errors_by_code: BTreeMap<String, u64>,
     pub cost_total: f64,
     pub cost_by_charge_type: BTreeMap<&'static str, f64>,
+    /// Prepaid payments that cover time after the end of the run (instances still alive).
+    pub cost_prepaid_unused: f64,
+    /// `cost_total` less `cost_prepaid_unused`: what the run's horizon itself cost, the figure
+    /// `compare` ranks strategies by.
+    pub cost_to_horizon: f64,
     /// Time-average number of instances in the fleet (any state).
     pub mean_instances_alive: f64,
     pub peak_instances_alive: u64,

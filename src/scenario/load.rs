@@ -21,7 +21,11 @@ use crate::cloud::api::{Filter, RunInstances};
 use crate::cloud::{InstanceState, Owner, RenewFlag, StoppedMode};
 use crate::workload::script::{ScriptAction, ScriptCall, Selection};
 
-use super::schema::{ArrivalSettings, DistSettings, Placement, ScenarioFile, Window};
+use super::locate::line_of_path;
+use super::schema::{DistSettings, Placement, ScenarioFile, Window};
+
+/// Highest arrival rate a workload may have: one request per millisecond on average.
+pub const MAX_RATE_PER_HOUR: f64 = 3_600_000.0;
 
 /// The embedded default scenario, identical to `scenarios/quickstart.toml`.
 pub const QUICKSTART: &str = include_str!("../../scenarios/quickstart.toml");
@@ -30,10 +34,10 @@ pub const QUICKSTART_NAME: &str = "scenarios/quickstart.toml (embedded)";
 /// A mistake in a scenario, located as precisely as the input allows.
 #[derive(Debug, Error)]
 pub enum ScenarioError {
-    #[error("{file}: cannot read the scenario: {source}")]
+    #[error("{file}: cannot read the scenario: {reason}")]
     Read {
         file: String,
-        source: std::io::Error,
+        reason: std::io::Error,
     },
     #[error("{file}{}: {}{message}", line.map(|l| format!(":{l}")).unwrap_or_default(), if field.is_empty() { String::new() } else { format!("`{field}`: ") })]
     Invalid {
@@ -64,6 +68,8 @@ pub struct WorkloadSpec {
     pub renew_flag: RenewFlag,
     /// Spot bid, micro-CNY per hour.
     pub max_price: Option<u64>,
+    /// For SPOTPAID: the charge type to launch on instead when spot is refused or reclaimed.
+    pub fallback: Option<ChargeType>,
 }
 
 /// A scenario ready to run.
@@ -122,9 +128,9 @@ fn parse_limit(text: &str) -> Result<Limit, String> {
 /// Reads and checks a scenario file.
 pub fn load_file(path: &Path) -> Result<Scenario, ScenarioError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+    let text = std::fs::read_to_string(path).map_err(|reason| ScenarioError::Read {
         file: file.clone(),
-        source,
+        reason,
     })?;
     parse_scenario(&text, &file)
 }
@@ -140,19 +146,6 @@ fn line_of_offset(text: &str, offset: usize) -> usize {
         .filter(|&b| b == b'\n')
         .count()
         + 1
-}
-
-/// Line of the first occurrence of `needle` as a whole token, for errors found after parsing.
-fn line_of(text: &str, needle: &str) -> Option<usize> {
-    text.lines()
-        .position(|l| {
-            let code = l.split('#').next().unwrap_or("");
-            code.contains(&format!("\"{needle}\""))
-                || code.contains(&format!("{needle} ="))
-                || code.contains(&format!(".{needle}]"))
-                || code.contains(&format!("{needle}="))
-        })
-        .map(|i| i + 1)
 }
 
 /// Parses scenario text; `origin` names it in messages.
@@ -181,13 +174,64 @@ fn dist_ms(
     field: &str,
     fail: &dyn Fn(&str, String) -> ScenarioError,
 ) -> Result<Dist, ScenarioError> {
+    use super::schema::DistKind as K;
     let ms = |x: &super::schema::Duration| x.0.ms() as f64;
-    Ok(match d {
-        DistSettings::Fixed { value } => Dist::Fixed(ms(value)),
-        DistSettings::Uniform { min, max } => {
+    // The parameters each kind takes; any other one given is a mistake.
+    let takes: &[&str] = match d.dist {
+        K::Fixed => &["value"],
+        K::Uniform => &["min", "max"],
+        K::Exponential => &["mean"],
+        K::Lognormal => &["median", "sigma"],
+        K::Weibull | K::Pareto => &["shape", "scale"],
+        K::Empirical => &["values"],
+    };
+    let given = [
+        ("value", d.value.is_some()),
+        ("min", d.min.is_some()),
+        ("max", d.max.is_some()),
+        ("mean", d.mean.is_some()),
+        ("median", d.median.is_some()),
+        ("sigma", d.sigma.is_some()),
+        ("shape", d.shape.is_some()),
+        ("scale", d.scale.is_some()),
+        ("values", d.values.is_some()),
+    ];
+    let name = format!("{:?}", d.dist).to_lowercase();
+    for (k, present) in given {
+        if present && !takes.contains(&k) {
+            return Err(fail(
+                &format!("{field}.{k}"),
+                format!(
+                    "a {name} distribution takes {}, not `{k}`",
+                    takes.join(" and ")
+                ),
+            ));
+        }
+    }
+    let need = |k: &str| {
+        fail(
+            &format!("{field}.{k}"),
+            format!("a {name} distribution needs `{k}`"),
+        )
+    };
+    let positive = |k: &str, v: &super::schema::Duration| {
+        if v.0.ms() == 0 {
+            Err(fail(
+                &format!("{field}.{k}"),
+                format!("`{k}` must be above zero"),
+            ))
+        } else {
+            Ok(ms(v))
+        }
+    };
+    Ok(match d.dist {
+        K::Fixed => Dist::Fixed(ms(d.value.as_ref().ok_or_else(|| need("value"))?)),
+        K::Uniform => {
+            let min = d.min.as_ref().ok_or_else(|| need("min"))?;
+            let max = d.max.as_ref().ok_or_else(|| need("max"))?;
             if max.0 < min.0 {
                 return Err(fail(
-                    field,
+                    &format!("{field}.max"),
                     format!("max ({}) is below min ({})", max.0, min.0),
                 ));
             }
@@ -196,37 +240,28 @@ fn dist_ms(
                 high: ms(max),
             }
         }
-        DistSettings::Exponential { mean } => {
-            if mean.0.ms() == 0 {
-                return Err(fail(field, "mean must be above zero".into()));
-            }
-            Dist::Exponential { mean: ms(mean) }
-        }
-        DistSettings::Lognormal { median, sigma } => {
-            if median.0.ms() == 0 {
-                return Err(fail(field, "median must be above zero".into()));
-            }
-            Dist::LogNormal {
-                mu: ms(median).ln(),
-                sigma: sigma.0,
-            }
-        }
-        DistSettings::Weibull { shape, scale } => Dist::Weibull {
-            shape: shape.0,
-            scale: ms(scale),
+        K::Exponential => Dist::Exponential {
+            mean: positive("mean", d.mean.as_ref().ok_or_else(|| need("mean"))?)?,
         },
-        DistSettings::Pareto { shape, scale } => {
-            if scale.0.ms() == 0 {
-                return Err(fail(field, "scale must be above zero".into()));
-            }
-            Dist::Pareto {
-                shape: shape.0,
-                scale: ms(scale),
-            }
-        }
-        DistSettings::Empirical { values } => {
+        K::Lognormal => Dist::LogNormal {
+            mu: positive("median", d.median.as_ref().ok_or_else(|| need("median"))?)?.ln(),
+            sigma: d.sigma.ok_or_else(|| need("sigma"))?.0,
+        },
+        K::Weibull => Dist::Weibull {
+            shape: d.shape.ok_or_else(|| need("shape"))?.0,
+            scale: positive("scale", d.scale.as_ref().ok_or_else(|| need("scale"))?)?,
+        },
+        K::Pareto => Dist::Pareto {
+            shape: d.shape.ok_or_else(|| need("shape"))?.0,
+            scale: positive("scale", d.scale.as_ref().ok_or_else(|| need("scale"))?)?,
+        },
+        K::Empirical => {
+            let values = d.values.as_ref().ok_or_else(|| need("values"))?;
             if values.is_empty() {
-                return Err(fail(field, "needs at least one value".into()));
+                return Err(fail(
+                    &format!("{field}.values"),
+                    "needs at least one value".into(),
+                ));
             }
             let mut v: Vec<f64> = values.iter().map(ms).collect();
             v.sort_by(f64::total_cmp);
@@ -250,25 +285,14 @@ fn to_micros(x: f64) -> u64 {
 }
 
 fn resolve(f: ScenarioFile, text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
-    let fail = |field: &str, message: String| {
-        let key = field
-            .rsplit(['.', '['])
-            .next()
-            .unwrap_or(field)
-            .trim_end_matches(']');
-        ScenarioError::Invalid {
-            file: origin.into(),
-            line: line_of(text, key),
-            field: field.into(),
-            message,
-        }
-    };
-    let fail_at = |field: &str, needle: &str, message: String| ScenarioError::Invalid {
+    let fail = |field: &str, message: String| ScenarioError::Invalid {
         file: origin.into(),
-        line: line_of(text, needle),
+        line: line_of_path(text, field),
         field: field.into(),
         message,
     };
+    // The same; the second argument names the offending value, for readers of the call.
+    let fail_at = |field: &str, _value: &str, message: String| fail(field, message);
     if f.name.trim().is_empty() || f.name.contains(['/', '\\']) || f.name.starts_with('.') {
         return Err(fail(
             "name",
@@ -531,7 +555,17 @@ fn resolve(f: ScenarioFile, text: &str, origin: &str) -> Result<Scenario, Scenar
                 format!("two workloads are named `{}`", w.name),
             ));
         }
-        let ArrivalSettings::Poisson { rate_per_hour } = &w.arrival;
+        let rate_per_hour = w.arrival.rate_per_hour;
+        if rate_per_hour.0 > MAX_RATE_PER_HOUR {
+            return Err(fail(
+                &at("arrival.rate_per_hour"),
+                format!(
+                    "{} requests per hour is more than the simulator's millisecond clock can \
+                     separate (at most {MAX_RATE_PER_HOUR})",
+                    rate_per_hour.0
+                ),
+            ));
+        }
         let lifetime = dist_ms(&w.lifetime, &at("lifetime"), &fail)?;
         if w.types.is_empty() {
             return Err(fail(&at("types"), "name at least one instance type".into()));
@@ -567,6 +601,7 @@ fn resolve(f: ScenarioFile, text: &str, origin: &str) -> Result<Scenario, Scenar
         let renew_flag = parse_renew_flag(&w.renew_flag, &at("renew_flag"), &fail)?;
         let max_price = parse_price(w.max_price, &at("max_price"), &fail)?;
         workloads.push(WorkloadSpec {
+            fallback: None,
             renew_flag,
             max_price,
             name: w.name.clone(),

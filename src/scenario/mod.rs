@@ -1,6 +1,7 @@
 //! Scenario files: the TOML schema, validation with precise messages, and the embedded default.
 
 pub mod load;
+pub mod locate;
 pub mod schema;
 
 pub use load::{

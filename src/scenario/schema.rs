@@ -104,6 +104,44 @@ pub struct ScenarioFile {
     /// Scripted API calls at given times (what-if studies, classroom demos).
     #[serde(default)]
     pub actions: Vec<ActionSettings>,
+    /// Purchasing strategies for `fleetsim compare`.
+    #[serde(default)]
+    pub compare: Option<CompareSettings>,
+}
+
+/// `fleetsim compare`: strategies run on the same demand, over replications.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompareSettings {
+    /// Replications (seeds) per strategy.
+    #[serde(default = "default_replications")]
+    pub replications: u32,
+    pub strategies: Vec<StrategySettings>,
+}
+
+fn default_replications() -> u32 {
+    10
+}
+
+/// One purchasing strategy: how the workloads it covers buy their instances.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct StrategySettings {
+    pub name: String,
+    /// Workloads it applies to, by name; empty = all.
+    #[serde(default)]
+    pub workloads: Vec<String>,
+    /// Buy every instance with this charge type.
+    pub charge_type: Option<ChargeType>,
+    /// PREPAID period for `charge_type = "PREPAID"` and for the prepaid base.
+    pub period_months: Option<u32>,
+    pub renew_flag: Option<String>,
+    /// With SPOTPAID: launch on this charge type instead when spot is refused (quota, stock,
+    /// price) or an instance is reclaimed before its work is done.
+    pub fallback: Option<ChargeType>,
+    /// A prepaid base per zone and type, sized to this percentile (0-100) of the instances
+    /// alive in an all-postpaid pilot run; demand beyond it runs postpaid.
+    pub base_percentile: Option<f64>,
 }
 
 /// One scripted API call (or a series of calls, when the selection needs several).
@@ -391,37 +429,36 @@ pub struct TimingSettings {
     pub reset_type: Option<DistSettings>,
 }
 
-/// A distribution of durations.
+/// A distribution of durations: `dist` names it, the other fields are its parameters (only
+/// the ones it takes; see the README). A flat table rather than a tagged enum so that every
+/// mistake is reported with its full field path and line.
 #[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(tag = "dist", rename_all = "lowercase", deny_unknown_fields)]
-pub enum DistSettings {
-    Fixed {
-        value: Duration,
-    },
-    Uniform {
-        min: Duration,
-        max: Duration,
-    },
-    Exponential {
-        mean: Duration,
-    },
+#[serde(deny_unknown_fields)]
+pub struct DistSettings {
+    pub dist: DistKind,
+    pub value: Option<Duration>,
+    pub min: Option<Duration>,
+    pub max: Option<Duration>,
+    pub mean: Option<Duration>,
+    pub median: Option<Duration>,
+    pub sigma: Option<Positive>,
+    pub shape: Option<Positive>,
+    pub scale: Option<Duration>,
+    pub values: Option<Vec<Duration>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DistKind {
+    Fixed,
+    Uniform,
+    Exponential,
     /// Log-normal given by its median and the standard deviation of its logarithm.
-    Lognormal {
-        median: Duration,
-        sigma: Positive,
-    },
-    Weibull {
-        shape: Positive,
-        scale: Duration,
-    },
-    Pareto {
-        shape: Positive,
-        scale: Duration,
-    },
+    Lognormal,
+    Weibull,
+    Pareto,
     /// Resample from observed values.
-    Empirical {
-        values: Vec<Duration>,
-    },
+    Empirical,
 }
 
 /// One zone.
@@ -514,12 +551,20 @@ fn one() -> u32 {
     1
 }
 
-/// An arrival process of requests.
+/// An arrival process of requests: `process` names it.
 #[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(tag = "process", rename_all = "lowercase", deny_unknown_fields)]
-pub enum ArrivalSettings {
+#[serde(deny_unknown_fields)]
+pub struct ArrivalSettings {
+    pub process: ArrivalKind,
+    /// Requests per hour.
+    pub rate_per_hour: Positive,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ArrivalKind {
     /// Homogeneous Poisson process.
-    Poisson { rate_per_hour: Positive },
+    Poisson,
 }
 
 /// Zone placement policies.

@@ -3,6 +3,7 @@
 //! so the demand sample path does not depend on what the control plane answers (common random
 //! numbers across strategies).
 
+pub mod pool;
 pub mod script;
 
 use crate::cloud::{ChargeType, InstanceId, TypeIdx, ZoneIdx};

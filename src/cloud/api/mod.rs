@@ -197,6 +197,7 @@ impl Cloud {
         sched: &mut Scheduler<E>,
         obs: &mut O,
     ) -> Result<Response, ApiError> {
+        self.quotas.roll_month(sched.now());
         let result = if self.limiter.admit(sched.now(), request.action()) {
             self.dispatch(caller, &request, sched, obs)
         } else {
@@ -225,21 +226,26 @@ impl Cloud {
             Request::RunInstances(r) => self.run_instances(caller, r, sched, obs),
             Request::StartInstances { ids } => {
                 let keys = self.resolve(ids, &[InstanceState::Stopped])?;
+                // Instances stopped with STOP_CHARGING need their capacity back, all of it.
+                let mut need: std::collections::BTreeMap<(ZoneIdx, TypeIdx), u32> =
+                    Default::default();
                 for &key in &keys {
                     let inst = self.fleet.get(key).expect("resolved");
                     if !inst.holds_stock {
-                        let (z, t) = (inst.zone, inst.itype);
-                        if self.stock.ask(z, t, 1) != StockAnswer::Available {
-                            return Err(ApiError::new(
-                                ErrorCode::ResourceInsufficientType,
-                                format!(
-                                    "{} cannot get its capacity back: {} is short of {}",
-                                    inst.id,
-                                    self.catalog.zone(z).name,
-                                    self.catalog.itype(t).name
-                                ),
-                            ));
-                        }
+                        *need.entry((inst.zone, inst.itype)).or_default() += 1;
+                    }
+                }
+                for (&(z, t), &n) in &need {
+                    if self.stock.ask(z, t, n) != StockAnswer::Available {
+                        return Err(ApiError::new(
+                            ErrorCode::ResourceInsufficientType,
+                            format!(
+                                "{n} stopped instance(s) cannot get their capacity back: {} is \
+                                 short of {}",
+                                self.catalog.zone(z).name,
+                                self.catalog.itype(t).name
+                            ),
+                        ));
                     }
                 }
                 for key in keys {
@@ -418,6 +424,14 @@ impl Cloud {
             .iter()
             .map(Self::parse_ref)
             .collect::<Result<Vec<_>, _>>()?;
+        let mut seen = ids.clone();
+        seen.sort();
+        if let Some(w) = seen.windows(2).find(|w| w[0] == w[1]) {
+            return Err(ApiError::new(
+                ErrorCode::InvalidParameterValue,
+                format!("InstanceIds names {} more than once", w[0]),
+            ));
+        }
         let mut keys = Vec::with_capacity(ids.len());
         for id in ids {
             let key = self.fleet.key_of(id).ok_or_else(|| {
@@ -509,7 +523,15 @@ impl Cloud {
             return Err(self.stock_error(inst.zone, itype, answer));
         }
         let running = inst.state == S::Running;
-        self.fleet.get_mut(key).expect("resolved").next_type = Some(itype);
+        let zone = inst.zone;
+        // The new type's capacity is reserved now, so nothing can take it during the reset.
+        self.stock.take(zone, itype, 1);
+        let inst = self.fleet.get_mut(key).expect("resolved");
+        inst.next_type = Some(itype);
+        if running {
+            // The forced stop keeps the instance's capacity (KEEP_CHARGING).
+            inst.stopped_mode = StoppedMode::KeepCharging;
+        }
         if running {
             // ForceStop: the API stops it first; the reset follows the stop.
             let d = self.timings.stopping.clone();
@@ -618,7 +640,19 @@ impl Cloud {
             }
         }
         // Stock.
-        if displaced > 0 && !r.dry_run {
+        if displaced > 0 && r.dry_run {
+            // What the stock would say once the displaced spot capacity is freed.
+            let free = self.stock.free(z, t).saturating_add(displaced);
+            return Err(ApiError::new(
+                if free >= min {
+                    ErrorCode::DryRunOperation
+                } else {
+                    ErrorCode::SoldOutType
+                },
+                "the request would have displaced spot capacity",
+            ));
+        }
+        if displaced > 0 {
             self.reclaim_for(z, t, displaced, sched);
         }
         match self.stock.ask(z, t, n) {
@@ -767,6 +801,14 @@ impl Cloud {
                     inst.charge,
                     self.catalog.itype(inst.itype).vcpus,
                 );
+                // A prepaid purchase that never launched is refunded whole.
+                let mut refund = Money::ZERO;
+                if to == InstanceState::LaunchFailed && inst.charge == ChargeType::Prepaid {
+                    refund = inst.billing.prepaid_paid;
+                    inst.billing.refunded += refund;
+                    inst.billing.prepaid_paid = Money::ZERO;
+                    inst.expires = Some(now);
+                }
                 if to == InstanceState::LaunchFailed && inst.holds_quota {
                     inst.holds_quota = false;
                     self.quotas.give_back(z, c, Quotas::units(c, vcpus));
@@ -792,7 +834,7 @@ impl Cloud {
                     accrual: Accrual {
                         start: acc_start,
                         end: now,
-                        amount: acc_amount,
+                        amount: acc_amount - refund,
                         pieces: &self.pieces,
                     },
                     kind: ChangeKind::State,
@@ -913,7 +955,7 @@ impl Cloud {
         if inst.holds_stock {
             self.stock.give_back(inst.zone, old_type, 1);
         }
-        self.stock.take(inst.zone, new_type, 1);
+        // The new type's capacity was reserved when the reset was accepted.
         inst.holds_stock = true;
         inst.itype = new_type;
         inst.billing.tier_ms = 0;

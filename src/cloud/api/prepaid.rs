@@ -32,7 +32,28 @@ impl Cloud {
                 ));
             }
         }
+        // An instance restored from the recycle bin runs again: it needs its capacity if it gave
+        // it up (stopped with STOP_CHARGING before it was isolated).
+        let mut need: std::collections::BTreeMap<(ZoneIdx, TypeIdx), u32> = Default::default();
+        for &k in &keys {
+            let inst = self.fleet.get(k).expect("resolved");
+            if inst.state == S::Shutdown && !inst.holds_stock {
+                *need.entry((inst.zone, inst.itype)).or_default() += 1;
+            }
+        }
+        for (&(z, t), &n) in &need {
+            let answer = self.stock.ask(z, t, n);
+            if answer != StockAnswer::Available {
+                return Err(self.stock_error(z, t, answer));
+            }
+        }
         for k in keys {
+            let inst = self.fleet.get_mut(k).expect("resolved");
+            if inst.state == S::Shutdown && !inst.holds_stock {
+                inst.holds_stock = true;
+                let (z, t) = (inst.zone, inst.itype);
+                self.stock.take(z, t, 1);
+            }
             let inst = self.fleet.get_mut(k).expect("resolved");
             let price = self
                 .rules
@@ -107,7 +128,8 @@ impl Cloud {
             *per_zone.entry(inst.zone).or_default() += 1;
         }
         for (&z, &n) in &per_zone {
-            if self.quotas.remaining(z, to) < n {
+            let over_once = to == ChargeType::Prepaid && self.quotas.once(z).is_some_and(|o| n > o);
+            if over_once || self.quotas.remaining(z, to) < n {
                 let code = if to == ChargeType::Prepaid {
                     ErrorCode::PrepayQuota
                 } else {
@@ -259,8 +281,10 @@ impl Cloud {
         };
         if inst.charge != ChargeType::Prepaid
             || inst.expires.is_none_or(|e| e > now)
-            || inst.state == InstanceState::Shutdown
-            || inst.state == InstanceState::Terminating
+            || matches!(
+                inst.state,
+                InstanceState::Shutdown | InstanceState::Terminating | InstanceState::LaunchFailed
+            )
         {
             return;
         }

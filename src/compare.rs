@@ -1,0 +1,514 @@
+//! `fleetsim compare`: purchasing strategies run on the same demand (common random numbers:
+//! each replication's seed gives every strategy the same arrivals, types, zones and lifetimes),
+//! over R replications, in parallel. Ranks strategies by the cost of the horizon with 95%
+//! confidence intervals, and pairs each with the first strategy so the difference's interval
+//! is narrow even when costs vary a lot between replications.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::cloud::billing::BillingRules;
+use crate::cloud::{ChargeType, Money, RenewFlag};
+use crate::engine::RngStreams;
+use crate::report::charts;
+use crate::report::output::Staging;
+use crate::report::summary::Summary;
+use crate::run::build_world;
+use crate::scenario::Scenario;
+use crate::scenario::schema::StrategySettings;
+use crate::stats::{Estimate, estimate, percentile};
+use crate::workload::pool::Pool;
+
+/// A strategy resolved against a scenario.
+#[derive(Clone, Debug)]
+pub struct Strategy {
+    pub name: String,
+    /// Per workload: whether the strategy covers it.
+    pub scope: Vec<bool>,
+    pub charge: Option<ChargeType>,
+    pub period_months: u32,
+    pub renew_flag: RenewFlag,
+    pub fallback: Option<ChargeType>,
+    pub base_percentile: Option<f64>,
+}
+
+/// Checks and resolves a scenario's `[compare]` strategies.
+pub fn strategies(scn: &Scenario) -> Result<Vec<Strategy>> {
+    let Some(c) = &scn.file.compare else {
+        bail!(
+            "{}: no [compare] section; add `[[compare.strategies]]` tables (see README, \
+             `fleetsim compare`)",
+            scn.origin
+        );
+    };
+    if c.strategies.is_empty() {
+        bail!("{}: `compare.strategies` is empty", scn.origin);
+    }
+    if c.replications == 0 {
+        bail!("{}: `compare.replications` must be at least 1", scn.origin);
+    }
+    let rules = &scn.rules;
+    c.strategies
+        .iter()
+        .enumerate()
+        .map(|(i, s)| resolve(scn, rules, i, s))
+        .collect()
+}
+
+fn resolve(
+    scn: &Scenario,
+    rules: &BillingRules,
+    i: usize,
+    s: &StrategySettings,
+) -> Result<Strategy> {
+    let at = |f: &str| format!("{}: `compare.strategies[{i}].{f}`", scn.origin);
+    let mut scope = vec![s.workloads.is_empty(); scn.workloads.len()];
+    for name in &s.workloads {
+        let Some(w) = scn.workloads.iter().position(|w| &w.name == name) else {
+            bail!("{}: no workload is named `{name}`", at("workloads"));
+        };
+        scope[w] = true;
+    }
+    let period_months = s.period_months.unwrap_or(1);
+    if !rules.valid_period(period_months) {
+        bail!(
+            "{}: {period_months} is not a prepaid period",
+            at("period_months")
+        );
+    }
+    let renew_flag = match &s.renew_flag {
+        None => RenewFlag::default(),
+        Some(t) => RenewFlag::parse(t)
+            .with_context(|| format!("{}: unknown RenewFlag `{t}`", at("renew_flag")))?,
+    };
+    if s.fallback.is_some() && s.charge_type != Some(ChargeType::Spotpaid) {
+        bail!(
+            "{}: a fallback needs charge_type = \"SPOTPAID\"",
+            at("fallback")
+        );
+    }
+    if s.fallback == Some(ChargeType::Spotpaid) {
+        bail!(
+            "{}: the fallback must be PREPAID or POSTPAID_BY_HOUR",
+            at("fallback")
+        );
+    }
+    if let Some(p) = s.base_percentile {
+        if !(0.0..=100.0).contains(&p) {
+            bail!("{}: must be within 0..=100, got {p}", at("base_percentile"));
+        }
+        if s.charge_type.is_some() {
+            bail!(
+                "{}: a prepaid base runs the rest postpaid; drop charge_type",
+                at("base_percentile")
+            );
+        }
+    }
+    if s.charge_type.is_none() && s.base_percentile.is_none() {
+        bail!("{}: give a charge_type or a base_percentile", at("name"));
+    }
+    Ok(Strategy {
+        name: s.name.clone(),
+        scope,
+        charge: s.charge_type,
+        period_months,
+        renew_flag,
+        fallback: s.fallback,
+        base_percentile: s.base_percentile,
+    })
+}
+
+/// The scenario as a strategy runs it.
+pub fn apply(scn: &Scenario, st: &Strategy) -> Scenario {
+    let mut s = scn.clone();
+    for (w, spec) in s.workloads.iter_mut().enumerate() {
+        if !st.scope[w] {
+            continue;
+        }
+        let charge = if st.base_percentile.is_some() {
+            ChargeType::PostpaidByHour
+        } else {
+            st.charge.unwrap_or(spec.charge)
+        };
+        spec.charge = charge;
+        spec.period_months = st.period_months;
+        spec.renew_flag = st.renew_flag;
+        spec.fallback = st.fallback;
+    }
+    s
+}
+
+/// One run's figures in `compare.csv`.
+#[derive(Clone, Debug, Serialize)]
+pub struct CompareRow {
+    pub strategy: String,
+    pub replication: u32,
+    pub seed: u64,
+    pub cost_to_horizon: f64,
+    pub cost_total: f64,
+    pub cost_prepaid: f64,
+    pub cost_postpaid: f64,
+    pub cost_spot: f64,
+    pub prepaid_base: u32,
+    pub spot_reclaims: u64,
+    pub requests_refused: u64,
+    pub api_calls_throttled: u64,
+    pub instances_created: u64,
+}
+
+/// Runs one strategy on one seed, returning its summary (no files).
+fn run_one(scn: &Scenario, st: &Strategy, seed: u64, base: &[u32]) -> Summary {
+    let s = apply(scn, st);
+    let (mut world, mut sched) = build_world(&s, seed);
+    if st.base_percentile.is_some() {
+        world.pool = Some(Pool::new(
+            s.catalog.types.len(),
+            base.to_vec(),
+            st.scope.clone(),
+            st.period_months,
+        ));
+        // Bought at time 0, before the first arrival is handled.
+        world.buy_pool(&mut sched);
+    }
+    crate::run::simulate(&s, seed, world, &mut sched)
+}
+
+/// Sizes a prepaid base: the `p`-th percentile of instances alive per zone and type, sampled
+/// at every sample interval of an all-postpaid pilot run of the strategy's workloads.
+fn size_base(scn: &Scenario, st: &Strategy, seed: u64) -> Vec<u32> {
+    let pilot = Strategy {
+        charge: Some(ChargeType::PostpaidByHour),
+        base_percentile: None,
+        fallback: None,
+        ..st.clone()
+    };
+    // Only the covered workloads count toward the base.
+    let mut s = apply(scn, &pilot);
+    for (w, spec) in s.workloads.iter_mut().enumerate() {
+        if !st.scope[w] {
+            spec.rate_per_ms = 1e-300;
+        }
+    }
+    let cells = s.catalog.zones.len() * s.catalog.types.len();
+    let samples = std::sync::Arc::new(std::sync::Mutex::new(vec![Vec::new(); cells]));
+    let (mut world, mut sched) = build_world(&s, seed);
+    world
+        .rec
+        .track_types(s.catalog.zones.len(), s.catalog.types.len());
+    let sink = samples.clone();
+    world.sampler = Some(Box::new(move |_, rec, _| {
+        if let Ok(mut v) = sink.lock() {
+            for (i, &n) in rec.alive_by_zone_type.iter().enumerate() {
+                v[i].push(n as f64);
+            }
+        }
+        Ok(())
+    }));
+    let p = st.base_percentile.unwrap_or(0.0);
+    sched.run(&mut world);
+    drop(world);
+    let v = samples.lock().map(|v| v.clone()).unwrap_or_default();
+    v.iter()
+        .map(|xs| {
+            if xs.is_empty() {
+                0
+            } else {
+                percentile(xs, p).floor() as u32
+            }
+        })
+        .collect()
+}
+
+/// Per-strategy estimates.
+#[derive(Clone, Debug, Serialize)]
+pub struct StrategyEstimate {
+    pub strategy: String,
+    pub cost: Estimate,
+    /// Paired difference to the first strategy (this − first).
+    pub diff_to_first: Estimate,
+    pub spot_reclaims: f64,
+    pub requests_refused: f64,
+    pub api_calls_throttled: f64,
+}
+
+pub struct CompareResult {
+    pub rows: Vec<CompareRow>,
+    pub estimates: Vec<StrategyEstimate>,
+    pub out_dir: Option<PathBuf>,
+}
+
+/// Options of `fleetsim compare`.
+#[derive(Default)]
+pub struct CompareOptions {
+    pub out: Option<PathBuf>,
+    pub seed: Option<u64>,
+    pub replications: Option<u32>,
+}
+
+/// Runs every strategy × replication and writes `compare.csv`, `compare_summary.csv`,
+/// `breakeven.csv` and the chart.
+pub fn compare(scn: &Scenario, opts: CompareOptions) -> Result<CompareResult> {
+    let strategies = strategies(scn)?;
+    let reps = opts
+        .replications
+        .or(scn.file.compare.as_ref().map(|c| c.replications))
+        .unwrap_or(10);
+    let seed = opts.seed.unwrap_or(scn.seed);
+    let target = opts
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("output").join(format!("{}-compare", scn.name)));
+    let staging = Staging::new(&target)?;
+    // Prepaid bases are sized once, on the first replication's demand: a planning decision.
+    let bases: Vec<Vec<u32>> = strategies
+        .par_iter()
+        .map(|st| {
+            if st.base_percentile.is_some() {
+                size_base(scn, st, seed)
+            } else {
+                Vec::new()
+            }
+        })
+        .collect();
+    let jobs: Vec<(usize, u32)> = (0..strategies.len())
+        .flat_map(|s| (0..reps).map(move |r| (s, r)))
+        .collect();
+    let rows: Vec<CompareRow> = jobs
+        .par_iter()
+        .map(|&(si, r)| {
+            let st = &strategies[si];
+            let rseed = RngStreams::replication_seed(seed, r as u64);
+            let sum = run_one(scn, st, rseed, &bases[si]);
+            let by = |c: ChargeType| {
+                sum.cost_by_charge_type
+                    .get(c.as_str())
+                    .copied()
+                    .unwrap_or(0.0)
+            };
+            CompareRow {
+                strategy: st.name.clone(),
+                replication: r,
+                seed: rseed,
+                cost_to_horizon: sum.cost_to_horizon,
+                cost_total: sum.cost_total,
+                cost_prepaid: by(ChargeType::Prepaid),
+                cost_postpaid: by(ChargeType::PostpaidByHour),
+                cost_spot: by(ChargeType::Spotpaid),
+                prepaid_base: bases[si].iter().sum(),
+                spot_reclaims: sum.spot_reclaims,
+                requests_refused: sum.requests_refused,
+                api_calls_throttled: sum.api_calls_throttled,
+                instances_created: sum.instances_created,
+            }
+        })
+        .collect();
+    let per = |si: usize| -> Vec<&CompareRow> {
+        rows.iter()
+            .filter(|r| r.strategy == strategies[si].name)
+            .collect()
+    };
+    let first: Vec<f64> = per(0).iter().map(|r| r.cost_to_horizon).collect();
+    let estimates: Vec<StrategyEstimate> = (0..strategies.len())
+        .map(|si| {
+            let rs = per(si);
+            let costs: Vec<f64> = rs.iter().map(|r| r.cost_to_horizon).collect();
+            let diffs: Vec<f64> = costs.iter().zip(&first).map(|(a, b)| a - b).collect();
+            let mean = |f: &dyn Fn(&CompareRow) -> f64| {
+                rs.iter().map(|r| f(r)).sum::<f64>() / rs.len().max(1) as f64
+            };
+            StrategyEstimate {
+                strategy: strategies[si].name.clone(),
+                cost: estimate(&costs),
+                diff_to_first: estimate(&diffs),
+                spot_reclaims: mean(&|r| r.spot_reclaims as f64),
+                requests_refused: mean(&|r| r.requests_refused as f64),
+                api_calls_throttled: mean(&|r| r.api_calls_throttled as f64),
+            }
+        })
+        .collect();
+    write_rows(&staging.path("compare.csv"), &rows)?;
+    write_estimates(&staging.path("compare_summary.csv"), &estimates)?;
+    write_breakeven(&staging.path("breakeven.csv"), scn)?;
+    let bars: Vec<(String, f64, f64, f64)> = estimates
+        .iter()
+        .map(|e| {
+            (
+                e.strategy.clone(),
+                e.cost.mean,
+                e.cost.ci_low,
+                e.cost.ci_high,
+            )
+        })
+        .collect();
+    charts::render_bar_ci(
+        staging.dir(),
+        "compare_cost",
+        &format!(
+            "{} (seed {seed}, {reps} replications): cost to the horizon by strategy",
+            scn.name
+        ),
+        &format!("Cost ({}), mean and 95% CI", scn.catalog.currency),
+        &bars,
+    )
+    .context("cannot draw the comparison chart")?;
+    let out_dir = Some(staging.commit()?);
+    Ok(CompareResult {
+        rows,
+        estimates,
+        out_dir,
+    })
+}
+
+fn write_rows(path: &Path, rows: &[CompareRow]) -> Result<()> {
+    let mut w = csv::Writer::from_path(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    for r in rows {
+        w.serialize(r)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+fn write_estimates(path: &Path, es: &[StrategyEstimate]) -> Result<()> {
+    let mut out = String::from(
+        "strategy,replications,cost_mean,cost_sd,cost_ci_low,cost_ci_high,diff_to_first_mean,diff_to_first_ci_low,diff_to_first_ci_high,spot_reclaims_mean,requests_refused_mean,api_calls_throttled_mean\n",
+    );
+    for e in es {
+        let _ = writeln!(
+            out,
+            "{},{},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{:.3},{:.3},{:.3}",
+            e.strategy,
+            e.cost.n,
+            e.cost.mean,
+            e.cost.sd,
+            e.cost.ci_low,
+            e.cost.ci_high,
+            e.diff_to_first.mean,
+            e.diff_to_first.ci_low,
+            e.diff_to_first.ci_high,
+            e.spot_reclaims,
+            e.requests_refused,
+            e.api_calls_throttled
+        );
+    }
+    std::fs::write(path, out).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// One row of the break-even table.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BreakEven {
+    pub instance_type: String,
+    pub postpaid_hourly: f64,
+    pub prepaid_monthly: f64,
+    /// Lifetime (hours, continuous use) above which a 1-month prepaid instance, terminated
+    /// with the refund rule, costs less than postpaid.
+    pub lifetime_hours_1m: Option<f64>,
+    /// Hours of use per period (as a fraction of the period) above which prepaid for the
+    /// whole period beats postpaid for those hours, for 1, 12 and 36 months.
+    pub utilisation_1m: Option<f64>,
+    pub utilisation_12m: Option<f64>,
+    pub utilisation_36m: Option<f64>,
+}
+
+/// Break-even figures per instance type from the scenario's prices and billing rules.
+pub fn breakeven(scn: &Scenario) -> Vec<BreakEven> {
+    let rules = &scn.rules;
+    let month_h = crate::cloud::api::prepaid_period(1).hours_f64() as u64;
+    scn.catalog
+        .types
+        .iter()
+        .zip(&scn.catalog.prices)
+        .map(|(t, p)| {
+            let postpaid = |hours: u64| -> Money {
+                let ms = hours * crate::engine::time::MS_PER_HOUR;
+                if p.tiered {
+                    rules.tiered_charge(p.postpaid_hourly, 0, ms)
+                } else {
+                    Money::for_time(p.postpaid_hourly, ms, 100)
+                }
+            };
+            // Continuous use for L hours: prepaid 1 month per started month, refunded at the end.
+            let prepaid_for = |hours: u64| -> Money {
+                let months = hours.div_ceil(month_h).max(1);
+                let paid = rules.prepaid_price(p.prepaid_monthly, 1) * months as i128;
+                let whole = hours / month_h;
+                let consumed = Money::from_micros(p.prepaid_monthly as i128 * whole as i128)
+                    + Money::for_time(
+                        p.postpaid_hourly,
+                        (hours - whole * month_h) * crate::engine::time::MS_PER_HOUR,
+                        100,
+                    );
+                if consumed < paid { consumed } else { paid }
+            };
+            let lifetime = (1..=(5 * 12 * month_h))
+                .find(|&h| prepaid_for(h) < postpaid(h))
+                .map(|h| h as f64);
+            let util = |months: u32| -> Option<f64> {
+                if !rules.valid_period(months) {
+                    return None;
+                }
+                let price = rules.prepaid_price(p.prepaid_monthly, months);
+                let span = months as u64 * month_h;
+                (1..=span)
+                    .find(|&h| postpaid(h) > price)
+                    .map(|h| h as f64 / span as f64)
+            };
+            BreakEven {
+                instance_type: t.name.clone(),
+                postpaid_hourly: Money::from_micros(p.postpaid_hourly as i128).as_f64(),
+                prepaid_monthly: Money::from_micros(p.prepaid_monthly as i128).as_f64(),
+                lifetime_hours_1m: lifetime,
+                utilisation_1m: util(1),
+                utilisation_12m: util(12),
+                utilisation_36m: util(36),
+            }
+        })
+        .collect()
+}
+
+fn write_breakeven(path: &Path, scn: &Scenario) -> Result<()> {
+    let mut w = csv::Writer::from_path(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    for b in breakeven(scn) {
+        w.serialize(b)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// The closing table of `compare`.
+pub fn report(r: &CompareResult, currency: &str) -> String {
+    let mut out = String::new();
+    let w = r
+        .estimates
+        .iter()
+        .map(|e| e.strategy.len())
+        .max()
+        .unwrap_or(8)
+        .max(8);
+    let _ = writeln!(
+        out,
+        "  {:<w$}  {:>14}  {:>27}  {:>14}  {:>8}",
+        "strategy", "mean cost", "95% CI", "vs first", "reclaims"
+    );
+    for e in &r.estimates {
+        let _ = writeln!(
+            out,
+            "  {:<w$}  {:>10.2} {currency}  [{:>11.2}, {:>11.2}]  {:>+14.2}  {:>8.1}",
+            e.strategy,
+            e.cost.mean,
+            e.cost.ci_low,
+            e.cost.ci_high,
+            e.diff_to_first.mean,
+            e.spot_reclaims
+        );
+    }
+    if let Some(d) = &r.out_dir {
+        let _ = writeln!(out, "results in {}", d.display());
+    }
+    out
+}
