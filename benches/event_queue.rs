@@ -1,10 +1,11 @@
 //! Pending-event set benchmark: the classic "hold" model.
 //!
-//! A queue is preloaded with `PENDING` events whose times are exponential with mean `MEAN_MS`.
-//! Each measured step then pops the earliest event (advancing `now` to its time) and pushes a new
-//! one at `now + Exp(MEAN_MS)`, so the pending set stays the same size. Every 10th step also
-//! cancels one random still-pending event and schedules a replacement (a timer reset), again
-//! keeping the size constant.
+//! A queue is preloaded with a fixed number of pending events (1M, and 10k in a second group)
+//! whose times are exponential with mean `MEAN_MS`. Each measured step then pops the earliest
+//! event (advancing `now` to its time) and pushes a new one at `now + Exp(MEAN_MS)`, so the
+//! pending set stays the same size. Every `CANCEL_EVERY`th step also cancels one random
+//! still-pending event and schedules a replacement (a timer reset), again keeping the size
+//! constant; those steps cost one cancel and one push more and count as one pair all the same.
 //!
 //! Cancel targets are taken from a ring of the last `RING` pushes. A slot whose time is strictly
 //! after `now` is certainly still pending (pops leave in time order), and a slot is cleared once
@@ -18,13 +19,17 @@
 //! Throughput is reported in push+pop pairs (one per step): `BATCH` pairs per criterion
 //! iteration, the preload is done once per benchmark outside the timed region, and the state is
 //! carried over between iterations (steady state). Run with `cargo bench --bench event_queue`.
+//!
+//! On a shared machine, `EVENT_QUEUE_CPU_TIME=1 cargo bench --bench event_queue` times each batch
+//! by the benchmark thread's own time on a CPU (Linux `/proc/thread-self/schedstat`) instead of
+//! wall time, so other processes competing for the cores inflate the times much less.
 
 use std::cmp::Reverse;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use criterion::{BenchmarkGroup, Criterion, Throughput, measurement::WallTime};
+use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput, measurement::WallTime};
 use fleetsim::engine::queue::{EventId, HeapEventQueue, PendingEvents, RadixEventQueue, SeqHasher};
 use fleetsim::engine::time::SimTime;
 use priority_queue::PriorityQueue;
@@ -37,9 +42,36 @@ const BATCH: u64 = 100_000;
 const CANCEL_EVERY: u64 = 10;
 /// Ring of recent pushes that cancel targets are drawn from (power of two).
 const RING: usize = 256;
-/// Size of the exponential quantile table delays are drawn from (power of two).
-const DELAY_TABLE: usize = 1 << 16;
+/// Quantiles in the table exponential delays are drawn from (power of two; the table stays in L1
+/// so that drawing a delay costs the measurement next to nothing).
+const DELAY_TABLE: usize = 1 << 12;
 const SEED: u64 = 0x5EED_F1EE_7517_0001;
+
+/// Quantiles of the exponential truncated to one period `MEAN_MS * ln 2`, with one more entry (the
+/// period itself) so that neighbours can be interpolated.
+fn exp_table() -> Box<[u64]> {
+    (0..=DELAY_TABLE)
+        .map(|i| {
+            let u = i as f64 / DELAY_TABLE as f64;
+            (-MEAN_MS * (1.0 - u / 2.0).ln()).round() as u64
+        })
+        .collect()
+}
+
+/// An Exp(MEAN_MS) draw, in whole milliseconds, from 64 random bits and no logarithm. The number
+/// of whole periods `MEAN_MS * ln 2` in an exponential is geometric with ratio 1/2 (the trailing
+/// zeros of random bits, low 40 bits) and independent of the remainder, an exponential truncated
+/// to one period: read from the quantile table (top 12 bits) and interpolated linearly (the 12
+/// bits below).
+#[inline]
+fn exp_draw(table: &[u64], r: u64) -> u64 {
+    let period = table[DELAY_TABLE];
+    let periods = (r | (1 << 40)).trailing_zeros() as u64;
+    let i = (r >> 52) as usize;
+    let (lo, hi) = (table[i], table[i + 1]);
+    let frac = (r >> 40) & 0xFFF;
+    periods * period + lo + (((hi - lo) * frac) >> 12)
+}
 
 /// SplitMix64: tiny, fast and good enough to drive a benchmark workload.
 struct SplitMix64(u64);
@@ -147,8 +179,7 @@ impl<S: std::hash::BuildHasher> BenchQueue for Pq<S> {
 struct Hold<Q> {
     q: Q,
     rng: SplitMix64,
-    /// Quantiles of Exp(MEAN_MS); a uniformly random entry is an exponential draw (discretised),
-    /// without paying for a logarithm on the measured path.
+    /// See [`exp_table`].
     delays: Box<[u64]>,
     now: u64,
     /// `(id, time)` of recent pushes; time 0 marks a free or already cancelled slot.
@@ -163,15 +194,10 @@ struct Hold<Q> {
 
 impl<Q: BenchQueue> Hold<Q> {
     fn new(mut q: Q, pending: usize) -> Self {
-        let delays: Box<[u64]> = (0..DELAY_TABLE)
-            .map(|i| {
-                let u = (i as f64 + 0.5) / DELAY_TABLE as f64;
-                (-MEAN_MS * u.ln()).round() as u64
-            })
-            .collect();
+        let delays = exp_table();
         let mut rng = SplitMix64(SEED);
         for p in 0..pending as u64 {
-            let t = delays[(rng.next_u64() >> 48) as usize];
+            let t = exp_draw(&delays, rng.next_u64());
             q.push(t, p);
         }
         assert_eq!(q.len(), pending);
@@ -192,8 +218,7 @@ impl<Q: BenchQueue> Hold<Q> {
 
     #[inline]
     fn delay(&mut self) -> u64 {
-        // Top 16 bits index the table.
-        self.delays[(self.rng.next_u64() >> 48) as usize]
+        exp_draw(&self.delays, self.rng.next_u64())
     }
 
     #[inline]
@@ -234,9 +259,58 @@ impl<Q: BenchQueue> Hold<Q> {
     }
 }
 
+/// Nanoseconds the calling thread has spent on a CPU, if the kernel tells.
+fn thread_cpu_ns() -> Option<u64> {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// A stopwatch reading wall time, or on-CPU time when `EVENT_QUEUE_CPU_TIME` is set (and the
+/// platform offers it).
+#[derive(Clone, Copy)]
+enum Clock {
+    Wall,
+    Cpu,
+}
+
+impl Clock {
+    fn from_env() -> Clock {
+        let want = std::env::var_os("EVENT_QUEUE_CPU_TIME").is_some_and(|v| v != "0");
+        if want && thread_cpu_ns().is_some() {
+            Clock::Cpu
+        } else {
+            if want {
+                eprintln!("EVENT_QUEUE_CPU_TIME: no per-thread CPU time here, timing wall time");
+            }
+            Clock::Wall
+        }
+    }
+
+    /// Runs `f` and returns how long it took on this clock.
+    fn time(self, f: impl FnOnce()) -> Duration {
+        match self {
+            Clock::Wall => {
+                let start = Instant::now();
+                f();
+                start.elapsed()
+            }
+            Clock::Cpu => {
+                let start = thread_cpu_ns().unwrap_or(0);
+                f();
+                Duration::from_nanos(thread_cpu_ns().unwrap_or(0).saturating_sub(start))
+            }
+        }
+    }
+}
+
 /// Registers one implementation in `group`. The preload happens on the first call, untimed.
 fn bench_hold<Q: BenchQueue>(
     group: &mut BenchmarkGroup<'_, WallTime>,
+    clock: Clock,
     name: &str,
     pending: usize,
     make: fn() -> Q,
@@ -245,11 +319,11 @@ fn bench_hold<Q: BenchQueue>(
     group.bench_function(name, |b| {
         b.iter_custom(|iters| {
             let hold = state.get_or_insert_with(|| Hold::new(make(), pending));
-            let start = Instant::now();
-            for _ in 0..iters {
-                hold.run(BATCH);
-            }
-            let elapsed = start.elapsed();
+            let elapsed = clock.time(|| {
+                for _ in 0..iters {
+                    hold.run(BATCH);
+                }
+            });
             black_box(hold.checksum);
             elapsed
         })
@@ -271,8 +345,18 @@ fn heap() -> Heap {
     Project(HeapEventQueue::new())
 }
 
-/// Every implementation must pop exactly the same sequence on the same workload.
+/// The delays are exponential with the intended mean, and every implementation pops exactly the
+/// same sequence on the same workload.
 fn check_same_workload() {
+    let table = exp_table();
+    let mut rng = SplitMix64(SEED);
+    let n = 1_000_000;
+    let mean = (0..n)
+        .map(|_| exp_draw(&table, rng.next_u64()) as f64)
+        .sum::<f64>()
+        / n as f64;
+    assert!((mean / MEAN_MS - 1.0).abs() < 0.01, "delay mean {mean}");
+
     fn run<Q: BenchQueue>(q: Q) -> (u64, u64, u64) {
         let mut h = Hold::new(q, 10_000);
         h.run(300_000);
@@ -289,23 +373,29 @@ fn check_same_workload() {
     );
 }
 
-fn hold_group(c: &mut Criterion, group_name: &str, pending: usize) {
+fn hold_group(c: &mut Criterion, clock: Clock, group_name: &str, pending: usize) {
     let mut g = c.benchmark_group(group_name);
-    g.sample_size(10)
+    // Flat: the same number of batches in every sample, so the slow queues at 1M pending fit
+    // their ten samples in the measurement time too.
+    g.sampling_mode(SamplingMode::Flat)
+        .sample_size(10)
         .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
+        .measurement_time(Duration::from_secs(4))
         .throughput(Throughput::Elements(BATCH));
-    bench_hold(&mut g, "radix", pending, radix);
-    bench_hold(&mut g, "binary_heap", pending, heap);
-    bench_hold(&mut g, "priority_queue", pending, PqSip::new);
-    bench_hold(&mut g, "priority_queue_seqhash", pending, PqSeq::new);
+    bench_hold(&mut g, clock, "radix", pending, radix);
+    bench_hold(&mut g, clock, "binary_heap", pending, heap);
+    bench_hold(&mut g, clock, "priority_queue", pending, PqSip::new);
+    bench_hold(&mut g, clock, "priority_queue_seqhash", pending, PqSeq::new);
     g.finish();
 }
 
 fn main() {
     check_same_workload();
-    let mut c = Criterion::default().configure_from_args();
-    hold_group(&mut c, "hold_1M_pending", 1_000_000);
-    hold_group(&mut c, "hold_10k_pending", 10_000);
+    // No plots: the plotters backend needs system fonts, which this machine (and CI) lack, and
+    // panics without them once there is a previous run to compare with.
+    let mut c = Criterion::default().without_plots().configure_from_args();
+    let clock = Clock::from_env();
+    hold_group(&mut c, clock, "hold_1M_pending", 1_000_000);
+    hold_group(&mut c, clock, "hold_10k_pending", 10_000);
     c.final_summary();
 }

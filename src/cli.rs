@@ -72,12 +72,27 @@ pub fn run_report(r: &RunResult) -> String {
 /// What `validate` prints for a good scenario.
 pub fn validate_report(s: &Scenario) -> String {
     format!(
-        "{}: ok — scenario `{}`, {} zone(s), {} instance type(s), {} workload(s), {} simulated",
+        "{}: ok — scenario `{}`, {} zone(s), {} instance type(s), {} workload(s), {}{}{}{} simulated",
         s.origin,
         s.name,
         s.catalog.zones.len(),
         s.catalog.types.len(),
         s.workloads.len(),
+        if s.traces.is_empty() {
+            String::new()
+        } else {
+            format!("{} trace replay(s), ", s.traces.len())
+        },
+        if s.autoscalers.is_empty() {
+            String::new()
+        } else {
+            format!("{} autoscaler(s), ", s.autoscalers.len())
+        },
+        if s.faults.is_empty() {
+            String::new()
+        } else {
+            format!("{} fault(s), ", s.faults.len())
+        },
         s.duration
     )
 }
@@ -120,5 +135,75 @@ pub fn run_with_bar(
     };
     let res = run_with_progress(scn, opts, Some(&mut update));
     bar.finish_and_clear();
+    res
+}
+
+/// `fleetsim sweep`: reads the scenario, parses `--set` and `--shard`, runs with a progress bar.
+#[allow(clippy::too_many_arguments)]
+pub fn sweep(
+    scenario: &Path,
+    sets: &[String],
+    replications: Option<u32>,
+    seed: Option<u64>,
+    threads: Option<usize>,
+    shard: Option<&str>,
+    out: Option<std::path::PathBuf>,
+    progress: bool,
+) -> anyhow::Result<crate::sweep::SweepResult> {
+    use anyhow::{Context, bail};
+    let origin = scenario.display().to_string();
+    let text = std::fs::read_to_string(scenario)
+        .with_context(|| format!("{origin}: cannot read the scenario"))?;
+    let mut axes = Vec::new();
+    for s in sets {
+        let Some((path, values)) = s.split_once('=') else {
+            bail!(
+                "--set {s}: write PATH=V1,V2,... (e.g. zones.ap-guangzhou-3.quota.postpaid=100,200)"
+            );
+        };
+        axes.push((path.trim().to_string(), values.to_string()));
+    }
+    let shard = match shard {
+        None => None,
+        Some(t) => {
+            let parsed = t.split_once('/').and_then(|(k, n)| {
+                Some((k.trim().parse::<u32>().ok()?, n.trim().parse::<u32>().ok()?))
+            });
+            match parsed {
+                Some((k, n)) if k >= 1 && k <= n => Some((k, n)),
+                _ => bail!("--shard {t}: write K/N with 1 <= K <= N, e.g. 2/4"),
+            }
+        }
+    };
+    let plan = crate::sweep::plan(&text, &origin, &axes, replications, seed)?;
+    let bar = progress.then(|| {
+        let total = plan.jobs() as u64;
+        let pb = indicatif::ProgressBar::new(total);
+        pb.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} sweep [{bar:40}] {pos}/{len} runs, {elapsed} elapsed, ETA {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        pb
+    });
+    let cb = bar.clone().map(|pb| {
+        Box::new(move |done: usize, _total: usize| pb.set_position(done as u64))
+            as Box<dyn Fn(usize, usize) + Sync>
+    });
+    let res = crate::sweep::sweep(
+        &text,
+        &plan,
+        crate::sweep::SweepOptions {
+            out,
+            shard,
+            threads,
+            progress: cb,
+        },
+    );
+    if let Some(pb) = bar {
+        pb.finish_and_clear();
+    }
     res
 }

@@ -8,5 +8,6 @@ pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod stats;
+pub mod sweep;
 pub mod workload;
 pub mod world;

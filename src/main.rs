@@ -75,6 +75,108 @@ in each replication (common random numbers).\n\nExamples:\n  fleetsim compare sc
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Run replications of a scenario over a grid of settings, in parallel.
+    #[command(
+        after_help = "Each --set takes a dotted path into the scenario and a comma-separated \
+list of values; the grid is every combination (also settable in the scenario's [sweep] table). \
+Replication r uses the same seed at every grid point, so points are compared on the same demand.\n\n\
+Examples:\n  fleetsim sweep scenarios/quota-wall.toml --set zones.ap-guangzhou-3.quota.postpaid=30,60,120 -r 8\n  \
+fleetsim sweep scenarios/quickstart.toml -r 32 --shard 2/4 --out output/shard2\n  \
+fleetsim merge output/shard1 output/shard2 output/shard3 output/shard4 --out output/sweep"
+    )]
+    Sweep {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+        /// PATH=V1,V2,... : a grid axis (repeatable).
+        #[arg(long = "set", value_name = "PATH=VALUES")]
+        sets: Vec<String>,
+        /// Replications per grid point [default: the scenario's [sweep] replications, or 1].
+        #[arg(long, short = 'r')]
+        replications: Option<u32>,
+        /// Master seed overriding the scenario's.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Worker threads [default: all cores]. Results do not depend on it.
+        #[arg(long, short = 'j')]
+        threads: Option<usize>,
+        /// Run only slice K of N (1-based), for a job array; combine with `fleetsim merge`.
+        #[arg(long, value_name = "K/N")]
+        shard: Option<String>,
+        /// Output folder [default: output/<name>-sweep/ or output/<name>-sweep-shardKofN/].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Print nothing but errors (and no progress bar).
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Merge the folders of a sharded sweep into one, as if it had run in one go.
+    #[command(
+        after_help = "Example:\n  fleetsim merge output/shard1 output/shard2 --out output/sweep"
+    )]
+    Merge {
+        /// Shard folders written by `fleetsim sweep --shard K/N`.
+        #[arg(required = true)]
+        shards: Vec<PathBuf>,
+        /// Output folder [default: output/<name>-sweep/].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Fit a workload (arrival profile, batch sizes, size mix, lifetimes) to a VM trace.
+    #[command(
+        after_help = "Reads a trace CSV (sorted by creation time) and prints a [[workloads]] \
+section: requests per hour for each hour of the week (folded by hour of the day for a trace of \
+a week or less), the empirical batch sizes, the size mix after mapping sizes to instance types, \
+and Kaplan-Meier lifetime quantiles per type. Without --scenario the columns default to the \
+Azure 2017 trace's (create_s, lifetime_s, vcpus, memory_gb, batch).\n\n\
+Examples:\n  fleetsim fit ../shared/data/azure2017/azure2017_vms.csv --out azure-workload.toml\n  \
+fleetsim fit trace.csv --columns created=start,deleted=end,vcpus=cpu,memory=mem_gb --types S5.SMALL2,S5.MEDIUM4\n  \
+fleetsim fit trace.csv --scenario scenarios/azure-replay.toml --scale 1.3"
+    )]
+    Fit {
+        /// Trace file (CSV with a header row).
+        trace: PathBuf,
+        /// Take the column mapping, time unit and offset, instance types, zones and charge type
+        /// from this scenario's [[traces]] section.
+        #[arg(long)]
+        scenario: Option<PathBuf>,
+        /// With --scenario: the [[traces]] entry to use, by name [default: the first].
+        #[arg(long = "trace", value_name = "NAME")]
+        trace_name: Option<String>,
+        /// Column mapping, KEY=COLUMN,...: created, lifetime or deleted, vcpus and memory (or
+        /// instance_type), batch.
+        #[arg(long, value_name = "MAPPING")]
+        columns: Option<String>,
+        /// Unit of the time columns: s or ms [default: s].
+        #[arg(long)]
+        time_unit: Option<String>,
+        /// Subtracted from the trace's times, in its unit [default: the first creation].
+        #[arg(long, value_name = "T")]
+        time_offset: Option<f64>,
+        /// End of the observation, in the trace's time unit (VMs without a lifetime are censored
+        /// there) [default: the last creation or deletion seen].
+        #[arg(long, value_name = "T")]
+        end: Option<f64>,
+        /// Instance types to map sizes to, comma-separated [default: S5 and M5, 1-16 vCPUs].
+        #[arg(long, value_name = "TYPES")]
+        types: Option<String>,
+        /// Zones of the fitted workload, ZONE[=WEIGHT],... [default: ap-guangzhou-3].
+        #[arg(long, value_name = "ZONES")]
+        zones: Option<String>,
+        /// Charge type of the fitted workload [default: POSTPAID_BY_HOUR].
+        #[arg(long, value_name = "TYPE")]
+        charge_type: Option<String>,
+        /// Name of the fitted workload [default: <trace file name>-fit].
+        #[arg(long)]
+        name: Option<String>,
+        /// Multiply every arrival rate by this (1.3 = 30% more demand).
+        #[arg(long)]
+        scale: Option<f64>,
+        /// Write the workload to this file instead of printing it.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Check a scenario file and report every problem found.
     #[command(after_help = "Example:\n  fleetsim validate scenarios/quickstart.toml")]
     Validate {
@@ -153,6 +255,80 @@ fn real_main() -> Result<()> {
             )?;
             if !quiet {
                 say(&fleetsim::compare::report(&res, &scn.catalog.currency));
+            }
+            Ok(())
+        }
+        Command::Sweep {
+            scenario,
+            sets,
+            replications,
+            seed,
+            threads,
+            shard,
+            out,
+            quiet,
+        } => {
+            let show = !quiet && std::io::stderr().is_terminal();
+            let res = fleetsim::cli::sweep(
+                &scenario,
+                &sets,
+                replications,
+                seed,
+                threads,
+                shard.as_deref(),
+                out,
+                show,
+            )?;
+            if !quiet {
+                say(&fleetsim::sweep::report(&res));
+            }
+            Ok(())
+        }
+        Command::Merge { shards, out, quiet } => {
+            let res = fleetsim::sweep::merge(&shards, out)?;
+            if !quiet {
+                say(&fleetsim::sweep::report(&res));
+            }
+            Ok(())
+        }
+        Command::Fit {
+            trace,
+            scenario,
+            trace_name,
+            columns,
+            time_unit,
+            time_offset,
+            end,
+            types,
+            zones,
+            charge_type,
+            name,
+            scale,
+            out,
+        } => {
+            let args = fleetsim::workload::fit::FitArgs {
+                trace,
+                scenario,
+                trace_name,
+                columns,
+                time_unit,
+                time_offset,
+                end,
+                types,
+                zones,
+                charge_type,
+                name,
+                scale,
+            };
+            let (text, report) = fleetsim::workload::fit::run_fit(&args, out.as_deref())?;
+            match &out {
+                Some(p) => {
+                    say(&format!("{report}\nworkload written to {}\n", p.display()));
+                }
+                None => {
+                    say(&text);
+                    eprintln!("{report}");
+                }
             }
             Ok(())
         }

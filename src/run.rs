@@ -76,6 +76,16 @@ pub fn build_world(scn: &Scenario, seed: u64) -> (World, Scheduler<Event>) {
     );
     world.sample_interval = scn.sample_interval;
     world.set_scripts(scn.scripts.clone(), &streams);
+    for spec in &scn.traces {
+        match crate::workload::trace::TraceReplay::open(spec.clone(), &streams) {
+            Ok(t) => world.traces.push(t),
+            // The file was readable when the scenario was loaded; the run reports it.
+            Err(e) => {
+                world.error.get_or_insert(e);
+            }
+        }
+    }
+    world.set_controllers(scn.autoscalers.clone(), &scn.faults, &streams);
     let mut sched = Scheduler::new(SimTime::ZERO + scn.duration);
     world.start(&mut sched);
     (world, sched)
@@ -196,7 +206,8 @@ pub fn summarize(scn: &Scenario, seed: u64, world: &World, events: u64, wall: f6
         instances_terminated: rec.released,
         instances_launch_failed: rec.launch_failed,
         instances_alive_at_end: world.cloud.fleet().len() as u64,
-        requests_refused: world.workloads.iter().map(|w| w.refused).sum(),
+        requests_refused: world.workloads.iter().map(|w| w.refused).sum::<u64>()
+            + world.traces.iter().map(|t| t.refused).sum::<u64>(),
         api_calls_total: rec.api_calls,
         api_give_ups: rec.give_ups,
         spot_reclaims: rec.spot_reclaims,

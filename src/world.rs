@@ -1,7 +1,7 @@
 //! The simulated world: the cloud, the workloads that call it, and the recorder watching it.
 //! It is the engine's [`Model`]; its events are the cloud's own plus the actors'.
 
-use std::collections::HashSet;
+use crate::engine::hash::{FxHashMap, FxHashSet};
 
 use crate::cloud::api::InstanceRef;
 use crate::cloud::{
@@ -14,6 +14,8 @@ use crate::scenario::RetryPolicy;
 use crate::workload::pool::Pool;
 use crate::workload::script::{ScriptAction, ScriptCall};
 use crate::workload::{Demand, Workload};
+
+mod controllers;
 
 /// Everything that can happen in a run.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -29,10 +31,32 @@ pub enum Event {
     Retry(u32),
     /// A scripted action (index into the scenario's actions).
     Script(u32),
+    /// A trace replay's next RunInstances is due (index into the world's traces).
+    Trace(u32),
+    /// An autoscaler evaluates (index into the scenario's autoscalers).
+    Autoscale(u32),
+    /// A step of the fault plan (zone outage begins or ends, failures start or stop).
+    Fault(u32),
+    /// A random-failure process strikes (index into the failure processes).
+    Failure(u32),
 }
 
 /// The caller index scripts use in retries.
 const SCRIPT: u32 = u32::MAX;
+
+/// Trace replay `t` is caller `TRACE_BASE + t` in retries and `End` events.
+pub const TRACE_BASE: u32 = 1 << 30;
+
+/// The owner behind a caller index (workload, trace replay or script).
+fn owner_of(w: u32) -> Owner {
+    if w == SCRIPT {
+        Owner::Script
+    } else if w >= TRACE_BASE {
+        Owner::Trace(w - TRACE_BASE)
+    } else {
+        Owner::Workload(w)
+    }
+}
 
 /// A call waiting to be retried.
 #[derive(Clone, Debug)]
@@ -92,11 +116,13 @@ pub struct World {
     pub workloads: Vec<Workload>,
     pub rec: Recorder,
     /// Instances whose end came while they were still booting: ended once RUNNING.
-    end_when_running: HashSet<InstanceId>,
+    end_when_running: FxHashSet<InstanceId>,
     /// Prepaid instances their workload ended (isolated, to be destroyed once SHUTDOWN).
-    ended_prepaid: HashSet<InstanceId>,
+    ended_prepaid: FxHashSet<InstanceId>,
     /// Spot instances of workloads with a fallback: when their work ends.
-    spot_ends: std::collections::HashMap<InstanceId, SimTime>,
+    spot_ends: FxHashMap<InstanceId, SimTime>,
+    /// An empty buffer with capacity, swapped with the recorder's notices each event.
+    spare_notices: Vec<crate::report::recorder::Notice>,
     /// A prepaid base shared by workloads (`compare` strategies).
     pub pool: Option<Pool>,
     /// Every request drawn, in order (kept when set to `Some`, for common-random-number checks).
@@ -114,6 +140,10 @@ pub struct World {
     /// Per scripted action: the instances it was applied to (sorted), and its random stream.
     script_sets: Vec<Vec<InstanceId>>,
     script_rngs: Vec<RandomStream>,
+    /// Trace replays (`[[traces]]`), callers `TRACE_BASE + index`.
+    pub traces: Vec<crate::workload::trace::TraceReplay>,
+    /// Placement state, autoscalers and faults (`world/controllers.rs`).
+    ctl: controllers::Controllers,
 }
 
 impl World {
@@ -128,9 +158,10 @@ impl World {
             cloud,
             workloads,
             rec,
-            end_when_running: HashSet::new(),
-            ended_prepaid: HashSet::new(),
+            end_when_running: Default::default(),
+            ended_prepaid: Default::default(),
             spot_ends: Default::default(),
+            spare_notices: Vec::new(),
             pool: None,
             demand_log: None,
             sampler: None,
@@ -144,6 +175,8 @@ impl World {
             scripts: Vec::new(),
             script_sets: Vec::new(),
             script_rngs: Vec::new(),
+            traces: Vec::new(),
+            ctl: Default::default(),
         }
     }
 
@@ -166,7 +199,67 @@ impl World {
             let t = w.next_arrival(SimTime::ZERO);
             sched.schedule_at(t, Event::Arrival(i as u32));
         }
+        for t in 0..self.traces.len() {
+            self.schedule_trace(t as u32, sched);
+        }
+        self.start_controllers(sched);
         sched.schedule_at(SimTime::ZERO, Event::Sample);
+    }
+
+    /// Reads trace `t` up to its next call and schedules it; a bad row stops the replay and
+    /// becomes the run's error.
+    fn schedule_trace(&mut self, t: u32, sched: &mut Scheduler<Event>) {
+        let tr = &mut self.traces[t as usize];
+        if let Err(e) = tr.fill() {
+            tr.stop();
+            self.error.get_or_insert(e);
+        }
+        if let Some(next) = tr.next_time() {
+            sched.schedule_at(next, Event::Trace(t));
+        }
+    }
+
+    /// Trace `t`: makes every call due now, then schedules the next.
+    fn trace_step(&mut self, t: u32, sched: &mut Scheduler<Event>) {
+        loop {
+            let tr = &mut self.traces[t as usize];
+            if let Err(e) = tr.fill() {
+                tr.stop();
+                self.error.get_or_insert(e);
+                return;
+            }
+            match tr.pop_due(sched.now()) {
+                Some(d) => self.launch(TRACE_BASE + t, d, 1, sched),
+                None => break,
+            }
+        }
+        self.schedule_trace(t, sched);
+    }
+
+    /// A caller's RenewFlag and spot bid (trace replays: auto-renew, bid the market).
+    fn client_terms(&self, w: u32) -> (crate::cloud::RenewFlag, Option<u64>) {
+        match self.workloads.get(w as usize) {
+            Some(wl) => (wl.spec.renew_flag, wl.spec.max_price),
+            None => (crate::cloud::RenewFlag::NotifyAndAutoRenew, None),
+        }
+    }
+
+    /// A caller's spot fallback (only workloads have one).
+    fn fallback_of(&self, w: u32) -> Option<crate::cloud::ChargeType> {
+        self.workloads
+            .get(w as usize)
+            .and_then(|wl| wl.spec.fallback)
+    }
+
+    /// Counts instances the control plane refused to a caller.
+    fn add_refused(&mut self, w: u32, n: u64) {
+        if let Some(wl) = self.workloads.get_mut(w as usize) {
+            wl.refused += n;
+        } else if w >= TRACE_BASE
+            && let Some(tr) = self.traces.get_mut((w - TRACE_BASE) as usize)
+        {
+            tr.refused += n;
+        }
     }
 
     fn arrival(&mut self, w: u32, sched: &mut Scheduler<Event>) {
@@ -177,6 +270,7 @@ impl World {
         if let Some(log) = self.demand_log.as_mut() {
             log.push((w, demand.clone()));
         }
+        self.on_arrival(w, &mut demand, sched);
         if let Some(pool) = self.pool.as_mut()
             && pool.serves(w)
         {
@@ -198,6 +292,7 @@ impl World {
 
     /// Calls RunInstances for a demand (attempt `attempt`, counted from 1).
     fn launch(&mut self, w: u32, demand: Demand, attempt: u32, sched: &mut Scheduler<Event>) {
+        let (renew_flag, max_price) = self.client_terms(w);
         let req = Request::RunInstances(RunInstances {
             zone: demand.zone,
             itype: demand.itype,
@@ -206,19 +301,18 @@ impl World {
             min_count: None,
             dry_run: false,
             period_months: demand.period_months,
-            renew_flag: self.workloads[w as usize].spec.renew_flag,
-            max_price: self.workloads[w as usize].spec.max_price,
+            renew_flag,
+            max_price,
         });
         self.rec.attempt = attempt;
-        let result = self
-            .cloud
-            .call(Owner::Workload(w), req, sched, &mut self.rec);
+        let result = self.cloud.call(owner_of(w), req, sched, &mut self.rec);
         match result {
             Ok(Response::Launched(ids)) => {
+                self.on_launched(w, &demand, &ids, sched);
                 let refused = demand.lifetimes.len() - ids.len();
-                self.workloads[w as usize].refused += refused as u64;
+                self.add_refused(w, refused as u64);
                 let track_spot = demand.charge == crate::cloud::ChargeType::Spotpaid
-                    && self.workloads[w as usize].spec.fallback.is_some();
+                    && self.fallback_of(w).is_some();
                 // Lifetimes count from the original request, whatever the retries took.
                 for (id, life) in ids.into_iter().zip(&demand.lifetimes) {
                     let end = (demand.requested + *life).max(sched.now());
@@ -229,14 +323,17 @@ impl World {
                 }
             }
             Ok(_) => {}
+            Err(e) if self.zone_fallback_to(w, &demand, e.code).is_some() => {
+                self.launch_next_zone(w, demand, e.code, sched);
+            }
             Err(e) if self.should_fall_back(w, &demand, e.code) => {
                 let mut d = demand;
-                d.charge = self.workloads[w as usize].spec.fallback.expect("checked");
+                d.charge = self.fallback_of(w).expect("checked");
                 self.launch(w, d, 1, sched);
             }
             Err(e) => {
                 if !self.maybe_retry(w, attempt, e.code, RetryCall::Run(demand.clone()), sched) {
-                    self.workloads[w as usize].refused += demand.lifetimes.len() as u64;
+                    self.add_refused(w, demand.lifetimes.len() as u64);
                 }
             }
         }
@@ -247,7 +344,7 @@ impl World {
     fn should_fall_back(&self, w: u32, demand: &Demand, code: crate::cloud::ErrorCode) -> bool {
         use crate::cloud::ErrorCode as E;
         demand.charge == crate::cloud::ChargeType::Spotpaid
-            && self.workloads[w as usize].spec.fallback.is_some()
+            && self.fallback_of(w).is_some()
             && matches!(
                 code,
                 E::SpotQuota
@@ -376,10 +473,7 @@ impl World {
             ids: vec![id.into()],
         };
         self.rec.attempt = attempt;
-        if let Err(e) = self
-            .cloud
-            .call(Owner::Workload(w), req, sched, &mut self.rec)
-        {
+        if let Err(e) = self.cloud.call(owner_of(w), req, sched, &mut self.rec) {
             self.maybe_retry(w, attempt, e.code, RetryCall::Terminate(id), sched);
         }
     }
@@ -429,11 +523,7 @@ impl World {
         sched: &mut Scheduler<Event>,
     ) -> Result<Response, crate::cloud::ApiError> {
         self.rec.attempt = attempt;
-        let owner = if w == SCRIPT {
-            Owner::Script
-        } else {
-            Owner::Workload(w)
-        };
+        let owner = owner_of(w);
         let res = self.cloud.call(owner, req.clone(), sched, &mut self.rec);
         if let Err(e) = &res {
             self.maybe_retry(w, attempt, e.code, RetryCall::Plain(req), sched);
@@ -516,10 +606,17 @@ impl World {
     /// Lets owners react to what happened to their instances.
     fn dispatch_notices(&mut self, sched: &mut Scheduler<Event>) {
         while !self.rec.notices.is_empty() {
-            let notices = std::mem::take(&mut self.rec.notices);
-            for n in notices {
-                let Owner::Workload(w) = n.owner else {
+            // Swap in the spare buffer so neither allocates per event.
+            let mut notices = std::mem::take(&mut self.spare_notices);
+            std::mem::swap(&mut notices, &mut self.rec.notices);
+            for n in notices.drain(..) {
+                if self.controller_notice(&n) {
                     continue;
+                }
+                let w = match n.owner {
+                    Owner::Workload(w) => w,
+                    Owner::Trace(t) => TRACE_BASE + t,
+                    _ => continue,
                 };
                 match n.to {
                     Some(InstanceState::Running) if self.end_when_running.remove(&n.id) => {
@@ -549,7 +646,7 @@ impl World {
                         if let Some(end) = self.spot_ends.remove(&n.id)
                             && n.reclaimed
                             && end > sched.now()
-                            && let Some(fb) = self.workloads[w as usize].spec.fallback
+                            && let Some(fb) = self.fallback_of(w)
                         {
                             // Reclaimed before its work was done: relaunch on the fallback
                             // for the rest of its lifetime.
@@ -568,6 +665,7 @@ impl World {
                     _ => {}
                 }
             }
+            self.spare_notices = notices;
         }
     }
 }
@@ -582,6 +680,10 @@ impl Model for World {
             Event::End(w, id) => self.end(w, id, sched),
             Event::Retry(slot) => self.do_retry(slot, sched),
             Event::Script(i) => self.script(i as usize, sched),
+            Event::Trace(t) => self.trace_step(t, sched),
+            Event::Autoscale(i) => self.autoscale(i, sched),
+            Event::Fault(k) => self.fault_step(k, sched),
+            Event::Failure(p) => self.failure(p, sched),
             Event::Sample => {
                 if let Some(f) = self.sampler.as_mut()
                     && self.error.is_none()
@@ -593,6 +695,7 @@ impl Model for World {
             }
         }
         self.dispatch_notices(sched);
+        self.after_event(sched);
         let alive = self.cloud.fleet().len() as u64;
         if alive != self.occupancy.current {
             self.occupancy.advance(sched.now(), alive);

@@ -107,6 +107,8 @@ pub struct Stock {
     used: Vec<u32>,
     /// Whether the zone sells the type at all (`ResourceUnavailable.InstanceType` if not).
     offered: Vec<bool>,
+    /// Zones in an outage (`[[faults]]`): nothing can be placed there until it ends.
+    down: Vec<bool>,
 }
 
 /// The outcome of asking for stock.
@@ -126,7 +128,18 @@ impl Stock {
             capacity: vec![None; zones * types],
             used: vec![0; zones * types],
             offered: vec![true; zones * types],
+            down: vec![false; zones],
         }
+    }
+
+    /// Marks a zone as out (an outage) or back.
+    pub fn set_zone_down(&mut self, z: ZoneIdx, down: bool) {
+        self.down[z.0 as usize] = down;
+    }
+
+    /// Whether the zone is in an outage.
+    pub fn zone_down(&self, z: ZoneIdx) -> bool {
+        self.down[z.0 as usize]
     }
 
     fn at(&self, z: ZoneIdx, t: TypeIdx) -> usize {
@@ -176,7 +189,7 @@ impl Stock {
 
     /// `DescribeZoneInstanceConfigInfos` status: SELL or SOLD_OUT.
     pub fn status(&self, z: ZoneIdx, t: TypeIdx) -> &'static str {
-        if self.offered[self.at(z, t)] && self.free(z, t) > 0 {
+        if self.offered[self.at(z, t)] && self.free(z, t) > 0 && !self.zone_down(z) {
             "SELL"
         } else {
             "SOLD_OUT"

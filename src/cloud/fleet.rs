@@ -1,7 +1,7 @@
 //! The store of live instances. Memory follows the live fleet: a released instance's slot is
 //! reused, so the store holds O(instances alive), never O(instances ever).
 
-use std::collections::BTreeMap;
+use crate::engine::hash::FxHashMap;
 
 use super::instance::{Instance, InstanceId};
 
@@ -22,8 +22,13 @@ struct Slot {
 pub struct Fleet {
     slots: Vec<Slot>,
     free: Vec<u32>,
-    /// Id → slot, ordered by id so listings page deterministically.
-    by_id: BTreeMap<InstanceId, u32>,
+    /// Id → slot.
+    by_id: FxHashMap<InstanceId, u32>,
+    /// Ids in creation (= id) order, including some already released; those are swept out
+    /// once they are half the list, so it stays O(instances alive) and listings page in id
+    /// order without sorting.
+    order: Vec<InstanceId>,
+    stale: usize,
     next_serial: u64,
 }
 
@@ -66,7 +71,12 @@ impl Fleet {
                 (self.slots.len() - 1) as u32
             }
         };
+        debug_assert!(
+            self.order.last().is_none_or(|&l| l < id),
+            "ids are inserted in order"
+        );
         self.by_id.insert(id, slot);
+        self.order.push(id);
         InstanceKey {
             slot,
             generation: self.slots[slot as usize].generation,
@@ -108,20 +118,29 @@ impl Fleet {
         s.generation = s.generation.wrapping_add(1);
         self.free.push(key.slot);
         self.by_id.remove(&inst.id);
+        self.stale += 1;
+        if self.stale > 64 && self.stale * 2 > self.order.len() {
+            let live = &self.by_id;
+            self.order.retain(|id| live.contains_key(id));
+            self.stale = 0;
+        }
         Some(inst)
     }
 
     /// Live instances in id order.
     pub fn iter(&self) -> impl Iterator<Item = (InstanceKey, &Instance)> + '_ {
-        self.by_id.values().map(move |&slot| {
-            let s = &self.slots[slot as usize];
-            (
-                InstanceKey {
-                    slot,
-                    generation: s.generation,
-                },
-                s.instance.as_ref().expect("indexed slot holds an instance"),
-            )
-        })
+        self.order
+            .iter()
+            .filter_map(|id| self.by_id.get(id))
+            .map(move |&slot| {
+                let s = &self.slots[slot as usize];
+                (
+                    InstanceKey {
+                        slot,
+                        generation: s.generation,
+                    },
+                    s.instance.as_ref().expect("indexed slot holds an instance"),
+                )
+            })
     }
 }

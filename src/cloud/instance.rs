@@ -53,6 +53,21 @@ impl InstanceId {
     }
 }
 
+impl InstanceId {
+    /// The id's text (`ins-xxxxxxxx`) as bytes, without allocating.
+    pub fn to_string_buf(self) -> [u8; 12] {
+        let mut x = ((self.0 as u128 % ID_SPACE as u128 * ID_MUL as u128 + ID_ADD as u128)
+            % ID_SPACE as u128) as u64;
+        let mut buf = *b"ins-00000000";
+        for slot in buf[4..].iter_mut().rev() {
+            let d = (x % 36) as u8;
+            *slot = if d < 10 { b'0' + d } else { b'a' + d - 10 };
+            x /= 36;
+        }
+        buf
+    }
+}
+
 impl fmt::Display for InstanceId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut x = ((self.0 as u128 % ID_SPACE as u128 * ID_MUL as u128 + ID_ADD as u128)
@@ -75,6 +90,10 @@ pub enum Owner {
     Script,
     /// The prepaid base of a `compare` strategy, shared by the workloads.
     Pool,
+    /// A target-tracking autoscaler (by index in the scenario's `[[autoscalers]]`).
+    Autoscaler(u32),
+    /// A trace replay (by index in the scenario's `[[traces]]`).
+    Trace(u32),
 }
 
 /// `LatestOperationState`.

@@ -46,10 +46,7 @@ impl Money {
 
     /// Fixed six decimals, exact from the integer (no float rounding in outputs).
     pub fn to_decimal(self) -> String {
-        let m = self.micros();
-        let sign = if m < 0 { "-" } else { "" };
-        let m = m.abs();
-        format!("{sign}{}.{:06}", m / 1_000_000, m % 1_000_000)
+        self.to_string()
     }
 }
 
@@ -93,8 +90,16 @@ impl Sum for Money {
     }
 }
 impl fmt::Display for Money {
+    /// Six decimals, written without allocating.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_decimal())
+        let m = self.micros();
+        let sign = if m < 0 { "-" } else { "" };
+        let m = m.unsigned_abs();
+        // 64-bit arithmetic when it fits (always, for sane amounts): much faster than 128.
+        match u64::try_from(m) {
+            Ok(m) => write!(f, "{sign}{}.{:06}", m / 1_000_000, m % 1_000_000),
+            Err(_) => write!(f, "{sign}{}.{:06}", m / 1_000_000, m % 1_000_000),
+        }
     }
 }
 

@@ -36,6 +36,11 @@ pub enum Dist {
     Empirical {
         sorted: Vec<f64>,
     },
+    /// A piecewise-linear quantile function through `(p, value)` points, `p` rising from 0 to
+    /// 1 and values not falling.
+    Quantiles {
+        points: Vec<(f64, f64)>,
+    },
 }
 
 impl Dist {
@@ -48,6 +53,7 @@ impl Dist {
             Dist::Weibull { shape, scale } => scale * (-r.uniform().ln()).powf(1.0 / shape),
             Dist::Pareto { shape, scale } => scale / r.uniform().powf(1.0 / shape),
             Dist::Empirical { sorted } => quantile_of_sorted(sorted, r.uniform()),
+            Dist::Quantiles { points } => quantile_of_points(points, r.uniform()),
         }
     }
 
@@ -74,6 +80,10 @@ impl Dist {
                     sorted.windows(2).map(|w| (w[0] + w[1]) / 2.0).sum::<f64>() / n
                 }
             }
+            Dist::Quantiles { points } => points
+                .windows(2)
+                .map(|w| (w[1].0 - w[0].0) * (w[0].1 + w[1].1) / 2.0)
+                .sum(),
         })
     }
 
@@ -87,6 +97,24 @@ impl Dist {
             Dist::Weibull { shape, scale } => scale * (-(1.0 - p).ln()).powf(1.0 / shape),
             Dist::Pareto { shape, scale } => scale / (1.0 - p).powf(1.0 / shape),
             Dist::Empirical { sorted } => quantile_of_sorted(sorted, p),
+            Dist::Quantiles { points } => quantile_of_points(points, p),
+        }
+    }
+}
+
+/// Linear interpolation of a quantile function given at points `(p, value)`, `p` rising.
+pub fn quantile_of_points(points: &[(f64, f64)], p: f64) -> f64 {
+    match points.len() {
+        0 => 0.0,
+        1 => points[0].1,
+        n => {
+            let i = points.partition_point(|&(q, _)| q <= p).clamp(1, n - 1);
+            let ((p0, v0), (p1, v1)) = (points[i - 1], points[i]);
+            if p1 > p0 {
+                v0 + (p.clamp(p0, p1) - p0) / (p1 - p0) * (v1 - v0)
+            } else {
+                v1
+            }
         }
     }
 }

@@ -3,6 +3,7 @@
 //! used on its own.
 
 pub mod dist;
+pub mod hash;
 pub mod queue;
 pub mod rng;
 pub mod sim;

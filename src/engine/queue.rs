@@ -4,8 +4,8 @@
 //!
 //! Both break ties between events at the same instant by insertion order (first scheduled, first
 //! handled), which is what makes runs deterministic. Both cancel lazily: a cancelled id is
-//! remembered and its entry is skipped when it reaches the front, so cancelling is O(1) and needs
-//! no position tracking inside the heap.
+//! remembered (in a `CancelSet`, mostly one bit per recent id) and its entry is skipped when it
+//! reaches the front, so cancelling is O(1) and needs no position tracking inside the heap.
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashSet, VecDeque};
@@ -55,6 +55,135 @@ impl Hasher for SeqHasher {
 }
 type SeqSet = HashSet<u64, BuildHasherDefault<SeqHasher>>;
 
+/// The sequence numbers of cancelled events whose entries are still in a queue (tombstones).
+///
+/// Checked once per pop, so it must be cheap for the common answer "not cancelled". Sequence
+/// numbers are issued consecutively, so the recent ones are kept as bits of a ring indexed by
+/// `seq % window`, covering the last `window` numbers issued; a cancelled number that leaves the
+/// window before its entry surfaces moves to a hash set, which is only consulted for entries that
+/// old (and only while it is non-empty). The window doubles as the queue grows, to about four
+/// times the number of live events, so in a steady state nearly every check is one bit test.
+struct CancelSet {
+    /// Bit `seq % window` is set when `seq`, one of the last `window` numbers issued, is cancelled.
+    bits: Vec<u64>,
+    /// Cancelled numbers older than the window.
+    old: SeqSet,
+    /// Tombstones in `bits` and `old` together.
+    count: usize,
+}
+
+impl CancelSet {
+    const MIN_WORDS: usize = 16;
+
+    fn new() -> Self {
+        CancelSet {
+            bits: vec![0; Self::MIN_WORDS],
+            old: SeqSet::default(),
+            count: 0,
+        }
+    }
+
+    /// Width of the ring in sequence numbers (a power of two).
+    #[inline]
+    fn window(&self) -> u64 {
+        self.bits.len() as u64 * 64
+    }
+
+    /// Called as `seq` is issued (it becomes the newest number): the ring slot it takes over may
+    /// still hold the tombstone of `seq - window`, which then moves to `old`.
+    #[inline]
+    fn issue(&mut self, seq: u64) {
+        if self.count == 0 {
+            return;
+        }
+        let w = self.window();
+        let i = (seq & (w - 1)) as usize;
+        let m = 1u64 << (i & 63);
+        let word = &mut self.bits[i >> 6];
+        if *word & m != 0 {
+            *word &= !m;
+            self.old.insert(seq - w);
+        }
+    }
+
+    /// Records `seq` (already issued, `next_seq` is the next to be) as cancelled; false if it was.
+    fn insert(&mut self, seq: u64, next_seq: u64) -> bool {
+        let w = self.window();
+        let fresh = if next_seq - seq <= w {
+            let i = (seq & (w - 1)) as usize;
+            let m = 1u64 << (i & 63);
+            let word = &mut self.bits[i >> 6];
+            let fresh = *word & m == 0;
+            *word |= m;
+            fresh
+        } else {
+            self.old.insert(seq)
+        };
+        self.count += fresh as usize;
+        fresh
+    }
+
+    /// If `seq` is cancelled, forgets it and returns true.
+    #[inline]
+    fn take(&mut self, seq: u64, next_seq: u64) -> bool {
+        if self.count == 0 {
+            return false;
+        }
+        let w = self.window();
+        let hit = if next_seq - seq <= w {
+            let i = (seq & (w - 1)) as usize;
+            let m = 1u64 << (i & 63);
+            let word = &mut self.bits[i >> 6];
+            let hit = *word & m != 0;
+            *word &= !m;
+            hit
+        } else {
+            !self.old.is_empty() && self.old.remove(&seq)
+        };
+        self.count -= hit as usize;
+        hit
+    }
+
+    /// Widens the ring so that it covers at least `4 * live` numbers.
+    #[inline]
+    fn fit(&mut self, live: usize, next_seq: u64) {
+        if (live as u64) * 4 > self.window() {
+            self.grow(next_seq);
+        }
+    }
+
+    #[cold]
+    fn grow(&mut self, next_seq: u64) {
+        let w = self.window();
+        let mut bits = vec![0u64; self.bits.len() * 2];
+        if self.count > 0 {
+            for (wi, &word) in self.bits.iter().enumerate() {
+                let mut word = word;
+                while word != 0 {
+                    let i = (wi * 64) as u64 + word.trailing_zeros() as u64;
+                    word &= word - 1;
+                    // The one number in [next_seq - w, next_seq) that sits in slot i.
+                    let seq = (next_seq - 1) - ((next_seq - 1).wrapping_sub(i) & (w - 1));
+                    let j = (seq & (2 * w - 1)) as usize;
+                    bits[j >> 6] |= 1 << (j & 63);
+                }
+            }
+            // Older tombstones that the wider window now covers must move into it, since only
+            // numbers outside the window are looked up in `old`.
+            self.old.retain(|&seq| {
+                if next_seq - seq <= 2 * w {
+                    let j = (seq & (2 * w - 1)) as usize;
+                    bits[j >> 6] |= 1 << (j & 63);
+                    false
+                } else {
+                    true
+                }
+            });
+        }
+        self.bits = bits;
+    }
+}
+
 struct Entry<E> {
     time: u64,
     seq: u64,
@@ -75,7 +204,7 @@ pub struct RadixEventQueue<E> {
     /// Bit `i` set when `buckets[i]` is non-empty.
     nonempty: u64,
     next_seq: u64,
-    cancelled: SeqSet,
+    cancelled: CancelSet,
     live: usize,
 }
 
@@ -93,7 +222,7 @@ impl<E> RadixEventQueue<E> {
             buckets: (0..64).map(|_| Vec::new()).collect(),
             nonempty: 0,
             next_seq: 0,
-            cancelled: SeqSet::default(),
+            cancelled: CancelSet::new(),
             live: 0,
         }
     }
@@ -157,7 +286,7 @@ impl<E> RadixEventQueue<E> {
                 return None;
             }
             let head = self.front.front()?;
-            if !self.cancelled.is_empty() && self.cancelled.remove(&head.seq) {
+            if self.cancelled.take(head.seq, self.next_seq) {
                 self.front.pop_front();
                 continue;
             }
@@ -170,8 +299,10 @@ impl<E> PendingEvents<E> for RadixEventQueue<E> {
     #[inline]
     fn push(&mut self, time: SimTime, event: E) -> EventId {
         let seq = self.next_seq;
+        self.cancelled.issue(seq);
         self.next_seq += 1;
         self.live += 1;
+        self.cancelled.fit(self.live, self.next_seq);
         if time.0 < self.last {
             self.rewind(time.0);
         }
@@ -190,7 +321,7 @@ impl<E> PendingEvents<E> for RadixEventQueue<E> {
                 return None;
             }
             let e = self.front.pop_front()?;
-            if !self.cancelled.is_empty() && self.cancelled.remove(&e.seq) {
+            if self.cancelled.take(e.seq, self.next_seq) {
                 continue;
             }
             self.live -= 1;
@@ -200,7 +331,7 @@ impl<E> PendingEvents<E> for RadixEventQueue<E> {
 
     fn cancel(&mut self, id: EventId) {
         debug_assert!(id.0 < self.next_seq, "cancelling an id never issued");
-        if self.cancelled.insert(id.0) {
+        if self.cancelled.insert(id.0, self.next_seq) {
             self.live -= 1;
         }
     }
@@ -215,7 +346,7 @@ impl<E> PendingEvents<E> for RadixEventQueue<E> {
 pub struct HeapEventQueue<E> {
     heap: BinaryHeap<HeapEntry<E>>,
     next_seq: u64,
-    cancelled: SeqSet,
+    cancelled: CancelSet,
     live: usize,
 }
 
@@ -249,7 +380,7 @@ impl<E> HeapEventQueue<E> {
         HeapEventQueue {
             heap: BinaryHeap::new(),
             next_seq: 0,
-            cancelled: SeqSet::default(),
+            cancelled: CancelSet::new(),
             live: 0,
         }
     }
@@ -258,8 +389,10 @@ impl<E> HeapEventQueue<E> {
 impl<E> PendingEvents<E> for HeapEventQueue<E> {
     fn push(&mut self, time: SimTime, event: E) -> EventId {
         let seq = self.next_seq;
+        self.cancelled.issue(seq);
         self.next_seq += 1;
         self.live += 1;
+        self.cancelled.fit(self.live, self.next_seq);
         self.heap.push(HeapEntry(Entry {
             time: time.0,
             seq,
@@ -270,7 +403,7 @@ impl<E> PendingEvents<E> for HeapEventQueue<E> {
 
     fn pop(&mut self) -> Option<(SimTime, EventId, E)> {
         while let Some(HeapEntry(e)) = self.heap.pop() {
-            if !self.cancelled.is_empty() && self.cancelled.remove(&e.seq) {
+            if self.cancelled.take(e.seq, self.next_seq) {
                 continue;
             }
             self.live -= 1;
@@ -280,7 +413,8 @@ impl<E> PendingEvents<E> for HeapEventQueue<E> {
     }
 
     fn cancel(&mut self, id: EventId) {
-        if self.cancelled.insert(id.0) {
+        debug_assert!(id.0 < self.next_seq, "cancelling an id never issued");
+        if self.cancelled.insert(id.0, self.next_seq) {
             self.live -= 1;
         }
     }
@@ -326,6 +460,141 @@ mod tests {
         q.cancel(a);
         assert_eq!(q.len(), 1);
         assert_eq!(drain(&mut q), vec![(20, 2)]);
+    }
+
+    /// A deterministic generator for the larger randomized test below.
+    struct Lcg(u64);
+    impl Lcg {
+        fn next(&mut self) -> u64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            self.0 >> 11
+        }
+    }
+
+    /// Both queues against a sorted reference on a long mix with delays from 0 to 2^40 ms (every
+    /// level of the radix heap), many ties, peeks (which can make a later push rewind the radix
+    /// heap), and cancellations of events both recent and far older than the cancel window.
+    #[test]
+    fn long_random_mix_matches_reference() {
+        use std::collections::BTreeMap;
+        let mut rng = Lcg(42);
+        let mut radix = RadixEventQueue::new();
+        let mut heap = HeapEventQueue::new();
+        let mut pending: BTreeMap<(u64, u64), u32> = BTreeMap::new();
+        let mut issued: Vec<(u64, u64)> = vec![];
+        let mut now = 0u64;
+        for step in 0..200_000u32 {
+            let target = if (step / 20_000).is_multiple_of(2) {
+                3_000
+            } else {
+                50
+            };
+            match rng.next() % 16 {
+                0..=6 => {
+                    let dt = match rng.next() % 6 {
+                        0 => 0,
+                        1 => rng.next() % 4,
+                        2 => rng.next() % 300,
+                        3 => rng.next() % 70_000,
+                        4 => rng.next() % 20_000_000,
+                        _ => rng.next() % (1 << 40),
+                    };
+                    let t = now + dt;
+                    let id = radix.push(SimTime(t), step);
+                    assert_eq!(heap.push(SimTime(t), step), id);
+                    pending.insert((t, id.0), step);
+                    issued.push((t, id.0));
+                }
+                7..=12 => {
+                    if pending.len() < target && rng.next().is_multiple_of(2) {
+                        continue;
+                    }
+                    let want = pending.pop_first().map(|((t, s), p)| (t, s, p));
+                    let a = radix.pop().map(|(t, id, e)| (t.0, id.0, e));
+                    let b = heap.pop().map(|(t, id, e)| (t.0, id.0, e));
+                    assert_eq!(b, want, "heap, step {step}");
+                    assert_eq!(a, want, "radix, step {step}");
+                    if let Some((t, _, _)) = want {
+                        now = t;
+                    }
+                }
+                13 => {
+                    let want = pending.keys().next().map(|&(t, _)| SimTime(t));
+                    assert_eq!(radix.peek_time(), want, "peek, step {step}");
+                }
+                _ => {
+                    if issued.is_empty() {
+                        continue;
+                    }
+                    // Mostly recent ids, sometimes any id ever issued.
+                    let n = issued.len() as u64;
+                    let k = if rng.next().is_multiple_of(4) {
+                        rng.next() % n
+                    } else {
+                        n - 1 - rng.next() % n.min(64)
+                    };
+                    let (t, s) = issued[k as usize];
+                    if pending.remove(&(t, s)).is_some() {
+                        radix.cancel(EventId(s));
+                        heap.cancel(EventId(s));
+                    }
+                }
+            }
+            assert_eq!(radix.len(), pending.len());
+            assert_eq!(heap.len(), pending.len());
+        }
+        let rest: Vec<_> = pending.iter().map(|(&(t, _), &p)| (t, p)).collect();
+        assert_eq!(drain(&mut radix), rest);
+        assert_eq!(drain(&mut heap), rest);
+    }
+
+    /// A cancelled event that stays pending while many newer ones are pushed and popped (its
+    /// tombstone leaves the bit window) still never fires; so does one cancelled only then.
+    #[test]
+    fn old_cancellations_never_fire() {
+        let mut q = RadixEventQueue::new();
+        let a = q.push(SimTime(1_000_000), 1u32);
+        let b = q.push(SimTime(1_000_001), 2);
+        let c = q.push(SimTime(1_000_002), 3);
+        q.cancel(a);
+        for i in 0..100_000u64 {
+            q.push(SimTime(i), 0);
+            assert_eq!(q.pop().map(|(t, _, e)| (t.0, e)), Some((i, 0)));
+        }
+        q.cancel(c);
+        assert_eq!(q.len(), 1);
+        assert_eq!(q.pop().map(|(_, id, e)| (id, e)), Some((b, 2)));
+        assert_eq!(q.pop().map(|(_, id, e)| (id, e)), None);
+    }
+
+    /// Peeking moves the radix heap's lower bound to the next key; a push between the clock and
+    /// that key then rewinds it, and ties still leave in insertion order.
+    #[test]
+    fn push_after_peek_keeps_order() {
+        let mut q = RadixEventQueue::new();
+        for i in 0..5u32 {
+            q.push(SimTime(70_000), i);
+        }
+        assert_eq!(q.peek_time(), Some(SimTime(70_000)));
+        q.push(SimTime(300), 10);
+        q.push(SimTime(70_000), 5);
+        q.push(SimTime(300), 11);
+        assert_eq!(
+            drain(&mut q),
+            vec![
+                (300, 10),
+                (300, 11),
+                (70_000, 0),
+                (70_000, 1),
+                (70_000, 2),
+                (70_000, 3),
+                (70_000, 4),
+                (70_000, 5)
+            ]
+        );
     }
 
     #[derive(Debug, Clone)]

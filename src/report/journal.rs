@@ -87,6 +87,8 @@ impl Journal {
             Owner::Workload(w) => format!("workload #{w}"),
             Owner::Script => "script".into(),
             Owner::Pool => "prepaid pool".into(),
+            Owner::Autoscaler(a) => format!("autoscaler #{a}"),
+            Owner::Trace(t) => format!("trace #{t}"),
         };
         let outcome = match c.result {
             Ok(Response::Launched(ids)) => format!("ok, {} launched", ids.len()),
@@ -104,6 +106,16 @@ impl Journal {
             c.time,
             c.request.action().as_str()
         );
+    }
+
+    /// A platform event (a zone outage beginning or ending): narrated unless the trace is
+    /// narrowed to one instance or to another zone.
+    pub fn platform(&mut self, time: crate::engine::SimTime, zone: &str, what: &str) {
+        if self.filter.instance.is_some() || self.filter.zone.as_deref().is_some_and(|z| z != zone)
+        {
+            return;
+        }
+        let _ = writeln!(self.out, "{time}  platform: {what}");
     }
 
     pub fn flush(&mut self) {

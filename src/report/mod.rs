@@ -3,6 +3,7 @@
 
 pub mod charts;
 pub mod costs;
+pub mod csvline;
 pub mod figures;
 pub mod fleet_counts;
 pub mod html;

@@ -32,7 +32,15 @@ pub struct Notice {
 
 /// Seconds with millisecond precision, exactly, from integer milliseconds.
 pub fn secs(t: SimTime) -> String {
-    format!("{}.{:03}", t.ms() / 1000, t.ms() % 1000)
+    Secs(t).to_string()
+}
+
+/// Writes seconds with millisecond precision without allocating (the hot output path).
+pub struct Secs(pub SimTime);
+impl std::fmt::Display for Secs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{:03}", self.0.ms() / 1000, self.0.ms() % 1000)
+    }
 }
 
 /// One row of `api.csv`.
@@ -54,6 +62,8 @@ pub struct Recorder {
     pub api_calls: u64,
     pub api_by_code: BTreeMap<ErrorCode, u64>,
     pub notices: Vec<Notice>,
+    /// Reused buffer for `instances.csv` rows.
+    line: super::csvline::CsvLine,
     pub journal: Option<Journal>,
     /// Hourly settlement for `costs.csv`.
     pub costs: Option<CostLedger>,
@@ -68,7 +78,7 @@ pub struct Recorder {
     pub alive_by_zone_type: Vec<u32>,
     types: usize,
     /// Calls per (time bucket, action, outcome), for `api.csv`.
-    pub api_log: BTreeMap<(u64, Action, Option<ErrorCode>), ApiCell>,
+    pub api_log: crate::engine::hash::FxHashMap<(u64, Action, Option<ErrorCode>), ApiCell>,
     /// Width of an `api.csv` bucket, ms.
     pub api_bucket_ms: u64,
     /// The run's horizon (the last sample is taken there).
@@ -88,6 +98,7 @@ impl Recorder {
             api_calls: 0,
             api_by_code: BTreeMap::new(),
             notices: Vec::new(),
+            line: Default::default(),
             journal: None,
             costs: None,
             attempt: 1,
@@ -96,7 +107,7 @@ impl Recorder {
             prepaid_unused: Money::ZERO,
             alive_by_zone_type: Vec::new(),
             types: 0,
-            api_log: BTreeMap::new(),
+            api_log: Default::default(),
             api_bucket_ms: 3_600_000,
             end: SimTime::ZERO,
             instances: None,
@@ -152,7 +163,10 @@ impl Recorder {
         let f = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
         let mut w = BufWriter::new(f);
         writeln!(w, "bucket_start_s,action,outcome,calls,retries,give_ups")?;
-        for (&(b, a, code), cell) in &self.api_log {
+        // Sorted by bucket, action and outcome (the map's own order is arbitrary).
+        let mut cells: Vec<_> = self.api_log.iter().collect();
+        cells.sort_by_key(|(k, _)| **k);
+        for (&(b, a, code), cell) in cells {
             writeln!(
                 w,
                 "{},{},{},{},{},{}",
@@ -177,47 +191,57 @@ impl Recorder {
         };
         let inst = ch.instance;
         let t = ch.catalog.itype(inst.itype);
-        let owner = match inst.owner {
-            Owner::Workload(i) => format!("workload{i}"),
-            Owner::Script => "script".into(),
-            Owner::Pool => "pool".into(),
-        };
         let state = if released {
             "RELEASED"
         } else {
             inst.state.as_str()
         };
-        // `TYPE@seconds;...`: the charge type at creation, then each change.
-        let history = inst
-            .charge_history
-            .iter()
-            .map(|(t, c)| format!("{c}@{}", secs(*t)))
-            .collect::<Vec<_>>()
-            .join(";");
-        let r = writeln!(
-            w,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-            inst.id,
-            ch.catalog.zone(inst.zone).name,
-            t.name,
-            t.vcpus,
-            t.memory_gib,
-            inst.charge,
-            owner,
-            secs(inst.created),
-            inst.first_running.map(secs).unwrap_or_default(),
-            if released {
-                secs(ch.time)
-            } else {
-                String::new()
-            },
-            state,
-            inst.billing.charged,
-            inst.billing.refunded,
-            inst.net_cost(),
-            history,
-            u8::from(inst.reclaiming)
-        );
+        let l = &mut self.line;
+        l.clear();
+        let id = inst.id.to_string_buf();
+        l.str(std::str::from_utf8(&id).unwrap_or("?"))
+            .comma()
+            .str(&ch.catalog.zone(inst.zone).name)
+            .comma()
+            .str(&t.name)
+            .comma()
+            .u64(t.vcpus as u64)
+            .comma()
+            .u64(t.memory_gib as u64)
+            .comma()
+            .str(inst.charge.as_str())
+            .comma();
+        match inst.owner {
+            Owner::Workload(i) => l.str("workload").u64(i as u64),
+            Owner::Autoscaler(i) => l.str("autoscaler").u64(i as u64),
+            Owner::Trace(i) => l.str("trace").u64(i as u64),
+            Owner::Script => l.str("script"),
+            Owner::Pool => l.str("pool"),
+        };
+        l.comma()
+            .secs(inst.created)
+            .comma()
+            .opt_secs(inst.first_running)
+            .comma()
+            .opt_secs(released.then_some(ch.time))
+            .comma()
+            .str(state)
+            .comma()
+            .money(inst.billing.charged)
+            .comma()
+            .money(inst.billing.refunded)
+            .comma()
+            .money(inst.net_cost())
+            .comma();
+        for (i, (at, c)) in inst.charge_history.iter().enumerate() {
+            if i > 0 {
+                l.str(";");
+            }
+            l.str(c.as_str()).str("@").secs(*at);
+        }
+        l.comma().u64(u64::from(inst.reclaiming));
+        l.buf.push(b'\n');
+        let r = w.write_all(&l.buf);
         if let Err(e) = r
             && self.io_error.is_none()
         {
@@ -295,7 +319,7 @@ impl Observer for Recorder {
             (Some(_), Some(InstanceState::LaunchFailed)) => self.launch_failed += 1,
             _ => {}
         }
-        if let Owner::Workload(_) = ch.instance.owner {
+        if let Owner::Workload(_) | Owner::Autoscaler(_) | Owner::Trace(_) = ch.instance.owner {
             self.notices.push(Notice {
                 owner: ch.instance.owner,
                 id: ch.instance.id,

@@ -54,10 +54,14 @@ pub enum ScenarioError {
 pub struct WorkloadSpec {
     pub name: String,
     pub charge: ChargeType,
-    /// Requests per millisecond.
+    /// Requests per millisecond (the base rate of a non-homogeneous process).
     pub rate_per_ms: f64,
+    /// Profile, growth, bursts and batch sizes (see `workload::arrival`).
+    pub arrival: crate::workload::arrival::ArrivalSpec,
     /// Lifetime in milliseconds.
     pub lifetime: Dist,
+    /// Per entry of `types`: the lifetime law replacing `lifetime` for that type, if any.
+    pub lifetime_by_type: Vec<Option<Dist>>,
     pub types: Vec<TypeIdx>,
     pub type_cumulative: Vec<f64>,
     pub zones: Vec<ZoneIdx>,
@@ -70,6 +74,12 @@ pub struct WorkloadSpec {
     pub max_price: Option<u64>,
     /// For SPOTPAID: the charge type to launch on instead when spot is refused or reclaimed.
     pub fallback: Option<ChargeType>,
+    /// On a quota or stock refusal, try the next zone at once (`zone_fallback`).
+    pub zone_fallback: bool,
+    /// Relaunch instances the platform lost or stopped (`replace_failed`).
+    pub replace_failed: bool,
+    /// `least_quota_used`: how long a DescribeAccountQuota answer is used.
+    pub quota_refresh: SimDuration,
 }
 
 /// A scenario ready to run.
@@ -98,6 +108,12 @@ pub struct Scenario {
     pub spot_step: SimDuration,
     pub spot_notice: SimDuration,
     pub recycle_bin: SimDuration,
+    /// Trace replays (`[[traces]]`).
+    pub traces: Vec<crate::workload::trace::TraceSpec>,
+    /// Target-tracking autoscalers (`[[autoscalers]]`).
+    pub autoscalers: Vec<crate::workload::autoscale::AutoscalerSpec>,
+    /// Platform faults (`[[faults]]`).
+    pub faults: Vec<crate::workload::faults::FaultSpec>,
 }
 
 /// How clients retry (resolved from `[api.retry]`).
@@ -172,6 +188,7 @@ pub fn parse_scenario(text: &str, origin: &str) -> Result<Scenario, ScenarioErro
 fn dist_ms(
     d: &DistSettings,
     field: &str,
+    origin: &str,
     fail: &dyn Fn(&str, String) -> ScenarioError,
 ) -> Result<Dist, ScenarioError> {
     use super::schema::DistKind as K;
@@ -183,7 +200,7 @@ fn dist_ms(
         K::Exponential => &["mean"],
         K::Lognormal => &["median", "sigma"],
         K::Weibull | K::Pareto => &["shape", "scale"],
-        K::Empirical => &["values"],
+        K::Empirical => &["values", "file", "quantiles"],
     };
     let given = [
         ("value", d.value.is_some()),
@@ -195,8 +212,34 @@ fn dist_ms(
         ("shape", d.shape.is_some()),
         ("scale", d.scale.is_some()),
         ("values", d.values.is_some()),
+        ("file", d.file.is_some()),
+        ("quantiles", d.quantiles.is_some()),
     ];
     let name = format!("{:?}", d.dist).to_lowercase();
+    if d.dist == K::Empirical {
+        // One source of observations: values, a file or a quantile list.
+        let sources: Vec<&str> = ["values", "file", "quantiles"]
+            .into_iter()
+            .filter(|k| given.iter().any(|(g, p)| g == k && *p))
+            .collect();
+        match sources.as_slice() {
+            [] => {
+                return Err(fail(
+                    &format!("{field}.values"),
+                    "an empirical distribution needs `values`, `file` or `quantiles`".into(),
+                ));
+            }
+            [_] => {}
+            [a, b, ..] => {
+                return Err(fail(
+                    &format!("{field}.{b}"),
+                    format!(
+                        "give one of `values`, `file` and `quantiles`, not both `{a}` and `{b}`"
+                    ),
+                ));
+            }
+        }
+    }
     for (k, present) in given {
         if present && !takes.contains(&k) {
             return Err(fail(
@@ -255,6 +298,25 @@ fn dist_ms(
             shape: d.shape.ok_or_else(|| need("shape"))?.0,
             scale: positive("scale", d.scale.as_ref().ok_or_else(|| need("scale"))?)?,
         },
+        K::Empirical if d.file.is_some() => {
+            let file = d.file.as_deref().unwrap_or_default();
+            let path = crate::workload::lifetimes::scenario_relative(origin, file);
+            let sorted = crate::workload::lifetimes::read_durations(&path)
+                .map_err(|m| fail(&format!("{field}.file"), m))?;
+            Dist::Empirical { sorted }
+        }
+        K::Empirical if d.quantiles.is_some() => {
+            let points: Vec<(f64, SimDuration)> = d
+                .quantiles
+                .iter()
+                .flatten()
+                .map(|(p, v)| (*p, v.0))
+                .collect();
+            crate::workload::lifetimes::quantile_dist(&points).map_err(|(i, m)| match i {
+                Some(i) => fail(&format!("{field}.quantiles[{i}]"), m),
+                None => fail(&format!("{field}.quantiles"), m),
+            })?
+        }
         K::Empirical => {
             let values = d.values.as_ref().ok_or_else(|| need("values"))?;
             if values.is_empty() {
@@ -476,7 +538,7 @@ fn resolve(f: ScenarioFile, text: &str, origin: &str) -> Result<Scenario, Scenar
         ),
     ] {
         if let Some(d) = set {
-            *slot = dist_ms(d, field, &fail)?;
+            *slot = dist_ms(d, field, origin, &fail)?;
         }
     }
     let mut rules = BillingRules::default();
@@ -555,18 +617,20 @@ fn resolve(f: ScenarioFile, text: &str, origin: &str) -> Result<Scenario, Scenar
                 format!("two workloads are named `{}`", w.name),
             ));
         }
-        let rate_per_hour = w.arrival.rate_per_hour;
-        if rate_per_hour.0 > MAX_RATE_PER_HOUR {
+        let (rate_per_hour, arrival) = crate::workload::arrival::resolve(
+            &w.arrival,
+            f.duration.0.ms(),
+            MAX_RATE_PER_HOUR,
+            crate::cloud::api::MAX_RUN_COUNT,
+        )
+        .map_err(|(k, m)| fail(&at(&format!("arrival.{k}")), m))?;
+        if arrival.batch.is_some() && w.instances_per_request != 1 {
             return Err(fail(
-                &at("arrival.rate_per_hour"),
-                format!(
-                    "{} requests per hour is more than the simulator's millisecond clock can \
-                     separate (at most {MAX_RATE_PER_HOUR})",
-                    rate_per_hour.0
-                ),
+                &at("instances_per_request"),
+                "give either `instances_per_request` or `arrival.batch`, not both".into(),
             ));
         }
-        let lifetime = dist_ms(&w.lifetime, &at("lifetime"), &fail)?;
+        let lifetime = dist_ms(&w.lifetime, &at("lifetime"), origin, &fail)?;
         if w.types.is_empty() {
             return Err(fail(&at("types"), "name at least one instance type".into()));
         }
@@ -576,6 +640,21 @@ fn resolve(f: ScenarioFile, text: &str, origin: &str) -> Result<Scenario, Scenar
         let mut types = Vec::new();
         for name in w.types.keys() {
             types.push(type_ref(&at(&format!("types.{name}")), name)?);
+        }
+        // Lifetimes per type, in the order of `types` (name order, like `w.types`).
+        let mut lifetime_by_type: Vec<Option<Dist>> = vec![None; types.len()];
+        for (name, d) in &w.lifetime_by_type {
+            let field = at(&format!("lifetime_by_type.{name}"));
+            let Some(j) = w.types.keys().position(|k| k == name) else {
+                return Err(fail(
+                    &field,
+                    format!(
+                        "`{name}` is not among this workload's types ({})",
+                        w.types.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            };
+            lifetime_by_type[j] = Some(dist_ms(d, &field, origin, &fail)?);
         }
         let mut zs = Vec::new();
         for name in w.zones.keys() {
@@ -600,14 +679,35 @@ fn resolve(f: ScenarioFile, text: &str, origin: &str) -> Result<Scenario, Scenar
         }
         let renew_flag = parse_renew_flag(&w.renew_flag, &at("renew_flag"), &fail)?;
         let max_price = parse_price(w.max_price, &at("max_price"), &fail)?;
+        if w.quota_refresh.is_some() && w.placement != Placement::LeastQuotaUsed {
+            return Err(fail(
+                &at("quota_refresh"),
+                "is only used by placement = \"least_quota_used\"".into(),
+            ));
+        }
+        let quota_refresh = w
+            .quota_refresh
+            .map(|d| d.0)
+            .unwrap_or(SimDuration::from_secs(60));
+        if quota_refresh.ms() == 0 {
+            return Err(fail(
+                &at("quota_refresh"),
+                "must be longer than zero".into(),
+            ));
+        }
         workloads.push(WorkloadSpec {
+            zone_fallback: w.zone_fallback,
+            replace_failed: w.replace_failed,
+            quota_refresh,
             fallback: None,
             renew_flag,
             max_price,
             name: w.name.clone(),
             charge: w.charge_type,
-            rate_per_ms: rate_per_hour.0 / crate::engine::time::MS_PER_HOUR as f64,
+            rate_per_ms: rate_per_hour / crate::engine::time::MS_PER_HOUR as f64,
+            arrival,
             lifetime,
+            lifetime_by_type,
             types,
             type_cumulative: cumulative(w.types.values().map(|p| p.0)),
             zones: zs,
@@ -667,12 +767,18 @@ fn resolve(f: ScenarioFile, text: &str, origin: &str) -> Result<Scenario, Scenar
         jitter: api.retry.jitter,
     };
     let scripts = resolve_actions(&f, &cat, &rules, &fail, &fail_at)?;
+    let traces = resolve_traces(&f, &cat, &rules, origin, &fail)?;
+    let autoscalers = super::controllers::resolve_autoscalers(&f, &cat, &fail)?;
+    let faults = super::controllers::resolve_faults(&f, &cat, &fail)?;
     Ok(Scenario {
+        autoscalers,
+        faults,
         spot_model,
         spot_step,
         spot_notice: f.cloud.spot_notice.0,
         recycle_bin: f.cloud.recycle_bin.0,
         scripts,
+        traces,
         rate_limits,
         retry,
         origin: origin.into(),
@@ -694,6 +800,114 @@ fn resolve(f: ScenarioFile, text: &str, origin: &str) -> Result<Scenario, Scenar
 
 type Fail<'a> = &'a dyn Fn(&str, String) -> ScenarioError;
 type FailAt<'a> = &'a dyn Fn(&str, &str, String) -> ScenarioError;
+
+/// Resolves `[[traces]]`: the mapping of columns, zones and charge type, and the file, whose
+/// header is read to check that the mapped columns are there. A relative `file` is read from
+/// the folder of the scenario file (`origin`).
+fn resolve_traces(
+    f: &ScenarioFile,
+    cat: &Catalog,
+    rules: &BillingRules,
+    origin: &str,
+    fail: Fail<'_>,
+) -> Result<Vec<crate::workload::trace::TraceSpec>, ScenarioError> {
+    use crate::workload::trace::{SizeMap, TraceSpec, check_header, check_mapping};
+    let mut out: Vec<TraceSpec> = Vec::new();
+    for (i, t) in f.traces.iter().enumerate() {
+        let at = |s: &str| format!("traces[{i}].{s}");
+        if t.name.trim().is_empty() {
+            return Err(fail(&at("name"), "must not be empty".into()));
+        }
+        if out.iter().any(|o| o.name == t.name) {
+            return Err(fail(
+                &at("name"),
+                format!("two traces are named `{}`", t.name),
+            ));
+        }
+        check_mapping(&t.columns).map_err(|(k, m)| fail(&at(&format!("columns.{k}")), m))?;
+        let mut zones = Vec::new();
+        let mut weights = Vec::new();
+        if t.columns.zone.is_some() {
+            if !t.zones.is_empty() {
+                return Err(fail(
+                    &at("zones"),
+                    "the trace has a zone column; `zones` would not be used".into(),
+                ));
+            }
+        } else if t.zones.is_empty() {
+            if cat.zones.len() != 1 {
+                return Err(fail(
+                    &at("zones"),
+                    "the trace has no zone column: give zone weights, e.g. \
+                     zones = { ap-guangzhou-3 = 1 }"
+                        .into(),
+                ));
+            }
+            zones.push(ZoneIdx(0));
+            weights.push(1.0);
+        } else {
+            for (name, w) in &t.zones {
+                let z = cat.zone_index(name).ok_or_else(|| {
+                    fail(
+                        &at(&format!("zones.{name}")),
+                        format!(
+                            "unknown zone `{name}`; the scenario's zones are {}",
+                            cat.zones
+                                .iter()
+                                .map(|z| z.name.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    )
+                })?;
+                zones.push(z);
+                weights.push(w.0);
+            }
+        }
+        if t.charge_type == ChargeType::Prepaid && !rules.valid_period(t.period_months) {
+            return Err(fail(
+                &at("period_months"),
+                format!(
+                    "{} is not a prepaid period; use 1-12, 24, 36, 48 or 60",
+                    t.period_months
+                ),
+            ));
+        }
+        if t.batch_window.0.ms() == 0 {
+            return Err(fail(&at("batch_window"), "must be longer than zero".into()));
+        }
+        if let Some(o) = t.time_offset
+            && !o.is_finite()
+        {
+            return Err(fail(&at("time_offset"), "must be a finite number".into()));
+        }
+        let path = crate::workload::lifetimes::scenario_relative(origin, &t.file);
+        check_header(&path, &t.columns).map_err(|(k, m)| {
+            if k == "file" {
+                fail(&at("file"), m)
+            } else {
+                fail(&at(&format!("columns.{k}")), m)
+            }
+        })?;
+        out.push(TraceSpec {
+            name: t.name.clone(),
+            path,
+            columns: t.columns.clone(),
+            unit_ms: TraceSpec::unit_ms_of(t.time_unit),
+            time_offset: t.time_offset,
+            speedup: t.speedup.map(|s| s.0).unwrap_or(1.0),
+            zones,
+            zone_cumulative: cumulative(weights.into_iter()),
+            charge: t.charge_type,
+            period_months: t.period_months,
+            batch_window_ms: t.batch_window.0.ms(),
+            sizes: SizeMap::new(cat),
+            zone_names: cat.zones.iter().map(|z| z.name.clone()).collect(),
+            type_names: cat.types.iter().map(|t| t.name.clone()).collect(),
+        });
+    }
+    Ok(out)
+}
 
 /// Resolves `[[actions]]`: checks each action has what it needs and nothing it cannot use.
 fn resolve_actions(
@@ -881,11 +1095,20 @@ fn resolve_actions(
                                 .iter()
                                 .position(|w| &w.name == o)
                                 .map(|p| Owner::Workload(p as u32))
+                                .or_else(|| {
+                                    f.autoscalers
+                                        .iter()
+                                        .position(|a| &a.name == o)
+                                        .map(|p| Owner::Autoscaler(p as u32))
+                                })
                                 .ok_or_else(|| {
                                     fail_at(
                                         &at("select.owner"),
                                         o,
-                                        format!("`{o}` is neither `script` nor a workload's name"),
+                                        format!(
+                                            "`{o}` is neither `script` nor a workload's or an \
+                                             autoscaler's name"
+                                        ),
                                     )
                                 })
                         }

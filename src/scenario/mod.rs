@@ -1,7 +1,9 @@
 //! Scenario files: the TOML schema, validation with precise messages, and the embedded default.
 
+pub mod controllers;
 pub mod load;
 pub mod locate;
+pub mod overrides;
 pub mod schema;
 
 pub use load::{

@@ -104,9 +104,33 @@ pub struct ScenarioFile {
     /// Scripted API calls at given times (what-if studies, classroom demos).
     #[serde(default)]
     pub actions: Vec<ActionSettings>,
+    /// Recorded VM traces replayed through the control plane (`[[traces]]`).
+    #[serde(default)]
+    pub traces: Vec<TraceSettings>,
     /// Purchasing strategies for `fleetsim compare`.
     #[serde(default)]
     pub compare: Option<CompareSettings>,
+    /// Replications and a parameter grid for `fleetsim sweep`.
+    #[serde(default)]
+    pub sweep: Option<SweepSettings>,
+    /// Target-tracking autoscalers (`[[autoscalers]]`).
+    #[serde(default)]
+    pub autoscalers: Vec<AutoscalerSettings>,
+    /// Platform faults: zone outages and random instance failures (`[[faults]]`).
+    #[serde(default)]
+    pub faults: Vec<FaultSettings>,
+}
+
+/// `fleetsim sweep`: R replications of every point of a grid of settings.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepSettings {
+    #[serde(default = "default_replications")]
+    pub replications: u32,
+    /// Dotted path → the values it takes, e.g.
+    /// `"zones.ap-guangzhou-3.quota.postpaid" = [100, 200, 400]`.
+    #[serde(default)]
+    pub set: BTreeMap<String, Vec<toml::Value>>,
 }
 
 /// `fleetsim compare`: strategies run on the same demand, over replications.
@@ -445,6 +469,12 @@ pub struct DistSettings {
     pub shape: Option<Positive>,
     pub scale: Option<Duration>,
     pub values: Option<Vec<Duration>>,
+    /// `empirical`: a file of observed durations, one per line in seconds (a relative path is
+    /// read from the scenario file's folder).
+    pub file: Option<String>,
+    /// `empirical`: `[[p, value], ...]` points of the quantile function, from p = 0 to p = 1,
+    /// linearly interpolated between them.
+    pub quantiles: Option<Vec<(f64, Duration)>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
@@ -524,6 +554,9 @@ pub struct WorkloadSettings {
     pub charge_type: ChargeType,
     pub arrival: ArrivalSettings,
     pub lifetime: DistSettings,
+    /// Lifetimes of some instance types: type name → distribution, replacing `lifetime`.
+    #[serde(default)]
+    pub lifetime_by_type: BTreeMap<String, DistSettings>,
     /// Instance-type mix: type name → weight.
     pub types: BTreeMap<String, Positive>,
     /// Zone choice: zone name → weight.
@@ -542,6 +575,17 @@ pub struct WorkloadSettings {
     pub renew_flag: Option<String>,
     /// SPOTPAID bid (`MaxPrice`) per hour, in the scenario's currency; absent bids the market.
     pub max_price: Option<f64>,
+    /// On a quota or stock refusal, call RunInstances again at once in the next zone of
+    /// `zones` (name order, wrapping), each zone at most once per request.
+    #[serde(default)]
+    pub zone_fallback: bool,
+    /// Relaunch an instance the platform lost or stopped (`[[faults]]`) for the rest of its
+    /// lifetime.
+    #[serde(default)]
+    pub replace_failed: bool,
+    /// `least_quota_used`: how long a DescribeAccountQuota answer is used before it is asked
+    /// again (default 1m).
+    pub quota_refresh: Option<Duration>,
 }
 
 fn default_charge() -> ChargeType {
@@ -556,8 +600,22 @@ fn one() -> u32 {
 #[serde(deny_unknown_fields)]
 pub struct ArrivalSettings {
     pub process: ArrivalKind,
-    /// Requests per hour.
-    pub rate_per_hour: Positive,
+    /// Requests per hour: the rate of `poisson`, the base rate `daily` and `weekly` multiply.
+    pub rate_per_hour: Option<Positive>,
+    /// `profile`: 24 multipliers of the base rate, one per hour of the day.
+    pub daily: Option<Vec<f64>>,
+    /// `profile`: 7 multipliers of the base rate, one per day of the week (the run's first day
+    /// is day 0).
+    pub weekly: Option<Vec<f64>>,
+    /// `profile`, instead of the three above: 168 rates in requests per hour, one per hour of
+    /// the week.
+    pub hourly_rates: Option<Vec<f64>>,
+    /// Growth of the rate over the run.
+    pub growth: Option<GrowthSettings>,
+    /// On/off bursts multiplying the rate while on.
+    pub burst: Option<BurstSettings>,
+    /// Instances per request drawn from a distribution (instead of `instances_per_request`).
+    pub batch: Option<BatchSettings>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
@@ -565,6 +623,64 @@ pub struct ArrivalSettings {
 pub enum ArrivalKind {
     /// Homogeneous Poisson process.
     Poisson,
+    /// Non-homogeneous Poisson process with a daily and weekly profile.
+    Profile,
+}
+
+/// Growth of an arrival rate: `kind` names it, the other fields are its parameters.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrowthSettings {
+    pub kind: GrowthKind,
+    /// `step`: when the rate changes.
+    pub at: Option<Duration>,
+    /// `step`: what the rate is multiplied by from `at` on.
+    pub factor: Option<Positive>,
+    /// `ramp`: compound growth per month of 30 days (0.05 = +5%/month; negative shrinks).
+    pub per_month: Option<f64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GrowthKind {
+    Step,
+    Ramp,
+}
+
+/// On/off bursts (a two-state Markov chain with exponential sojourns): the rate is multiplied
+/// by `factor` while on.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BurstSettings {
+    pub on_mean: Duration,
+    pub off_mean: Duration,
+    pub factor: Positive,
+}
+
+/// Instances per request: `dist` names the distribution, the other fields are its parameters.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchSettings {
+    pub dist: BatchKind,
+    /// `fixed`.
+    pub value: Option<u32>,
+    /// `uniform`: whole numbers from `min` to `max`, both included.
+    pub min: Option<u32>,
+    pub max: Option<u32>,
+    /// `geometric`: mean on 1, 2, 3, ...
+    pub mean: Option<f64>,
+    /// `empirical`: the sizes, and optionally their weights (equal by default).
+    pub values: Option<Vec<u32>>,
+    pub weights: Option<Vec<f64>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BatchKind {
+    Fixed,
+    Uniform,
+    Geometric,
+    Empirical,
 }
 
 /// Zone placement policies.
@@ -576,4 +692,202 @@ pub enum Placement {
     Weighted,
     /// Cycle through the zones in name order (weights ignored).
     RoundRobin,
+    /// The zone whose quota for the charge type is least used (used / total), from a cached
+    /// DescribeAccountQuota call.
+    LeastQuotaUsed,
+    /// The zone where the type is cheapest (the spot market price for SPOTPAID).
+    Cheapest,
+    /// The zone with the fewest of this workload's instances alive.
+    Spread,
+}
+
+/// A recorded VM trace (CSV, sorted by creation time) replayed through the control plane: each
+/// VM's creation is a RunInstances, its deletion a TerminateInstances (`[[traces]]`).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraceSettings {
+    pub name: String,
+    /// The CSV file; a relative path is read from the scenario file's folder.
+    pub file: String,
+    /// Which of the file's columns hold what.
+    pub columns: TraceColumns,
+    /// Unit of the time columns: `s` (default) or `ms`.
+    #[serde(default)]
+    pub time_unit: TimeUnit,
+    /// Subtracted from every creation and deletion time, in `time_unit`; rows created earlier
+    /// are skipped. Default: the first row's creation time.
+    pub time_offset: Option<f64>,
+    /// Replay this many times faster: times and lifetimes are divided by it.
+    pub speedup: Option<Positive>,
+    /// Zone weights, used when the trace has no zone column (one batch goes to one zone).
+    #[serde(default)]
+    pub zones: BTreeMap<String, Positive>,
+    /// Charge type of VMs when the trace has no charge-type column.
+    #[serde(default = "default_charge")]
+    pub charge_type: ChargeType,
+    /// PREPAID period in months.
+    #[serde(default = "one")]
+    pub period_months: u32,
+    /// VMs of one batch whose creations fall in the same window of this length (counted in
+    /// trace time from `time_offset`) and that map to the same type, zone and charge type go
+    /// in one RunInstances (default 5m, the Azure trace's slot).
+    #[serde(default = "default_batch_window")]
+    pub batch_window: Duration,
+}
+
+fn default_batch_window() -> Duration {
+    Duration(SimDuration::from_secs(300))
+}
+
+/// Column names of a trace (any names the file uses). `created` is needed, and `lifetime` or
+/// `deleted`, and either `instance_type` or `vcpus` and `memory`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraceColumns {
+    /// Creation time.
+    pub created: String,
+    /// Time from creation to deletion; empty = still alive at the end of the trace.
+    pub lifetime: Option<String>,
+    /// Deletion time; empty = still alive at the end of the trace.
+    pub deleted: Option<String>,
+    pub vcpus: Option<String>,
+    /// Memory in GB (compared with the types' GiB as is).
+    pub memory: Option<String>,
+    /// VMs sharing a batch value are asked for together.
+    pub batch: Option<String>,
+    /// Zone name (one of the scenario's zones).
+    pub zone: Option<String>,
+    /// POSTPAID_BY_HOUR, PREPAID or SPOTPAID.
+    pub charge_type: Option<String>,
+    /// A CVM type name among the scenario's instance_types (replaces the size mapping).
+    pub instance_type: Option<String>,
+}
+
+/// Unit of a trace's time columns.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub enum TimeUnit {
+    #[default]
+    #[serde(rename = "s")]
+    Seconds,
+    #[serde(rename = "ms")]
+    Millis,
+}
+
+/// A target-tracking autoscaler (`[[autoscalers]]`): every `interval` it sets its fleet to
+/// `ceil(signal / target_per_instance)` instances, within `min..=max`, through the API.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutoscalerSettings {
+    pub name: String,
+    /// One zone, or several with `zones` (new instances are spread evenly over them).
+    pub zone: Option<String>,
+    #[serde(default)]
+    pub zones: Vec<String>,
+    pub instance_type: String,
+    /// POSTPAID_BY_HOUR (default) or SPOTPAID.
+    #[serde(default = "default_charge")]
+    pub charge_type: ChargeType,
+    /// SPOTPAID bid (`MaxPrice`) per hour; absent bids the market.
+    pub max_price: Option<f64>,
+    /// The demand it tracks.
+    pub signal: SignalSettings,
+    /// Units of signal one instance serves.
+    pub target_per_instance: Positive,
+    #[serde(default)]
+    pub min: u32,
+    pub max: u32,
+    /// Evaluation period (default 1m).
+    pub interval: Option<Duration>,
+    /// Least time between two scale-outs (default 5m).
+    pub scale_out_cooldown: Option<Duration>,
+    /// Least time between a scaling action (either way) and a scale-in (default 5m).
+    pub scale_in_cooldown: Option<Duration>,
+    /// Which instances a scale-in terminates first: `newest_first` (default) or `oldest_first`.
+    #[serde(default)]
+    pub scale_in: ScaleInOrder,
+}
+
+/// Which instances a scale-in removes first.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScaleInOrder {
+    #[default]
+    NewestFirst,
+    OldestFirst,
+}
+
+/// An autoscaler's signal: `workload` (the instances that workload currently wants) or a
+/// deterministic `profile`. A flat table, so every mistake has its field path.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignalSettings {
+    /// A workload's name: the signal is the number of instances it wants now (requests whose
+    /// lifetimes have not ended, whether the control plane served them or not).
+    pub workload: Option<String>,
+    pub profile: Option<SignalProfile>,
+    /// `diurnal`: `base × (1 + amplitude × cos(2π (t − peak) / period))`.
+    pub base: Option<f64>,
+    pub amplitude: Option<f64>,
+    /// `diurnal` (default 1d); `table`: repeat the points with this period.
+    pub period: Option<Duration>,
+    /// `diurnal`: when the curve peaks within the period (default half the period).
+    pub peak: Option<Duration>,
+    /// `table`: `[{ at = "6h", value = 40 }, ...]`, in time order, the first at 0.
+    pub points: Option<Vec<SignalPoint>>,
+    /// `table`: `step` (default: each value holds until the next point) or `linear`.
+    pub interpolate: Option<Interpolate>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignalProfile {
+    Diurnal,
+    Table,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Interpolate {
+    Step,
+    Linear,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignalPoint {
+    pub at: Duration,
+    pub value: f64,
+}
+
+/// A platform fault (`[[faults]]`): `kind` names it, the other fields are its parameters.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSettings {
+    pub kind: FaultKind,
+    /// `zone_outage`: the zone; `instance_failures`: only this zone (default: every zone).
+    pub zone: Option<String>,
+    /// When it begins (`instance_failures`: default 0).
+    pub at: Option<Duration>,
+    /// How long it lasts (`instance_failures`: default to the end of the run).
+    pub duration: Option<Duration>,
+    /// `zone_outage`: what happens to the zone's instances, `lost` (default) or `stopped`.
+    pub instances: Option<OutageInstances>,
+    /// `instance_failures`: failures per RUNNING instance per day, or `mtbf`.
+    pub rate_per_instance_per_day: Option<f64>,
+    /// `instance_failures`: mean time between failures of one RUNNING instance.
+    pub mtbf: Option<Duration>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    ZoneOutage,
+    InstanceFailures,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutageInstances {
+    Lost,
+    Stopped,
 }

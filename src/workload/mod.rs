@@ -3,8 +3,14 @@
 //! so the demand sample path does not depend on what the control plane answers (common random
 //! numbers across strategies).
 
+pub mod arrival;
+pub mod autoscale;
+pub mod faults;
+pub mod fit;
+pub mod lifetimes;
 pub mod pool;
 pub mod script;
+pub mod trace;
 
 use crate::cloud::{ChargeType, InstanceId, TypeIdx, ZoneIdx};
 use crate::engine::{RandomStream, RngStreams, SimDuration, SimTime};
@@ -29,6 +35,8 @@ pub struct Workload {
     pub spec: WorkloadSpec,
     arrivals: RandomStream,
     attributes: RandomStream,
+    /// State of a non-homogeneous arrival process (profile, growth, bursts).
+    process: arrival::ArrivalProcess,
     round_robin: usize,
     /// Requests made, instances asked for, and instances refused by the control plane.
     pub requests: u64,
@@ -40,10 +48,12 @@ impl Workload {
     pub fn new(spec: WorkloadSpec, streams: &RngStreams) -> Self {
         let arrivals = streams.stream(&format!("workload:{}:arrivals", spec.name));
         let attributes = streams.stream(&format!("workload:{}:attributes", spec.name));
+        let process = arrival::ArrivalProcess::new(&spec.arrival, streams, &spec.name);
         Workload {
             spec,
             arrivals,
             attributes,
+            process,
             round_robin: 0,
             requests: 0,
             asked: 0,
@@ -51,30 +61,56 @@ impl Workload {
         }
     }
 
-    /// Time of the next request after `now` (exponential gaps of a Poisson process).
+    /// Time of the next request after `now`: exponential gaps of a Poisson process, or the
+    /// next point of the workload's non-homogeneous process (see [`arrival`]).
     pub fn next_arrival(&mut self, now: SimTime) -> SimTime {
+        if !self.spec.arrival.is_homogeneous() {
+            return self.process.next(
+                now,
+                self.spec.rate_per_ms,
+                &self.spec.arrival,
+                &mut self.arrivals,
+            );
+        }
         let gap = -self.arrivals.uniform().ln() / self.spec.rate_per_ms;
         // Gaps are rounded to the millisecond; a gap of 0 ms is a legal tie.
         now + SimDuration(gap.round().min(1e15) as u64)
     }
 
-    /// Draws the next request's attributes.
+    /// Draws the next request's attributes, in a fixed order: type, zone, batch size (when it
+    /// is random), then one lifetime per instance from the type's lifetime law.
     pub fn draw(&mut self, now: SimTime) -> Demand {
         let s = &self.spec;
-        let itype = s.types[self.attributes.pick_cumulative(&s.type_cumulative)];
+        let ti = self.attributes.pick_cumulative(&s.type_cumulative);
+        let itype = s.types[ti];
         let zone = match s.placement {
-            Placement::Weighted => s.zones[self.attributes.pick_cumulative(&s.zone_cumulative)],
+            // The policies that read the fleet (the world applies them to the drawn demand)
+            // draw the weighted zone all the same, so the rest of the draw (batch size,
+            // lifetimes) is the one `weighted` makes, whatever the fleet looks like.
+            Placement::Weighted
+            | Placement::LeastQuotaUsed
+            | Placement::Cheapest
+            | Placement::Spread => s.zones[self.attributes.pick_cumulative(&s.zone_cumulative)],
             Placement::RoundRobin => {
                 let z = s.zones[self.round_robin % s.zones.len()];
                 self.round_robin += 1;
                 z
             }
         };
-        let lifetimes = (0..s.per_request)
-            .map(|_| SimDuration(s.lifetime.sample(&mut self.attributes).round().max(1.0) as u64))
+        let k = match &s.arrival.batch {
+            Some(b) => b.sample(&mut self.attributes),
+            None => s.per_request,
+        };
+        let law = s
+            .lifetime_by_type
+            .get(ti)
+            .and_then(Option::as_ref)
+            .unwrap_or(&s.lifetime);
+        let lifetimes = (0..k)
+            .map(|_| SimDuration(law.sample(&mut self.attributes).round().max(1.0) as u64))
             .collect();
         self.requests += 1;
-        self.asked += s.per_request as u64;
+        self.asked += k as u64;
         Demand {
             zone,
             itype,

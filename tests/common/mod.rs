@@ -377,7 +377,7 @@ pub fn check_run_folder(dir: &Path, sample_interval_ms: u64) -> RunFolder {
         assert!(ids.insert(r.id.as_str()), "duplicate instance id {}", r.id);
         assert!(CHARGES.contains(&r.charge.as_str()), "{r:?}");
         assert!(
-            r.owner.starts_with("workload") || r.owner == "script",
+            r.owner.starts_with("workload") || r.owner.starts_with("trace") || r.owner == "script",
             "{r:?}"
         );
         let shape = type_shape(&r.itype);

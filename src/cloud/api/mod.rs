@@ -5,11 +5,13 @@
 
 use crate::engine::{Dist, RandomStream, RngStreams, Scheduler, SimDuration, SimTime};
 
+mod faults;
 mod prepaid;
 mod reads;
 mod requests;
 mod spot;
 
+pub use faults::{INSTANCE_FAILURE, OutageMode, PlatformNotice, ZONE_OUTAGE};
 pub use requests::*;
 
 use crate::cloud::billing::{Accrual, BillingRules, Piece};
@@ -226,6 +228,9 @@ impl Cloud {
             Request::RunInstances(r) => self.run_instances(caller, r, sched, obs),
             Request::StartInstances { ids } => {
                 let keys = self.resolve(ids, &[InstanceState::Stopped])?;
+                for &key in &keys {
+                    self.zone_outage_check(self.fleet.get(key).expect("resolved").zone)?;
+                }
                 // Instances stopped with STOP_CHARGING need their capacity back, all of it.
                 let mut need: std::collections::BTreeMap<(ZoneIdx, TypeIdx), u32> =
                     Default::default();
@@ -424,13 +429,15 @@ impl Cloud {
             .iter()
             .map(Self::parse_ref)
             .collect::<Result<Vec<_>, _>>()?;
-        let mut seen = ids.clone();
-        seen.sort();
-        if let Some(w) = seen.windows(2).find(|w| w[0] == w[1]) {
-            return Err(ApiError::new(
-                ErrorCode::InvalidParameterValue,
-                format!("InstanceIds names {} more than once", w[0]),
-            ));
+        if ids.len() > 1 {
+            let mut seen = ids.clone();
+            seen.sort();
+            if let Some(w) = seen.windows(2).find(|w| w[0] == w[1]) {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidParameterValue,
+                    format!("InstanceIds names {} more than once", w[0]),
+                ));
+            }
         }
         let mut keys = Vec::with_capacity(ids.len());
         for id in ids {
@@ -518,6 +525,7 @@ impl Cloud {
                 format!("{} is already {}", inst.id, self.catalog.itype(itype).name),
             ));
         }
+        self.zone_outage_check(inst.zone)?;
         let answer = self.stock.ask(inst.zone, itype, 1);
         if answer != StockAnswer::Available {
             return Err(self.stock_error(inst.zone, itype, answer));
@@ -628,6 +636,8 @@ impl Cloud {
                 ));
             }
         }
+        // A zone in an outage takes nothing (and displaces no spot capacity).
+        self.zone_outage_check(z)?;
         // On-demand demand displaces spot: when stock is short, spot instances of the type get
         // a reclaim notice and give up their capacity to this request.
         let mut displaced = 0;

@@ -41,6 +41,13 @@ impl Cloud {
                 *need.entry((inst.zone, inst.itype)).or_default() += 1;
             }
         }
+        for &k in &keys {
+            let inst = self.fleet.get(k).expect("resolved");
+            if inst.state == S::Shutdown {
+                // Restored, it runs again: not in a zone in an outage.
+                self.zone_outage_check(inst.zone)?;
+            }
+        }
         for (&(z, t), &n) in &need {
             let answer = self.stock.ask(z, t, n);
             if answer != StockAnswer::Available {

@@ -1,0 +1,560 @@
+//! `fleetsim sweep` and `fleetsim merge`: R replications of every point of a parameter grid,
+//! in parallel, with means and 95% confidence intervals per point; and slices of a sweep
+//! (`--shard K/N`) run anywhere and merged into the same files as one run.
+//!
+//! Job `j` is grid point `j / R`, replication `j % R`; replication `r` always uses the seed
+//! derived from the master seed and `r`, so every grid point sees the same demand paths
+//! (common random numbers) and a job's result never depends on which thread or shard ran it.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::engine::RngStreams;
+use crate::report::charts;
+use crate::report::output::Staging;
+use crate::report::summary::Summary;
+use crate::run::{RunOptions, run};
+use crate::scenario::overrides;
+use crate::scenario::parse_scenario;
+use crate::stats::estimate;
+
+/// What to sweep.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SweepPlan {
+    pub scenario: String,
+    pub origin: String,
+    /// Each axis: a dotted path and the values it takes (as written).
+    pub axes: Vec<(String, Vec<String>)>,
+    pub replications: u32,
+    pub seed: u64,
+}
+
+impl SweepPlan {
+    pub fn points(&self) -> usize {
+        self.axes
+            .iter()
+            .map(|(_, v)| v.len())
+            .product::<usize>()
+            .max(1)
+    }
+    pub fn jobs(&self) -> usize {
+        self.points() * self.replications as usize
+    }
+    /// The settings of grid point `p` (the last axis varies fastest).
+    pub fn point(&self, mut p: usize) -> Vec<(String, String)> {
+        let mut out = vec![(String::new(), String::new()); self.axes.len()];
+        for (i, (path, values)) in self.axes.iter().enumerate().rev() {
+            out[i] = (path.clone(), values[p % values.len()].clone());
+            p /= values.len();
+        }
+        out
+    }
+}
+
+/// The metrics a sweep records per run (no wall-clock figures, so results are reproducible).
+pub const METRICS: &[&str] = &[
+    "events_processed",
+    "instances_created",
+    "instances_alive_at_end",
+    "mean_instances_alive",
+    "peak_instances_alive",
+    "requests_refused",
+    "api_calls_total",
+    "api_calls_throttled",
+    "api_give_ups",
+    "spot_reclaims",
+    "cost_total",
+    "cost_to_horizon",
+];
+
+fn metric_values(s: &Summary) -> Vec<f64> {
+    vec![
+        s.events_processed as f64,
+        s.instances_created as f64,
+        s.instances_alive_at_end as f64,
+        s.mean_instances_alive,
+        s.peak_instances_alive as f64,
+        s.requests_refused as f64,
+        s.api_calls_total as f64,
+        s.api_calls_throttled as f64,
+        s.api_give_ups as f64,
+        s.spot_reclaims as f64,
+        s.cost_total,
+        s.cost_to_horizon,
+    ]
+}
+
+/// One run of the sweep.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SweepRow {
+    pub job: usize,
+    pub point: usize,
+    pub replication: u32,
+    pub seed: u64,
+    pub values: Vec<f64>,
+}
+
+/// Options of `fleetsim sweep`.
+#[derive(Default)]
+pub struct SweepOptions {
+    pub out: Option<PathBuf>,
+    /// `(k, n)`: run only the jobs `j` with `j % n == k - 1`.
+    pub shard: Option<(u32, u32)>,
+    pub threads: Option<usize>,
+    /// Called after each finished job with (done, total).
+    pub progress: Option<Box<dyn Fn(usize, usize) + Sync>>,
+}
+
+pub struct SweepResult {
+    pub plan: SweepPlan,
+    pub rows: Vec<SweepRow>,
+    pub out_dir: PathBuf,
+}
+
+/// The plan of a sweep from scenario text, `--set` axes (which replace the `[sweep]` table's
+/// axes of the same path) and overrides.
+pub fn plan(
+    text: &str,
+    origin: &str,
+    sets: &[(String, String)],
+    replications: Option<u32>,
+    seed: Option<u64>,
+) -> Result<SweepPlan> {
+    let scn = parse_scenario(text, origin)?;
+    let mut axes: Vec<(String, Vec<String>)> = Vec::new();
+    if let Some(sw) = &scn.file.sweep {
+        for (path, values) in &sw.set {
+            axes.push((path.clone(), values.iter().map(|v| v.to_string()).collect()));
+        }
+    }
+    for (path, list) in sets {
+        let values = overrides::split_values(list);
+        if values.iter().any(|v| v.is_empty()) {
+            bail!("--set {path}={list}: an empty value");
+        }
+        axes.retain(|(p, _)| p != path);
+        axes.push((path.clone(), values));
+    }
+    let replications = replications
+        .or(scn.file.sweep.as_ref().map(|s| s.replications))
+        .unwrap_or(1);
+    if replications == 0 {
+        bail!("replications must be at least 1");
+    }
+    let plan = SweepPlan {
+        scenario: scn.name.clone(),
+        origin: origin.to_string(),
+        axes,
+        replications,
+        seed: seed.unwrap_or(scn.seed),
+    };
+    // Check every grid point reads before running anything.
+    for p in 0..plan.points() {
+        let settings = plan.point(p);
+        let t = overrides::apply(text, &settings)
+            .map_err(|e| anyhow::anyhow!("{origin}: --set {e}"))?;
+        parse_scenario(&t, &format!("{origin} with {}", describe(&settings)))?;
+    }
+    Ok(plan)
+}
+
+fn describe(settings: &[(String, String)]) -> String {
+    settings
+        .iter()
+        .map(|(p, v)| format!("{p}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Runs a sweep (or one shard of it) and writes its folder.
+pub fn sweep(text: &str, plan: &SweepPlan, opts: SweepOptions) -> Result<SweepResult> {
+    let (k, n) = opts.shard.unwrap_or((1, 1));
+    if n == 0 || k == 0 || k > n {
+        bail!("--shard {k}/{n}: K must be within 1..=N");
+    }
+    let target = opts.out.clone().unwrap_or_else(|| {
+        let name = if n > 1 {
+            format!("{}-sweep-shard{k}of{n}", plan.scenario)
+        } else {
+            format!("{}-sweep", plan.scenario)
+        };
+        Path::new("output").join(name)
+    });
+    let staging = Staging::new(&target)?;
+    let jobs: Vec<usize> = (0..plan.jobs())
+        .filter(|j| j % n as usize == (k - 1) as usize)
+        .collect();
+    let scenarios: Vec<_> = (0..plan.points())
+        .map(|p| {
+            let t = overrides::apply(text, &plan.point(p)).map_err(anyhow::Error::msg)?;
+            Ok(parse_scenario(&t, &plan.origin)?)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let total = jobs.len();
+    let work = || -> Result<Vec<SweepRow>> {
+        jobs.par_iter()
+            .map(|&j| {
+                let (point, r) = (
+                    j / plan.replications as usize,
+                    (j % plan.replications as usize) as u32,
+                );
+                let seed = RngStreams::replication_seed(plan.seed, r as u64);
+                let res = run(
+                    &scenarios[point],
+                    RunOptions {
+                        seed: Some(seed),
+                        ..Default::default()
+                    },
+                )?;
+                let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                if let Some(f) = &opts.progress {
+                    f(d, total);
+                }
+                Ok(SweepRow {
+                    job: j,
+                    point,
+                    replication: r,
+                    seed,
+                    values: metric_values(&res.summary),
+                })
+            })
+            .collect()
+    };
+    let rows = match opts.threads {
+        Some(t) => rayon::ThreadPoolBuilder::new()
+            .num_threads(t.max(1))
+            .build()
+            .context("cannot start the worker threads")?
+            .install(work)?,
+        None => work()?,
+    };
+    write_rows(&staging.path("sweep.csv"), plan, &rows)?;
+    let manifest = Manifest {
+        plan: plan.clone(),
+        shard: (k, n),
+        jobs: rows.iter().map(|r| r.job).collect(),
+    };
+    std::fs::write(
+        staging.path("sweep_manifest.json"),
+        serde_json::to_string_pretty(&manifest)? + "\n",
+    )
+    .context("cannot write sweep_manifest.json")?;
+    if n == 1 {
+        write_summary(staging.dir(), plan, &rows)?;
+    }
+    let out_dir = staging.commit()?;
+    Ok(SweepResult {
+        plan: plan.clone(),
+        rows,
+        out_dir,
+    })
+}
+
+/// What a shard ran, so `merge` can check the slices fit together.
+#[derive(Serialize, Deserialize)]
+struct Manifest {
+    plan: SweepPlan,
+    shard: (u32, u32),
+    jobs: Vec<usize>,
+}
+
+fn header(plan: &SweepPlan) -> String {
+    let mut h = String::from("point");
+    for (path, _) in &plan.axes {
+        h.push(',');
+        h.push_str(&csv_field(path));
+    }
+    h.push_str(",replication,seed");
+    for m in METRICS {
+        h.push(',');
+        h.push_str(m);
+    }
+    h
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// Writes rows in job order; numbers in Rust's shortest round-trip form, so reading them back
+/// gives the same values bit for bit (what makes merged shards equal an unsharded sweep).
+fn write_rows(path: &Path, plan: &SweepPlan, rows: &[SweepRow]) -> Result<()> {
+    let mut sorted: Vec<&SweepRow> = rows.iter().collect();
+    sorted.sort_by_key(|r| r.job);
+    let mut out = header(plan);
+    out.push('\n');
+    for r in sorted {
+        let _ = write!(out, "{}", r.point);
+        for (_, v) in plan.point(r.point) {
+            let _ = write!(out, ",{}", csv_field(&v));
+        }
+        let _ = write!(out, ",{},{}", r.replication, r.seed);
+        for v in &r.values {
+            let _ = write!(out, ",{v}");
+        }
+        out.push('\n');
+    }
+    std::fs::write(path, out).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// `sweep_summary.csv` and the charts: per grid point and metric, mean, sd and 95% CI.
+fn write_summary(dir: &Path, plan: &SweepPlan, rows: &[SweepRow]) -> Result<()> {
+    let mut out = String::from("point");
+    for (path, _) in &plan.axes {
+        out.push(',');
+        out.push_str(&csv_field(path));
+    }
+    out.push_str(",metric,n,mean,sd,ci_low,ci_high\n");
+    let mut bars = Vec::new();
+    let mut alive_bars = Vec::new();
+    for p in 0..plan.points() {
+        let settings = plan.point(p);
+        let label = if settings.is_empty() {
+            "all".to_string()
+        } else {
+            settings
+                .iter()
+                .map(|(_, v)| v.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        for (m, name) in METRICS.iter().enumerate() {
+            let xs: Vec<f64> = rows
+                .iter()
+                .filter(|r| r.point == p)
+                .map(|r| r.values[m])
+                .collect();
+            let e = estimate(&xs);
+            let _ = write!(out, "{p}");
+            for (_, v) in &settings {
+                let _ = write!(out, ",{}", csv_field(v));
+            }
+            let _ = writeln!(
+                out,
+                ",{name},{},{},{},{},{}",
+                e.n, e.mean, e.sd, e.ci_low, e.ci_high
+            );
+            if *name == "cost_to_horizon" {
+                bars.push((label.clone(), e.mean, e.ci_low, e.ci_high));
+            }
+            if *name == "mean_instances_alive" {
+                alive_bars.push((label.clone(), e.mean, e.ci_low, e.ci_high));
+            }
+        }
+    }
+    std::fs::write(dir.join("sweep_summary.csv"), out).context("cannot write sweep_summary.csv")?;
+    let axes = if plan.axes.is_empty() {
+        "replications".to_string()
+    } else {
+        plan.axes
+            .iter()
+            .map(|(p, _)| p.as_str())
+            .collect::<Vec<_>>()
+            .join(" × ")
+    };
+    let title = |what: &str| {
+        format!(
+            "{} (seed {}, {} replications): {what} by {axes}",
+            plan.scenario, plan.seed, plan.replications
+        )
+    };
+    charts::render_bar_ci(
+        dir,
+        "sweep_cost",
+        &title("cost"),
+        "Cost to the horizon, mean and 95% CI",
+        &bars,
+    )
+    .context("cannot draw the sweep chart")?;
+    charts::render_bar_ci(
+        dir,
+        "sweep_alive",
+        &title("instances alive"),
+        "Time-average instances alive (count), mean and 95% CI",
+        &alive_bars,
+    )
+    .context("cannot draw the sweep chart")?;
+    Ok(())
+}
+
+/// Reads a shard folder's rows back.
+fn read_rows(dir: &Path, plan: &SweepPlan) -> Result<Vec<SweepRow>> {
+    let path = dir.join("sweep.csv");
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let mut lines = text.lines();
+    if lines.next() != Some(header(plan).as_str()) {
+        bail!("{}: its columns are not this sweep's", path.display());
+    }
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(text.as_bytes());
+    let skip = 1 + plan.axes.len();
+    let mut rows = Vec::new();
+    for (i, rec) in r.records().enumerate().skip(1) {
+        let rec = rec.with_context(|| format!("{}: line {}", path.display(), i + 1))?;
+        let bad = || format!("{}: line {}: not a sweep row", path.display(), i + 1);
+        let point: usize = rec.get(0).and_then(|s| s.parse().ok()).with_context(bad)?;
+        let replication: u32 = rec
+            .get(skip)
+            .and_then(|s| s.parse().ok())
+            .with_context(bad)?;
+        let seed: u64 = rec
+            .get(skip + 1)
+            .and_then(|s| s.parse().ok())
+            .with_context(bad)?;
+        let values = (0..METRICS.len())
+            .map(|m| rec.get(skip + 2 + m).and_then(|s| s.parse::<f64>().ok()))
+            .collect::<Option<Vec<f64>>>()
+            .with_context(bad)?;
+        rows.push(SweepRow {
+            job: point * plan.replications as usize + replication as usize,
+            point,
+            replication,
+            seed,
+            values,
+        });
+    }
+    Ok(rows)
+}
+
+/// Merges shard folders into one sweep folder, identical to an unsharded run's.
+pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> Result<SweepResult> {
+    if dirs.is_empty() {
+        bail!("name the shard folders to merge");
+    }
+    let mut plan: Option<SweepPlan> = None;
+    let mut shards = Vec::new();
+    let mut rows = Vec::new();
+    for d in dirs {
+        let mpath = d.join("sweep_manifest.json");
+        let text = std::fs::read_to_string(&mpath).with_context(|| {
+            format!(
+                "cannot read {} (is {} a sweep shard?)",
+                mpath.display(),
+                d.display()
+            )
+        })?;
+        let m: Manifest = serde_json::from_str(&text)
+            .with_context(|| format!("{}: not a sweep manifest", mpath.display()))?;
+        match &plan {
+            None => plan = Some(m.plan.clone()),
+            Some(p) if *p != m.plan => bail!(
+                "{} is a shard of another sweep (its scenario, grid, replications or seed differ)",
+                d.display()
+            ),
+            _ => {}
+        }
+        shards.push(m.shard);
+        let p = plan.as_ref().expect("set above");
+        let got = read_rows(d, p)?;
+        let mut want = m.jobs.clone();
+        want.sort();
+        let mut have: Vec<usize> = got.iter().map(|r| r.job).collect();
+        have.sort();
+        if want != have {
+            bail!(
+                "{}: sweep.csv does not hold the jobs its manifest lists",
+                d.display()
+            );
+        }
+        rows.extend(got);
+    }
+    let plan = plan.expect("at least one shard");
+    rows.sort_by_key(|r| r.job);
+    let jobs: Vec<usize> = rows.iter().map(|r| r.job).collect();
+    if let Some(w) = jobs.windows(2).find(|w| w[0] == w[1]) {
+        bail!("job {} appears in two shards", w[0]);
+    }
+    if jobs.len() != plan.jobs() {
+        let n = shards.first().map(|s| s.1).unwrap_or(1);
+        let mut have: Vec<u32> = shards.iter().map(|s| s.0).collect();
+        have.sort();
+        bail!(
+            "{} of {} jobs present: shards {:?} of {n} given; every shard is needed",
+            jobs.len(),
+            plan.jobs(),
+            have
+        );
+    }
+    let target =
+        out.unwrap_or_else(|| Path::new("output").join(format!("{}-sweep", plan.scenario)));
+    let staging = Staging::new(&target)?;
+    write_rows(&staging.path("sweep.csv"), &plan, &rows)?;
+    let manifest = Manifest {
+        plan: plan.clone(),
+        shard: (1, 1),
+        jobs,
+    };
+    std::fs::write(
+        staging.path("sweep_manifest.json"),
+        serde_json::to_string_pretty(&manifest)? + "\n",
+    )?;
+    write_summary(staging.dir(), &plan, &rows)?;
+    let out_dir = staging.commit()?;
+    Ok(SweepResult {
+        plan,
+        rows,
+        out_dir,
+    })
+}
+
+/// The closing table of a sweep: cost and instances alive per grid point.
+pub fn report(r: &SweepResult) -> String {
+    let plan = &r.plan;
+    let m_cost = METRICS
+        .iter()
+        .position(|m| *m == "cost_to_horizon")
+        .unwrap_or(0);
+    let m_alive = METRICS
+        .iter()
+        .position(|m| *m == "mean_instances_alive")
+        .unwrap_or(0);
+    let m_refused = METRICS
+        .iter()
+        .position(|m| *m == "requests_refused")
+        .unwrap_or(0);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "fleetsim sweep: `{}`, {} point(s) × {} replication(s), seed {}",
+        plan.scenario,
+        plan.points(),
+        plan.replications,
+        plan.seed
+    );
+    for p in 0..plan.points() {
+        let sel: Vec<&SweepRow> = r.rows.iter().filter(|x| x.point == p).collect();
+        if sel.is_empty() {
+            continue;
+        }
+        let est = |m: usize| estimate(&sel.iter().map(|x| x.values[m]).collect::<Vec<_>>());
+        let (c, a, f) = (est(m_cost), est(m_alive), est(m_refused));
+        let label = describe(&plan.point(p));
+        let _ = writeln!(
+            out,
+            "  {:<40} cost {:>12.2} ± {:<10.2} alive {:>9.1} ± {:<7.1} refused {:>8.1}",
+            if label.is_empty() {
+                "(base)".to_string()
+            } else {
+                label
+            },
+            c.mean,
+            (c.ci_high - c.mean).max(0.0),
+            a.mean,
+            (a.ci_high - a.mean).max(0.0),
+            f.mean
+        );
+    }
+    let _ = writeln!(out, "results in {}", r.out_dir.display());
+    out
+}
