@@ -18,6 +18,38 @@ pub fn load_scenario(path: Option<&Path>) -> Result<Scenario, ScenarioError> {
     }
 }
 
+/// The scenario at `path` (or the quickstart) with `--set PATH=VALUE` changes applied.
+pub fn load_scenario_with(path: Option<&Path>, sets: &[String]) -> anyhow::Result<Scenario> {
+    if sets.is_empty() {
+        return Ok(load_scenario(path)?);
+    }
+    let (text, origin) = match path {
+        Some(p) => (
+            std::fs::read_to_string(p)
+                .map_err(|e| anyhow::anyhow!("{}: cannot read the scenario: {e}", p.display()))?,
+            p.display().to_string(),
+        ),
+        None => (
+            crate::scenario::QUICKSTART.to_string(),
+            crate::scenario::load::QUICKSTART_NAME.to_string(),
+        ),
+    };
+    let mut pairs = Vec::new();
+    for s in sets {
+        let Some((k, v)) = s.split_once('=') else {
+            anyhow::bail!("--set {s}: write PATH=VALUE");
+        };
+        pairs.push((k.trim().to_string(), v.trim().to_string()));
+    }
+    let text = crate::scenario::overrides::apply(&text, &pairs)
+        .map_err(|e| anyhow::anyhow!("{origin}: --set {e}"))?;
+    let desc: Vec<String> = sets.to_vec();
+    Ok(crate::scenario::parse_scenario(
+        &text,
+        &format!("{origin} (with --set {})", desc.join(", ")),
+    )?)
+}
+
 /// The closing table of a run.
 pub fn run_report(r: &RunResult) -> String {
     let s = &r.summary;

@@ -49,6 +49,10 @@ enum Command {
         /// With --trace: only this zone.
         #[arg(long, value_name = "ZONE")]
         trace_zone: Option<String>,
+        /// Change a setting by its dotted path before running (repeatable), e.g.
+        /// `--set workloads.0.arrival.rate_per_hour=50`.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        sets: Vec<String>,
         /// Print nothing but errors (and no progress bar).
         #[arg(long, short)]
         quiet: bool,
@@ -211,9 +215,10 @@ fn real_main() -> Result<()> {
             trace,
             trace_instance,
             trace_zone,
+            sets,
             quiet,
         } => {
-            let scn = fleetsim::cli::load_scenario(scenario.as_deref())?;
+            let scn = fleetsim::cli::load_scenario_with(scenario.as_deref(), &sets)?;
             let filtered = trace_instance.is_some() || trace_zone.is_some();
             let trace = (trace || filtered).then_some(TraceFilter {
                 instance: trace_instance,
