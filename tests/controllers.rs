@@ -883,6 +883,92 @@ fn failures_in_a_window_and_a_zone_only() {
     );
 }
 
+#[test]
+fn faults_keep_bills_and_counts_consistent_for_every_charge_type() {
+    let text = r#"
+name = "faults-mixed"
+seed = 21
+duration = "3d"
+sample_interval = "30m"
+instance_types = ["S5.MEDIUM4", "S5.LARGE8"]
+[cloud]
+launch_failure_probability = 0.05
+[zones.ap-guangzhou-3]
+quota = { postpaid = 60, spot_cores = 200 }
+[zones.ap-shanghai-2]
+stock = { "S5.LARGE8" = 20 }
+[[workloads]]
+name = "web"
+arrival = { process = "poisson", rate_per_hour = 20 }
+lifetime = { dist = "lognormal", median = "2h", sigma = 1.0 }
+types = { "S5.MEDIUM4" = 3, "S5.LARGE8" = 1 }
+zones = { ap-guangzhou-3 = 1, ap-shanghai-2 = 1 }
+placement = "spread"
+zone_fallback = true
+replace_failed = true
+[[workloads]]
+name = "batch"
+charge_type = "SPOTPAID"
+arrival = { process = "poisson", rate_per_hour = 5 }
+lifetime = { dist = "exponential", mean = "4h" }
+types = { "S5.LARGE8" = 1 }
+zones = { ap-guangzhou-3 = 1, ap-shanghai-2 = 1 }
+instances_per_request = 2
+replace_failed = true
+[[workloads]]
+name = "base"
+charge_type = "PREPAID"
+arrival = { process = "poisson", rate_per_hour = 1 }
+lifetime = { dist = "weibull", shape = 0.8, scale = "20h" }
+types = { "S5.LARGE8" = 1 }
+zones = { ap-guangzhou-3 = 1, ap-shanghai-2 = 1 }
+placement = "least_quota_used"
+replace_failed = true
+[[faults]]
+kind = "zone_outage"
+zone = "ap-guangzhou-3"
+at = "1d"
+duration = "3h"
+[[faults]]
+kind = "zone_outage"
+zone = "ap-shanghai-2"
+at = "2d"
+duration = "2h"
+instances = "stopped"
+[[faults]]
+kind = "instance_failures"
+mtbf = "2d"
+"#;
+    let base = fresh_dir("controllers-mixed");
+    let out = base.join("run");
+    run(
+        &scenario(text),
+        RunOptions {
+            out: Some(out.clone()),
+            seed: None,
+            trace: None,
+            write_files: true,
+        },
+    )
+    .expect("run");
+    let folder = check_run_folder(&out, 30 * MIN);
+    let lost_at_outage = folder
+        .instances
+        .iter()
+        .filter(|r| r.released_ms == Some(24 * HOUR) && r.zone == "ap-guangzhou-3")
+        .count();
+    assert!(lost_at_outage > 10, "{lost_at_outage}");
+    for charge in ["PREPAID", "SPOTPAID", "POSTPAID_BY_HOUR"] {
+        assert!(
+            folder
+                .instances
+                .iter()
+                .any(|r| r.charge == charge && r.released_ms == Some(24 * HOUR)),
+            "a {charge} instance lost at the outage"
+        );
+    }
+}
+
 // ---- scenario mistakes -----------------------------------------------------------------------
 
 #[test]

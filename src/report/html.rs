@@ -484,10 +484,15 @@ fn scenario_section(h: &mut String, s: &Summary, scn: &Scenario, file: &Value) {
         {
             charge = format!("PREPAID, {} month(s)", plain(p));
         }
-        let round_robin = w.get("placement").and_then(Value::as_str) == Some("round_robin");
+        // Policies other than `weighted` ignore the weights: show the policy and the zones.
+        let policy = w
+            .get("placement")
+            .and_then(Value::as_str)
+            .filter(|p| *p != "weighted");
         let zones = match w.get("zones") {
-            Some(z) if round_robin => format!(
-                "round robin: {}",
+            Some(z) if policy.is_some() => format!(
+                "{}: {}",
+                policy.unwrap_or_default().replace('_', " "),
                 z.as_object()
                     .map(|m| m.keys().cloned().collect::<Vec<_>>().join(", "))
                     .unwrap_or_default()
