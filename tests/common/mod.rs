@@ -377,7 +377,11 @@ pub fn check_run_folder(dir: &Path, sample_interval_ms: u64) -> RunFolder {
         assert!(ids.insert(r.id.as_str()), "duplicate instance id {}", r.id);
         assert!(CHARGES.contains(&r.charge.as_str()), "{r:?}");
         assert!(
-            r.owner.starts_with("workload") || r.owner.starts_with("trace") || r.owner == "script",
+            ["workload", "trace", "autoscaler"]
+                .iter()
+                .any(|p| r.owner.starts_with(p))
+                || r.owner == "script"
+                || r.owner == "pool",
             "{r:?}"
         );
         let shape = type_shape(&r.itype);
