@@ -107,7 +107,7 @@ impl Journal {
         let instant = ch.accrual.instant_part();
         let for_time = ch.accrual.amount - instant;
         let paid_until = |inst: &crate::cloud::Instance| match inst.expires {
-            Some(e) if e > ch.time => format!(", paid until {e}"),
+            Some(e) if e > ch.time => format!(", covering until {e}"),
             _ => String::new(),
         };
         let what = match (ch.from, ch.to) {
@@ -137,14 +137,11 @@ impl Journal {
                 let op = inst.latest_operation.unwrap_or("billing");
                 let mut s = if instant.0 < 0 {
                     format!(
-                        "refunded {} {cur} ({op}: the unused part of the paid period)",
+                        "refunded {} {cur} ({op} before the paid period's end: paid minus used)",
                         Money(-instant.0)
                     )
                 } else {
-                    format!(
-                        "charged {instant} {cur} up front ({op}{})",
-                        paid_until(inst)
-                    )
+                    format!("charged {instant} {cur} ({op}){}", paid_until(inst))
                 };
                 if ch.from_charge != inst.charge {
                     s += &format!("; now {} (was {})", inst.charge, ch.from_charge);
@@ -254,12 +251,12 @@ fn transition_note(ch: &Change<'_>, from: InstanceState, to: InstanceState) -> S
     let inst = ch.instance;
     match (from, to) {
         (S::Stopped, S::Running) if ch.from_type != inst.itype => format!(
-            " as {} (ResetInstancesType; was {})",
+            " as {}, reset from {}",
             ch.catalog.itype(inst.itype).name,
             ch.catalog.itype(ch.from_type).name
         ),
         (S::Stopping, S::Stopped) if inst.stopped_mode == StoppedMode::StopCharging => {
-            " with STOP_CHARGING: only its disk is billed while stopped".into()
+            ", STOP_CHARGING: only the disk is billed while stopped".into()
         }
         (S::Pending, S::LaunchFailed) => ": the launch failed, nothing is billed".into(),
         (_, S::Shutdown) if inst.latest_operation == Some("TerminateInstances") => {
@@ -271,7 +268,7 @@ fn transition_note(ch: &Change<'_>, from: InstanceState, to: InstanceState) -> S
         (S::Shutdown, S::Running) => ": restored from the recycle bin".into(),
         (S::Shutdown, S::Terminating) => ": destroyed out of the recycle bin".into(),
         (_, S::Terminating) if inst.reclaiming => {
-            ": spot reclaim, its capacity went to an on-demand launch".into()
+            ": spot reclaim, its capacity went to an on-demand launch and the notice is over".into()
         }
         _ => String::new(),
     }
@@ -401,27 +398,31 @@ fn ok_words(req: &Request, resp: &Response, names: &Names) -> String {
             params(req, names)
         ),
         Response::Quotas(q) => {
-            let lines: Vec<String> = q
-                .iter()
-                .map(|v| {
-                    let unit = if v.charge == ChargeType::Spotpaid {
-                        " vCPUs"
-                    } else {
-                        ""
-                    };
-                    let total = match v.total {
-                        Some(t) => format!("{t}{unit}"),
-                        None => "no limit".into(),
-                    };
-                    format!(
-                        "{} {} {}{unit} used of {total}",
-                        names.zone(v.zone),
-                        v.charge,
-                        v.used
-                    )
-                })
-                .collect();
-            format!("ok: {}", lines.join("; "))
+            // One group per zone: `zone CHARGE used of total, CHARGE ...`.
+            let mut s = String::from("ok:");
+            let mut last_zone = None;
+            for v in q {
+                let unit = if v.charge == ChargeType::Spotpaid {
+                    " vCPUs"
+                } else {
+                    ""
+                };
+                let total = match v.total {
+                    Some(t) => format!(" of {t}"),
+                    None => " (no limit)".into(),
+                };
+                if last_zone == Some(v.zone) {
+                    s += ",";
+                } else {
+                    if last_zone.is_some() {
+                        s += ";";
+                    }
+                    s += &format!(" {}", names.zone(v.zone));
+                    last_zone = Some(v.zone);
+                }
+                s += &format!(" {} {}{unit} used{total}", v.charge, v.used);
+            }
+            s
         }
         Response::Configs(c) => {
             let sold: Vec<String> = c
@@ -450,7 +451,7 @@ fn refused_words(req: &Request, e: &ApiError, names: &Names) -> String {
         _ => e.message.clone(),
     };
     format!(
-        "refused with {}, {} ({details})",
+        "refused with {}: {} ({details})",
         e.code,
         meaning(e.code, req)
     )
@@ -460,9 +461,7 @@ fn refused_words(req: &Request, e: &ApiError, names: &Names) -> String {
 fn meaning(code: ErrorCode, req: &Request) -> String {
     use ErrorCode as E;
     let s = match code {
-        E::RequestLimitExceeded => {
-            "too many calls of this action for the rate limit: nothing was done"
-        }
+        E::RequestLimitExceeded => "over the rate limit, nothing was done",
         E::InvalidInstanceIdNotFound => "no such instance (any more)",
         E::InvalidInstanceIdMalformed => "that is not an instance id",
         E::InvalidParameterValueLimitExceeded => "too many instances named in one call",
@@ -473,7 +472,7 @@ fn meaning(code: ErrorCode, req: &Request) -> String {
         E::InvalidInstanceType => "no such instance type",
         E::InstanceState(s) => {
             return format!(
-                "the instance is {s}, a state {} does not accept",
+                "{} does not accept an instance that is {s}",
                 req.action().as_str()
             );
         }
