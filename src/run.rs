@@ -123,10 +123,12 @@ pub fn run_with_progress(
         world.rec.journal = Some(Journal::new(Box::new(std::io::stdout()), f));
     }
     if let Some(st) = &staging {
-        world.rec.costs = Some(crate::report::costs::CostLedger::new(
-            scn.catalog.zones.len(),
-            SimTime::ZERO + scn.duration,
-        ));
+        world.rec.costs = scn.rules.enabled.then(|| {
+            crate::report::costs::CostLedger::new(
+                scn.catalog.zones.len(),
+                SimTime::ZERO + scn.duration,
+            )
+        });
         world.rec.stream_instances(&st.path("instances.csv"))?;
         let mut ts = Some(TimeseriesWriter::create(st.dir())?);
         world.sampler = Some(Box::new(move |t, rec, cloud| {

@@ -20,6 +20,9 @@ pub struct BillingRules {
     /// Prepaid discount ladder: (period in months, percent of `months × monthly price`).
     /// ASSUMPTION: the documented periods with a ladder resembling other clouds' commitments.
     pub prepaid_discounts: Vec<(u32, u32)>,
+    /// Billing on (the default). Off, nothing is charged: only for measuring what billing
+    /// costs in run time (`--set billing.enabled=false`).
+    pub enabled: bool,
 }
 
 impl Default for BillingRules {
@@ -44,6 +47,7 @@ impl Default for BillingRules {
                 (48, 55),
                 (60, 50),
             ],
+            enabled: true,
         }
     }
 }
@@ -110,6 +114,9 @@ impl BillingRules {
 
     /// Up-front price of a prepaid period, micro-CNY.
     pub fn prepaid_price(&self, monthly_micro: u64, months: u32) -> Money {
+        if !self.enabled {
+            return Money::ZERO;
+        }
         let pct = self
             .prepaid_discounts
             .iter()
@@ -163,7 +170,7 @@ impl BillingRules {
         pieces.clear();
         let start = inst.billing.since;
         let ms = now.since(start).ms();
-        if ms > 0 {
+        if ms > 0 && self.enabled {
             match self.rate_class(cat, inst, inst.state) {
                 RateClass::Free => {}
                 RateClass::Flat(rate) => pieces.push(Piece {

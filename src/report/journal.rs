@@ -255,6 +255,10 @@ fn transition_note(ch: &Change<'_>, from: InstanceState, to: InstanceState) -> S
             ch.catalog.itype(inst.itype).name,
             ch.catalog.itype(ch.from_type).name
         ),
+        (S::Stopping, S::Stopped) if inst.next_type.is_some() => format!(
+            ", its type is now being reset to {}",
+            ch.catalog.itype(inst.next_type.unwrap_or(inst.itype)).name
+        ),
         (S::Stopping, S::Stopped) if inst.stopped_mode == StoppedMode::StopCharging => {
             ", STOP_CHARGING: only the disk is billed while stopped".into()
         }

@@ -415,7 +415,15 @@ fn resolve(f: ScenarioFile, text: &str, origin: &str) -> Result<Scenario, Scenar
             ],
         });
     }
-    // Types and prices.
+    // Types and prices: the illustrative catalogue, replaced by `prices_file`, replaced by
+    // `[prices]`.
+    let file_prices = match &f.prices_file {
+        None => std::collections::BTreeMap::new(),
+        Some(file) => {
+            let path = crate::workload::lifetimes::scenario_relative(origin, file);
+            read_price_file(&path).map_err(|m| fail("prices_file", m))?
+        }
+    };
     let mut types = Vec::new();
     let mut prices = Vec::new();
     for (i, name) in f.instance_types.iter().enumerate() {
@@ -431,7 +439,7 @@ fn resolve(f: ScenarioFile, text: &str, origin: &str) -> Result<Scenario, Scenar
                 format!("`{name}` is listed twice"),
             ));
         }
-        let price = match f.prices.get(name) {
+        let price = match f.prices.get(name).or(file_prices.get(name)) {
             None => illustrative_price(&t),
             Some(p) => {
                 if !(p.postpaid_hourly.is_finite() && p.postpaid_hourly >= 0.0) {
@@ -541,7 +549,10 @@ fn resolve(f: ScenarioFile, text: &str, origin: &str) -> Result<Scenario, Scenar
             *slot = dist_ms(d, field, origin, &fail)?;
         }
     }
-    let mut rules = BillingRules::default();
+    let mut rules = BillingRules {
+        enabled: f.billing.enabled,
+        ..BillingRules::default()
+    };
     if let Some(tiers) = &f.billing.postpaid_tiers {
         if tiers.first().map(|t| t.0) != Some(0) || tiers.windows(2).any(|w| w[1].0 <= w[0].0) {
             return Err(fail(
@@ -1202,4 +1213,67 @@ fn parse_price(p: Option<f64>, field: &str, fail: Fail<'_>) -> Result<Option<u64
             format!("must be a price of zero or more, got {x}"),
         )),
     }
+}
+
+/// Reads a price file: CSV with a header naming `instance_type`, `postpaid_hourly` and
+/// optionally `prepaid_monthly` and `tiered` (true/false), prices in the scenario's currency.
+/// Types the scenario does not use are ignored, so one file can hold a whole price list.
+fn read_price_file(
+    path: &Path,
+) -> Result<std::collections::BTreeMap<String, super::schema::PriceSettings>, String> {
+    let shown = path.display();
+    let mut r = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .comment(Some(b'#'))
+        .from_path(path)
+        .map_err(|e| format!("cannot read `{shown}`: {e}"))?;
+    let head = r.headers().map_err(|e| format!("`{shown}`: {e}"))?.clone();
+    let col = |name: &str| head.iter().position(|h| h == name);
+    let (Some(ty), Some(post)) = (col("instance_type"), col("postpaid_hourly")) else {
+        return Err(format!(
+            "`{shown}`: the header must name instance_type and postpaid_hourly (and may name \
+             prepaid_monthly, tiered)"
+        ));
+    };
+    let (pre, tier) = (col("prepaid_monthly"), col("tiered"));
+    let mut out = std::collections::BTreeMap::new();
+    for (i, rec) in r.records().enumerate() {
+        let line = i + 2;
+        let rec = rec.map_err(|e| format!("`{shown}`:{line}: {e}"))?;
+        let cell = |c: usize| rec.get(c).unwrap_or("").to_string();
+        let num = |c: usize, what: &str| -> Result<f64, String> {
+            let v = cell(c);
+            v.parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite() && *x >= 0.0)
+                .ok_or_else(|| {
+                    format!("`{shown}`:{line}: {what} `{v}` is not a price of zero or more")
+                })
+        };
+        let name = cell(ty);
+        let postpaid_hourly = num(post, "postpaid_hourly")?;
+        let prepaid_monthly = match pre {
+            Some(c) if !cell(c).is_empty() => Some(num(c, "prepaid_monthly")?),
+            _ => None,
+        };
+        let tiered = match tier.map(cell).as_deref() {
+            None | Some("") => true,
+            Some("true") => true,
+            Some("false") => false,
+            Some(o) => {
+                return Err(format!(
+                    "`{shown}`:{line}: tiered `{o}` is not true or false"
+                ));
+            }
+        };
+        out.insert(
+            name,
+            super::schema::PriceSettings {
+                postpaid_hourly,
+                prepaid_monthly,
+                tiered,
+            },
+        );
+    }
+    Ok(out)
 }

@@ -92,6 +92,10 @@ pub struct ScenarioFile {
     pub zones: BTreeMap<String, ZoneSettings>,
     /// Instance types the scenario uses, by CVM name (`S5.MEDIUM4`).
     pub instance_types: Vec<String>,
+    /// A CSV price list of the user's (`instance_type,postpaid_hourly,prepaid_monthly,tiered`),
+    /// relative to the scenario's folder; it replaces the illustrative catalogue for the types
+    /// it lists, and `[prices]` overrides it.
+    pub prices_file: Option<String>,
     /// Price overrides per instance type; types not listed use the illustrative catalogue.
     #[serde(default)]
     pub prices: BTreeMap<String, PriceSettings>,
@@ -398,8 +402,18 @@ fn default_spot_step() -> Duration {
     Duration(SimDuration::from_hours(1))
 }
 
+impl Default for BillingSettings {
+    fn default() -> Self {
+        BillingSettings {
+            postpaid_tiers: None,
+            prepaid_discount_percent: None,
+            enabled: true,
+        }
+    }
+}
+
 /// Billing rules that are documented figures or assumptions.
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct BillingSettings {
     /// Postpaid tiers: `[[from_hours, percent], ...]`; default `[[0, 100], [96, 50], [360, 34]]`.
@@ -407,6 +421,9 @@ pub struct BillingSettings {
     /// Prepaid discount ladder, period in months → percent of the undiscounted price.
     /// Default 1-11: 100, 12: 87, 24: 72, 36: 60, 48: 55, 60: 50 (ASSUMPTION).
     pub prepaid_discount_percent: Option<BTreeMap<String, u32>>,
+    /// `false` turns billing off (to measure its cost in run time); default `true`.
+    #[serde(default = "yes")]
+    pub enabled: bool,
 }
 
 fn default_launch_failure() -> Probability {

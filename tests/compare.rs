@@ -1,0 +1,212 @@
+//! `fleetsim compare`: every strategy sees the same demand (common random numbers), the output
+//! files hold what the README says, and the paired differences are consistent.
+
+use std::path::Path;
+use std::process::Command;
+
+use fleetsim::compare::{apply, breakeven, strategies};
+use fleetsim::engine::RngStreams;
+use fleetsim::run::build_world;
+use fleetsim::scenario::parse_scenario;
+
+const SCN: &str = r#"
+name = "cmp"
+seed = 3
+duration = "6d"
+instance_types = ["SA2.MEDIUM4", "SA2.LARGE8"]
+[cloud]
+spot_market = { min = 0.05, max = 0.2, mean = 0.1, volatility = 0.01, reversion = 0.1, step = "1h" }
+[zones.ap-guangzhou-3]
+stock = { "SA2.LARGE8" = 40 }
+[zones.ap-guangzhou-4]
+[[workloads]]
+name = "service"
+arrival = { process = "poisson", rate_per_hour = 1 }
+lifetime = { dist = "lognormal", median = "3d", sigma = 0.5 }
+types = { "SA2.LARGE8" = 1 }
+zones = { ap-guangzhou-3 = 1, ap-guangzhou-4 = 1 }
+[[workloads]]
+name = "batch"
+arrival = { process = "poisson", rate_per_hour = 10, burst = { on_mean = "2h", off_mean = "10h", factor = 3 } }
+lifetime = { dist = "exponential", mean = "3h" }
+types = { "SA2.MEDIUM4" = 2, "SA2.LARGE8" = 1 }
+zones = { ap-guangzhou-3 = 1, ap-guangzhou-4 = 1 }
+[compare]
+replications = 3
+[[compare.strategies]]
+name = "postpaid"
+charge_type = "POSTPAID_BY_HOUR"
+[[compare.strategies]]
+name = "prepaid"
+charge_type = "PREPAID"
+[[compare.strategies]]
+name = "spot-fallback"
+charge_type = "SPOTPAID"
+fallback = "POSTPAID_BY_HOUR"
+[[compare.strategies]]
+name = "base-p50"
+base_percentile = 50
+"#;
+
+#[test]
+fn every_strategy_sees_the_same_demand() {
+    let scn = parse_scenario(SCN, "cmp.toml").expect("valid");
+    let sts = strategies(&scn).expect("strategies");
+    for r in 0..2u64 {
+        let seed = RngStreams::replication_seed(scn.seed, r);
+        let mut logs = Vec::new();
+        for st in &sts {
+            let s = apply(&scn, st);
+            let (mut world, mut sched) = build_world(&s, seed);
+            world.demand_log = Some(Vec::new());
+            sched.run(&mut world);
+            // Arrival times, zones, types and lifetimes; the charge type is the strategy's.
+            let log: Vec<_> = world
+                .demand_log
+                .take()
+                .expect("kept")
+                .into_iter()
+                .map(|(w, d)| (w, d.requested, d.zone, d.itype, d.lifetimes))
+                .collect();
+            assert!(log.len() > 100, "{}: only {} requests", st.name, log.len());
+            logs.push((st.name.clone(), log));
+        }
+        for (name, log) in &logs[1..] {
+            assert_eq!(
+                log, &logs[0].1,
+                "{name} saw other demand than {}",
+                logs[0].0
+            );
+        }
+    }
+}
+
+#[test]
+fn compare_writes_its_tables() {
+    let base =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("compare-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    std::fs::create_dir_all(&base).expect("dir");
+    let file = base.join("cmp.toml");
+    std::fs::write(&file, SCN).expect("write");
+    let out = base.join("out");
+    let res = Command::new(env!("CARGO_BIN_EXE_fleetsim"))
+        .args([
+            "compare",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .expect("run");
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&res.stdout);
+    assert!(
+        stdout.contains("spot-fallback") && stdout.contains("95% CI"),
+        "{stdout}"
+    );
+    let rows = std::fs::read_to_string(out.join("compare.csv")).expect("compare.csv");
+    assert_eq!(
+        rows.lines().count(),
+        1 + 4 * 3,
+        "header + strategies × replications"
+    );
+    let summary = std::fs::read_to_string(out.join("compare_summary.csv")).expect("summary");
+    let mut first_mean = None;
+    for line in summary.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let num = |i: usize| f[i].parse::<f64>().expect("number");
+        let (mean, lo, hi, diff) = (num(2), num(4), num(5), num(6));
+        assert_eq!(f[1], "3");
+        assert!(lo <= mean && mean <= hi, "{line}");
+        let first = *first_mean.get_or_insert(mean);
+        // The paired difference's mean is the difference of the means.
+        assert!(
+            (diff - (mean - first)).abs() < 1e-6 * mean.abs().max(1.0),
+            "{line}"
+        );
+    }
+    // Spot is a fraction of the postpaid price: the spot strategy is the cheapest.
+    let mean_of = |name: &str| -> f64 {
+        let l = summary
+            .lines()
+            .find(|l| l.starts_with(&format!("{name},")))
+            .expect(name);
+        l.split(',').nth(2).unwrap().parse().unwrap()
+    };
+    assert!(mean_of("spot-fallback") < mean_of("postpaid"));
+    let be = std::fs::read_to_string(out.join("breakeven.csv")).expect("breakeven.csv");
+    assert_eq!(be.lines().count(), 3, "one row per instance type");
+    assert!(out.join("compare_cost.svg").exists() && out.join("compare_cost.png").exists());
+    let _ = std::fs::remove_dir_all(&base);
+}
+
+#[test]
+fn breakeven_matches_hand_computation() {
+    // Untiered, postpaid 1.00/h, prepaid month 511.00 (the illustrative ratio), 1-month ladder
+    // 100%: 511 h of use in a 720 h month break even → 512 whole hours, 512/720 of the month.
+    let text = SCN.replace(
+        "[compare]",
+        "[prices.\"SA2.MEDIUM4\"]\npostpaid_hourly = 1.0\nprepaid_monthly = 511.0\ntiered = false\n[compare]",
+    );
+    let scn = parse_scenario(&text, "cmp.toml").expect("valid");
+    let b = breakeven(&scn);
+    let m = b
+        .iter()
+        .find(|x| x.instance_type == "SA2.MEDIUM4")
+        .expect("row");
+    assert_eq!(m.utilisation_1m, Some(512.0 / 720.0));
+    // Continuous use for L hours: prepaid costs min(paid 511, consumed L × 1.00) before a whole
+    // month is used, so it is cheaper than postpaid (L × 1.00) from L = 512 h on.
+    assert_eq!(m.lifetime_hours_1m, Some(512.0));
+    // 12 months at 87%: 12 × 511 × 0.87 = 5334.84 → postpaid beats it below 5335 h of 8640.
+    assert_eq!(m.utilisation_12m, Some(5335.0 / 8640.0));
+}
+
+#[test]
+fn a_price_file_replaces_the_illustrative_catalogue() {
+    let base =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("prices-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    std::fs::create_dir_all(&base).expect("dir");
+    std::fs::write(
+        base.join("my-prices.csv"),
+        "# our negotiated prices\ninstance_type,postpaid_hourly,prepaid_monthly,tiered\n\
+         SA2.MEDIUM4,0.25,120,false\nSA2.LARGE8,0.5,,true\nS9.HUGE64,9,9,false\n",
+    )
+    .expect("write prices");
+    let text = SCN.replace(
+        "instance_types =",
+        "prices_file = \"my-prices.csv\"\ninstance_types =",
+    );
+    let origin = base.join("cmp.toml");
+    let scn = parse_scenario(&text, origin.to_str().unwrap()).expect("valid");
+    let p = &scn.catalog.prices;
+    assert_eq!(
+        (p[0].postpaid_hourly, p[0].prepaid_monthly, p[0].tiered),
+        (250_000, 120_000_000, false)
+    );
+    assert_eq!((p[1].postpaid_hourly, p[1].tiered), (500_000, true));
+    // A broken file is reported with its line.
+    std::fs::write(
+        base.join("bad.csv"),
+        "instance_type,postpaid_hourly\nSA2.MEDIUM4,-1\n",
+    )
+    .unwrap();
+    let bad = SCN.replace(
+        "instance_types =",
+        "prices_file = \"bad.csv\"\ninstance_types =",
+    );
+    let err = parse_scenario(&bad, origin.to_str().unwrap())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("prices_file") && err.contains("bad.csv`:2"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&base);
+}
