@@ -6,7 +6,7 @@
 //! d0 00:00:00  ins-fr5huhc3  created as PENDING (S5.MEDIUM4, POSTPAID_BY_HOUR, ap-guangzhou-3)
 //! d0 00:00:00  script calls RunInstances: ok, 1 launched: ins-fr5huhc3 (1 × S5.MEDIUM4, POSTPAID_BY_HOUR, ap-guangzhou-3)
 //! d0 01:00:00  ins-fr5huhc3  RUNNING -> STOPPING (the 59m in RUNNING cost 0.983333 CNY)
-//! d0 02:11:52  workload #1 calls RunInstances: refused with LimitExceeded.InstanceQuota, the zone's postpaid instance quota is used up (POSTPAID_BY_HOUR instance quota in ap-guangzhou-3: 5 used of 5, 1 asked)
+//! d0 02:11:52  workload #1 calls RunInstances: refused with LimitExceeded.InstanceQuota: the zone's postpaid instance quota is used up (POSTPAID_BY_HOUR instance quota in ap-guangzhou-3: 5 used of 5, 1 asked)
 //! ```
 //!
 //! An instance's line names it and says what happened to it, with the cost of the time it
@@ -135,16 +135,21 @@ impl Journal {
             }
             (Some(_), Some(_)) if ch.kind == ChangeKind::Charge => {
                 let op = inst.latest_operation.unwrap_or("billing");
-                let mut s = if instant.0 < 0 {
-                    format!(
-                        "refunded {} {cur} ({op} before the paid period's end: paid minus used)",
+                let mut parts = Vec::new();
+                if instant.0 < 0 {
+                    parts.push(format!(
+                        "refunded {} {cur}: it leaves its paid period early and gets back what \
+                         it paid minus what it used",
                         Money(-instant.0)
-                    )
-                } else {
-                    format!("charged {instant} {cur} ({op}){}", paid_until(inst))
-                };
+                    ));
+                } else if instant.0 > 0 {
+                    parts.push(format!(
+                        "charged {instant} {cur} ({op}){}",
+                        paid_until(inst)
+                    ));
+                }
                 if ch.from_charge != inst.charge {
-                    s += &format!("; now {} (was {})", inst.charge, ch.from_charge);
+                    let mut s = format!("now {} (was {})", inst.charge, ch.from_charge);
                     if for_time.0 != 0 {
                         s += &format!(
                             "; its last {} as {} cost {for_time} {cur}",
@@ -152,8 +157,12 @@ impl Journal {
                             ch.from_charge
                         );
                     }
+                    parts.push(s);
                 }
-                s
+                if parts.is_empty() {
+                    parts.push(format!("billing changed ({op})"));
+                }
+                parts.join("; ")
             }
             (Some(from), Some(to)) => {
                 let note = transition_note(ch, from, to);
@@ -184,7 +193,7 @@ impl Journal {
         self.call_attempt(c, 1);
     }
 
-    /// A call; `attempt` > 1 marks a client's retry.
+    /// A call; `attempt` > 1 marks a client's retry (`… (retry, attempt 2)`).
     pub fn call_attempt(&mut self, c: &CallRecord<'_>, attempt: u32) {
         if self.filter.instance.is_some() || self.filter.zone.is_some() {
             // Calls are narrated only when nothing is filtered: a call may touch many zones.
@@ -217,7 +226,9 @@ impl Journal {
         self.last_caller = who;
     }
 
-    /// The client of the last narrated call gives up on it after its last attempt.
+    /// The client of the last narrated call gives up on it after its last attempt:
+    /// `workload #0 gives up on RunInstances: still RequestLimitExceeded after 3 attempts`.
+    /// (For the recorder to call right after that call's line, as it counts the give-up.)
     pub fn give_up(&mut self, time: SimTime, action: Action, code: ErrorCode, attempts: u32) {
         if self.filter.instance.is_some() || self.filter.zone.is_some() {
             return;
