@@ -76,17 +76,7 @@ impl Cloud {
             let state = inst.state;
             self.mark(k, "RenewInstances", OperationState::Success);
             let inst = self.fleet.get(k).expect("live");
-            obs.state_change(&Change {
-                time: now,
-                instance: inst,
-                from: Some(state),
-                to: Some(state),
-                from_type: inst.itype,
-                from_charge: inst.charge,
-                accrual: Accrual::point(now, price),
-                kind: ChangeKind::Charge,
-                catalog: &self.catalog,
-            });
+            charge_now(&self.catalog, inst, now, price, obs);
             if state == S::Shutdown {
                 self.apply(k, Transition::Restore, now, obs);
             }
@@ -245,20 +235,9 @@ impl Cloud {
         inst.billing.refunded += refund;
         inst.billing.prepaid_paid = paid - refund;
         inst.expires = Some(now);
-        let state = inst.state;
         let inst = self.fleet.get(key).expect("live");
         if refund.0 != 0 {
-            obs.state_change(&Change {
-                time: now,
-                instance: inst,
-                from: Some(state),
-                to: Some(state),
-                from_type: inst.itype,
-                from_charge: inst.charge,
-                accrual: Accrual::point(now, -refund),
-                kind: ChangeKind::Charge,
-                catalog: &self.catalog,
-            });
+            charge_now(&self.catalog, inst, now, -refund, obs);
         }
     }
 
@@ -306,19 +285,8 @@ impl Cloud {
             inst.latest_operation = Some("RenewInstances");
             inst.latest_operation_state = Some(OperationState::Success);
             sched.schedule_at(expires, CloudEvent::Expire(key).into());
-            let state = inst.state;
             let inst = self.fleet.get(key).expect("live");
-            obs.state_change(&Change {
-                time: now,
-                instance: inst,
-                from: Some(state),
-                to: Some(state),
-                from_type: inst.itype,
-                from_charge: inst.charge,
-                accrual: Accrual::point(now, price),
-                kind: ChangeKind::Charge,
-                catalog: &self.catalog,
-            });
+            charge_now(&self.catalog, inst, now, price, obs);
             return;
         }
         if inst.busy() || !matches!(inst.state, InstanceState::Running | InstanceState::Stopped) {
@@ -341,4 +309,26 @@ impl Cloud {
             self.apply(key, Transition::BinExpired, now, obs);
         }
     }
+}
+
+/// Tells the observers of a charge (or, negative, a refund) made at `now` without a state
+/// change: a purchase, a renewal, a refund.
+fn charge_now<O: Observer>(
+    catalog: &Catalog,
+    inst: &Instance,
+    now: SimTime,
+    amount: Money,
+    obs: &mut O,
+) {
+    obs.state_change(&Change {
+        time: now,
+        instance: inst,
+        from: Some(inst.state),
+        to: Some(inst.state),
+        from_type: inst.itype,
+        from_charge: inst.charge,
+        accrual: Accrual::point(now, amount),
+        kind: ChangeKind::Charge,
+        catalog,
+    });
 }
