@@ -151,6 +151,9 @@ impl Recorder {
     /// A client gave up on a call after `code`.
     pub fn give_up(&mut self, now: SimTime, action: Action, code: ErrorCode) {
         self.give_ups += 1;
+        if let Some(j) = self.journal.as_mut() {
+            j.give_up(now, action, code, self.attempt);
+        }
         let bucket = now.ms() / self.api_bucket_ms.max(1);
         self.api_log
             .entry((bucket, action, Some(code)))
@@ -347,7 +350,7 @@ impl Observer for Recorder {
             cell.retries += 1;
         }
         if let Some(j) = self.journal.as_mut() {
-            j.call(c);
+            j.call_attempt(c, self.attempt);
         }
     }
 }

@@ -544,6 +544,11 @@ fn resolve(f: ScenarioFile, text: &str, origin: &str) -> Result<Scenario, Scenar
             &t.terminating,
             "cloud.timings.terminating",
         ),
+        (
+            &mut timings.reset_type,
+            &t.reset_type,
+            "cloud.timings.reset_type",
+        ),
     ] {
         if let Some(d) = set {
             *slot = dist_ms(d, field, origin, &fail)?;
