@@ -64,6 +64,7 @@ const CHARTS: [(&str, &str); 5] = [
 ];
 /// Drawn only when the run folder has `costs.csv`.
 const COST_CHART: (&str, &str) = ("cost_by_charge_type", "Cumulative cost (CNY)");
+const HOURLY_COST_CHART: (&str, &str) = ("cost_per_hour", "Cost per hour (CNY)");
 
 const PNG_MAGIC: [u8; 8] = [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -195,6 +196,7 @@ fn charts_and_report_html() {
     let has_costs = out.join("costs.csv").is_file();
     let mut charts: Vec<(&str, &str)> = CHARTS.to_vec();
     if has_costs {
+        charts.push(HOURLY_COST_CHART);
         charts.push(COST_CHART);
     } else {
         assert!(

@@ -23,6 +23,9 @@ pub trait PendingEvents<E> {
     fn push(&mut self, time: SimTime, event: E) -> EventId;
     /// Removes and returns the earliest live event; ties leave in insertion order.
     fn pop(&mut self) -> Option<(SimTime, EventId, E)>;
+    /// Like [`pop`](Self::pop), but only if the earliest live event is strictly before `until`;
+    /// otherwise nothing is removed (apart from cancelled entries) and it returns `None`.
+    fn pop_before(&mut self, until: SimTime) -> Option<(SimTime, EventId, E)>;
     /// Cancels a pending event. Cancelling an id that has already been popped or cancelled is a
     /// logic error of the caller (it is ignored in release builds).
     fn cancel(&mut self, id: EventId);
@@ -190,19 +193,36 @@ struct Entry<E> {
     event: E,
 }
 
-/// A radix heap over millisecond times. Simulated time never goes backwards, so every key pushed
-/// is at least the last key popped; the heap files each entry in the bucket named by the highest
-/// bit in which its key differs from that last key. Push is O(1); each entry moves down at most
-/// 64 times over its life. Entries with equal keys always sit in the same bucket in push order,
-/// and buckets are redistributed stably, so ties leave first-in first-out.
+/// Bits per radix digit.
+const DIGIT_BITS: u32 = 4;
+/// Buckets per level (values of one digit).
+const RADIX: usize = 1 << DIGIT_BITS;
+/// Levels needed to cover a `u64` key.
+const LEVELS: usize = 64 / DIGIT_BITS as usize;
+const BUCKETS: usize = LEVELS * RADIX;
+/// A bucket holding at most this many entries is refilled relative to its minimum (one scan in
+/// cache, and the minimum goes straight to the front); a larger one relative to its lower bound,
+/// a plain radix-sort step with no scan.
+const SMALL_BUCKET: usize = 32;
+
+/// A radix heap over millisecond times with 4-bit digits. Simulated time never goes backwards,
+/// so every key pushed is at least `last`, a lower bound of all pending keys; the heap files each
+/// entry by the highest 4-bit digit in which its key differs from `last` (the level) and the
+/// value of its own digit there. Buckets in (level, digit) order hold ascending, disjoint key
+/// ranges, so the lowest non-empty bucket holds the earliest key. Push is O(1); each entry moves
+/// down at most 16 times over its life (a level per move), and a level-0 bucket holds one key
+/// only, so it goes to the front whole. Entries with equal keys always sit in the same bucket in
+/// push order, and buckets are redistributed stably, so ties leave first-in first-out.
 pub struct RadixEventQueue<E> {
+    /// All pending keys are at least `last`.
     last: u64,
     /// Keys equal to `last`, in push order.
     front: VecDeque<Entry<E>>,
-    /// `buckets[i]` holds keys whose highest differing bit from `last` is bit `i`.
-    buckets: Vec<Vec<Entry<E>>>,
-    /// Bit `i` set when `buckets[i]` is non-empty.
-    nonempty: u64,
+    /// `buckets[16 * level + digit]` holds keys whose highest 4-bit digit differing from `last`
+    /// is digit `level`, where their own digit is `digit`.
+    buckets: Box<[Vec<Entry<E>>; BUCKETS]>,
+    /// Bit `b % 64` of word `b / 64` set when `buckets[b]` is non-empty.
+    nonempty: [u64; BUCKETS / 64],
     next_seq: u64,
     cancelled: CancelSet,
     live: usize,
@@ -219,8 +239,8 @@ impl<E> RadixEventQueue<E> {
         RadixEventQueue {
             last: 0,
             front: VecDeque::new(),
-            buckets: (0..64).map(|_| Vec::new()).collect(),
-            nonempty: 0,
+            buckets: Box::new(std::array::from_fn(|_| Vec::new())),
+            nonempty: [0; BUCKETS / 64],
             next_seq: 0,
             cancelled: CancelSet::new(),
             live: 0,
@@ -233,44 +253,76 @@ impl<E> RadixEventQueue<E> {
         if diff == 0 {
             self.front.push_back(e);
         } else {
-            let b = 63 - diff.leading_zeros() as usize;
-            self.nonempty |= 1 << b;
+            let shift = (63 - diff.leading_zeros()) & !(DIGIT_BITS - 1);
+            let level = (shift / DIGIT_BITS) as usize;
+            let b = (level * RADIX + ((e.time >> shift) as usize & (RADIX - 1))) & (BUCKETS - 1);
+            self.nonempty[b >> 6] |= 1 << (b & 63);
             self.buckets[b].push(e);
         }
     }
 
-    /// Moves the lowest non-empty bucket down so that `front` holds the earliest key.
+    /// Index of the lowest non-empty bucket.
+    #[inline]
+    fn first_bucket(&self) -> Option<usize> {
+        self.nonempty
+            .iter()
+            .position(|&w| w != 0)
+            .map(|i| i * 64 + self.nonempty[i].trailing_zeros() as usize)
+    }
+
+    /// Moves buckets down until `front` holds the earliest key; false when nothing is pending.
+    #[inline]
     fn refill_front(&mut self) -> bool {
         if !self.front.is_empty() {
             return true;
         }
-        if self.nonempty == 0 {
-            return false;
+        self.refill_slow()
+    }
+
+    fn refill_slow(&mut self) -> bool {
+        while self.front.is_empty() {
+            let Some(b) = self.first_bucket() else {
+                return false;
+            };
+            self.nonempty[b >> 6] &= !(1 << (b & 63));
+            let mut bucket = std::mem::take(&mut self.buckets[b]);
+            let level = b / RADIX;
+            if level == 0 {
+                // A level-0 bucket holds a single key: it is the new front as it stands.
+                self.last = bucket[0].time;
+                self.front.extend(bucket.drain(..));
+            } else {
+                // Any new `last` between the bucket's lower bound and its minimum keeps every
+                // other bucket where it is (they all hold keys above this bucket's range).
+                self.last = if bucket.len() <= SMALL_BUCKET {
+                    bucket.iter().map(|e| e.time).min().unwrap_or(self.last)
+                } else {
+                    let shift = level as u32 * DIGIT_BITS;
+                    (bucket[0].time >> shift) << shift
+                };
+                for e in bucket.drain(..) {
+                    self.file(e);
+                }
+            }
+            // Keep the bucket's allocation for reuse.
+            self.buckets[b] = bucket;
         }
-        let b = self.nonempty.trailing_zeros() as usize;
-        self.nonempty &= !(1 << b);
-        let mut bucket = std::mem::take(&mut self.buckets[b]);
-        self.last = bucket.iter().map(|e| e.time).min().unwrap_or(self.last);
-        for e in bucket.drain(..) {
-            self.file(e);
-        }
-        // Keep the bucket's allocation for reuse.
-        self.buckets[b] = bucket;
         true
     }
 
     /// Lowers `last` to `to` and refiles everything. Only needed when a peek (or skipping
     /// cancelled entries) moved `last` past the clock and the caller then schedules between the
     /// two, e.g. when a run is stepped; never on the hot path. Entries with equal keys share a
-    /// bucket in push order, and buckets are refiled in ascending order, so ties stay FIFO.
+    /// bucket in push order, and the stable sort keeps that order, so ties stay FIFO.
     fn rewind(&mut self, to: u64) {
         let mut all: Vec<Entry<E>> = self.front.drain(..).collect();
-        for b in 0..64 {
-            if self.nonempty & (1 << b) != 0 {
+        for (wi, word) in self.nonempty.iter_mut().enumerate() {
+            while *word != 0 {
+                let b = wi * 64 + word.trailing_zeros() as usize;
+                *word &= *word - 1;
                 all.append(&mut self.buckets[b]);
             }
         }
-        self.nonempty = 0;
         self.last = to;
         // Stable sort by key keeps push order among equal keys.
         all.sort_by_key(|e| e.time);
@@ -318,6 +370,25 @@ impl<E> PendingEvents<E> for RadixEventQueue<E> {
     fn pop(&mut self) -> Option<(SimTime, EventId, E)> {
         loop {
             if !self.refill_front() {
+                return None;
+            }
+            let e = self.front.pop_front()?;
+            if self.cancelled.take(e.seq, self.next_seq) {
+                continue;
+            }
+            self.live -= 1;
+            return Some((SimTime(e.time), EventId(e.seq), e.event));
+        }
+    }
+
+    #[inline]
+    fn pop_before(&mut self, until: SimTime) -> Option<(SimTime, EventId, E)> {
+        loop {
+            if !self.refill_front() {
+                return None;
+            }
+            // Every pending key is at least the head's, so a late head means nothing is due.
+            if self.front.front()?.time >= until.0 {
                 return None;
             }
             let e = self.front.pop_front()?;
@@ -410,6 +481,22 @@ impl<E> PendingEvents<E> for HeapEventQueue<E> {
             return Some((SimTime(e.time), EventId(e.seq), e.event));
         }
         None
+    }
+
+    fn pop_before(&mut self, until: SimTime) -> Option<(SimTime, EventId, E)> {
+        loop {
+            let head = self.heap.peek()?;
+            if self.cancelled.take(head.0.seq, self.next_seq) {
+                self.heap.pop();
+                continue;
+            }
+            if head.0.time >= until.0 {
+                return None;
+            }
+            let HeapEntry(e) = self.heap.pop()?;
+            self.live -= 1;
+            return Some((SimTime(e.time), EventId(e.seq), e.event));
+        }
     }
 
     fn cancel(&mut self, id: EventId) {

@@ -79,13 +79,7 @@ impl<E> Scheduler<E> {
     pub fn run_until<M: Model<Event = E>>(&mut self, until: SimTime, model: &mut M) -> u64 {
         let until = until.min(self.end);
         let start = self.processed;
-        while let Some(t) = self.queue.peek_time() {
-            if t >= until {
-                break;
-            }
-            let Some((t, _, ev)) = self.queue.pop() else {
-                break;
-            };
+        while let Some((t, _, ev)) = self.queue.pop_before(until) {
             self.now = t;
             self.processed += 1;
             model.handle(ev, self);

@@ -430,16 +430,13 @@ fn charts(d: &RunData, summary: &Summary, scn: &Scenario) -> Vec<Chart> {
     let mut out = vec![
         fleet_by_state(d),
         fleet_by_zone(d, &zones),
-        vcpus_vs_quota(d, &zones),
+        vcpus_vs_quota(d, &zones, scn),
         instances_vs_quota(d, &zones),
         api_calls(d, summary, scn),
     ];
     if let Some(c) = &d.costs {
-        out.push(cost_by_charge_type(
-            c,
-            summary.duration_s,
-            &summary.currency,
-        ));
+        out.push(cost_chart(c, summary.duration_s, &summary.currency, false));
+        out.push(cost_chart(c, summary.duration_s, &summary.currency, true));
     }
     out
 }
@@ -503,9 +500,17 @@ fn fleet_by_zone(d: &RunData, zones: &[String]) -> Chart {
     }
 }
 
-fn vcpus_vs_quota(d: &RunData, zones: &[String]) -> Chart {
+fn vcpus_vs_quota(d: &RunData, zones: &[String], scn: &Scenario) -> Chart {
     let mut series = Vec::new();
     let mut any_quota = false;
+    let mut any_stock = false;
+    let end = d
+        .times
+        .iter()
+        .next_back()
+        .copied()
+        .map(hours)
+        .unwrap_or(0.0);
     for (i, z) in zones.iter().enumerate() {
         let (strong, light) = zone_colors(i);
         series.push((
@@ -518,6 +523,26 @@ fn vcpus_vs_quota(d: &RunData, zones: &[String]) -> Chart {
                 dashed: false,
             },
         ));
+        // The zone's stock of the types it limits, in vCPUs.
+        let stock: u64 = scn
+            .stock
+            .iter()
+            .filter(|(zi, _, _)| &scn.catalog.zone(*zi).name == z)
+            .map(|&(_, t, cap)| cap as u64 * scn.catalog.itype(t).vcpus as u64)
+            .sum();
+        if stock > 0 {
+            any_stock = true;
+            series.push((
+                self::series(
+                    format!("{z} stock, vCPUs"),
+                    vec![(0.0, stock as f64), (end, stock as f64)],
+                ),
+                SeriesStyle {
+                    color: light,
+                    dashed: true,
+                },
+            ));
+        }
         let Some(track) = d.quota.get(&(z.clone(), SPOT.to_string())) else {
             continue;
         };
@@ -546,6 +571,12 @@ fn vcpus_vs_quota(d: &RunData, zones: &[String]) -> Chart {
             },
         ));
     }
+    let stock_note = if any_stock {
+        " Dashed light lines: the zone's stock of the instance types it limits, in vCPUs (types \
+         without a stock limit have ample capacity and are not counted)."
+    } else {
+        ""
+    };
     let caption = if any_quota {
         "Solid: vCPUs of the instances in each zone (any state, any charge type). Light: spot \
          vCPUs counted against the spot quota (including use outside the simulation); dashed: \
@@ -558,11 +589,11 @@ fn vcpus_vs_quota(d: &RunData, zones: &[String]) -> Chart {
     };
     Chart {
         stem: "vcpus_vs_quota",
-        what: "vCPUs per zone and spot quota",
+        what: "vCPUs per zone against quota and stock",
         y_label: "vCPUs (cores)".into(),
         kind: ChartKind::Lines,
         series,
-        caption: caption.into(),
+        caption: format!("{caption}{stock_note}"),
     }
 }
 
@@ -667,7 +698,9 @@ fn api_calls(d: &RunData, summary: &Summary, scn: &Scenario) -> Chart {
     }
 }
 
-fn cost_by_charge_type(c: &Costs, duration_s: f64, currency: &str) -> Chart {
+/// Cost by charge type hour by hour: per hour (`cost_per_hour`) or summed since the start
+/// (`cost_by_charge_type`).
+fn cost_chart(c: &Costs, duration_s: f64, currency: &str, cumulative: bool) -> Chart {
     const HOUR: Ms = 3_600_000;
     let end = (duration_s * 1000.0).round() as Ms;
     let last = c
@@ -709,8 +742,9 @@ fn cost_by_charge_type(c: &Costs, duration_s: f64, currency: &str) -> Chart {
         }
         for (h, v) in per_hour.iter().enumerate() {
             cum += v;
-            total[h] += cum;
-            points.push((at(h as Ms), cum));
+            let y = if cumulative { cum } else { *v };
+            total[h] += y;
+            points.push((at(h as Ms), y));
         }
         out.push((series(ch.clone(), points), style(color, false)));
     }
@@ -719,17 +753,33 @@ fn cost_by_charge_type(c: &Costs, duration_s: f64, currency: &str) -> Chart {
         points.extend(total.iter().enumerate().map(|(h, v)| (at(h as Ms), *v)));
         out.push((series("total", points), style(GREY, true)));
     }
-    Chart {
-        stem: "cost_by_charge_type",
-        what: "cumulative cost by charge type",
-        y_label: format!("Cumulative cost ({})", currency),
-        kind: ChartKind::Lines,
-        series: out,
-        caption: format!(
-            "Money charged since the start of the run, net of refunds, per charge type and in \
-             total, hour by hour, in {} (costs.csv).",
-            currency
-        ),
+    if cumulative {
+        Chart {
+            stem: "cost_by_charge_type",
+            what: "cumulative cost by charge type",
+            y_label: format!("Cumulative cost ({})", currency),
+            kind: ChartKind::Lines,
+            series: out,
+            caption: format!(
+                "Money charged since the start of the run, net of refunds, per charge type and \
+                 in total, hour by hour, in {} (costs.csv).",
+                currency
+            ),
+        }
+    } else {
+        Chart {
+            stem: "cost_per_hour",
+            what: "cost per hour by charge type",
+            y_label: format!("Cost per hour ({})", currency),
+            kind: ChartKind::Lines,
+            series: out,
+            caption: format!(
+                "Money settled in each hour, net of refunds, per charge type and in total, in {} \
+                 (costs.csv). Up-front prepaid payments and refunds show as spikes in the hour \
+                 they are made.",
+                currency
+            ),
+        }
     }
 }
 
@@ -835,7 +885,7 @@ mod tests {
         let c = d.costs.as_ref().expect("costs.csv read");
         assert_eq!(c.by_zone[&("z-2".to_string(), "SPOTPAID".to_string())], 2.0);
         // A last, partial hour: points at 1 h, 2 h and 2.5 h.
-        let chart = cost_by_charge_type(c, 9000.0, "CNY");
+        let chart = cost_chart(c, 9000.0, "CNY", true);
         assert_eq!(chart.y_label, "Cumulative cost (CNY)");
         let names: Vec<&str> = chart.series.iter().map(|s| s.0.name.as_str()).collect();
         assert_eq!(names, ["PREPAID", "SPOTPAID", "total"]);
