@@ -303,6 +303,7 @@ impl World {
             period_months: demand.period_months,
             renew_flag,
             max_price,
+            client_token: None,
         });
         self.rec.attempt = attempt;
         let result = self.cloud.call(owner_of(w), req, sched, &mut self.rec);
@@ -499,6 +500,7 @@ impl World {
                     period_months: months,
                     renew_flag: crate::cloud::RenewFlag::NotifyAndAutoRenew,
                     max_price: None,
+                    client_token: None,
                 });
                 self.rec.attempt = 1;
                 if let Ok(Response::Launched(ids)) =

@@ -394,6 +394,7 @@ fn run(zone: ZoneIdx, itype: TypeIdx, charge: ChargeType, count: u32) -> RunInst
         period_months: 1,
         renew_flag: RenewFlag::default(),
         max_price: None,
+        client_token: None,
     }
 }
 fn refs(ids: &[InstanceId]) -> Vec<InstanceRef> {
@@ -1587,6 +1588,45 @@ fn dry_run_answers_dry_run_operation_and_changes_nothing() {
     // and the real call afterwards succeeds with the first ids
     let ids = sim.launch(run(GZ3, MEDIUM, POST, 5));
     assert_eq!(ids[0], InstanceId(0));
+}
+
+#[test]
+fn client_token_makes_run_instances_idempotent() {
+    let mut sim = Cfg::new()
+        .quota(
+            GZ3,
+            ZoneQuota {
+                postpaid: Some(5),
+                ..Default::default()
+            },
+        )
+        .build();
+    let mut r = run(GZ3, MEDIUM, POST, 3);
+    r.client_token = Some("deploy-42".into());
+    let first = sim.launch(r.clone());
+    assert_eq!(first.len(), 3);
+    let quotas = sim.quotas();
+    // The same token again (a client retrying after a lost answer): the same instances, nothing
+    // new, no quota taken — even though 3 more would exceed the quota of 5.
+    let again = sim.launch(r.clone());
+    assert_eq!(again, first);
+    assert_eq!(sim.cloud().fleet().created(), 3);
+    assert_eq!(sim.quotas(), quotas);
+    // Still the same answer after the instances ran and one was terminated.
+    sim.settle();
+    sim.accept(terminate(&first[..1]));
+    sim.settle();
+    assert_eq!(sim.launch(r), first);
+    // Another token is a new purchase, and meets the quota (2 alive + 4 > 5).
+    let mut other = run(GZ3, MEDIUM, POST, 4);
+    other.client_token = Some("deploy-43".into());
+    sim.refuse(Request::RunInstances(other), "LimitExceeded.InstanceQuota");
+    // A refused call does not claim its token: the same token can succeed later.
+    let mut small = run(GZ3, MEDIUM, POST, 1);
+    small.client_token = Some("deploy-43".into());
+    assert_eq!(sim.launch(small.clone()).len(), 1);
+    assert_eq!(sim.launch(small).len(), 1);
+    assert_eq!(sim.cloud().fleet().created(), 4);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -65,6 +65,7 @@ fn run_request(
         period_months: 1,
         renew_flag: Default::default(),
         max_price: None,
+        client_token: None,
     });
     world
         .cloud

@@ -1028,6 +1028,7 @@ fn resolve_actions(
                 period_months: a.period_months.unwrap_or(1),
                 renew_flag: parse_renew_flag(&a.renew_flag, &at("renew_flag"), fail)?,
                 max_price: parse_price(a.max_price, &at("max_price"), fail)?,
+                client_token: a.client_token.clone(),
             }),
             Action::StartInstances => ScriptCall::Start,
             Action::StopInstances => {

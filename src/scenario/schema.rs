@@ -199,6 +199,9 @@ pub struct ActionSettings {
     pub dry_run: bool,
     /// PREPAID period (RunInstances, RenewInstances, ModifyInstancesChargeType).
     pub period_months: Option<u32>,
+    /// RunInstances: `ClientToken`; a second call with the same token returns the first
+    /// call's instances and creates nothing (idempotency).
+    pub client_token: Option<String>,
     /// RunInstances: PREPAID RenewFlag and SPOTPAID MaxPrice per hour.
     pub renew_flag: Option<String>,
     pub max_price: Option<f64>,

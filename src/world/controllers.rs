@@ -512,6 +512,7 @@ impl World {
                         period_months: 1,
                         renew_flag: Default::default(),
                         max_price: spec.max_price,
+                        client_token: None,
                     });
                     self.rec.attempt = 1;
                     match self

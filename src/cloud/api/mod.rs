@@ -129,6 +129,8 @@ pub struct Cloud {
     pub spot_notice: SimDuration,
     limiter: RateLimiter,
     market: SpotMarket,
+    /// ClientTokens of accepted RunInstances calls and the instances each created.
+    client_tokens: crate::engine::hash::FxHashMap<String, Vec<InstanceId>>,
     /// Spot instances holding stock, per zone × type, by id (newest last): reclaim victims.
     spot_holders: Vec<std::collections::BTreeSet<InstanceId>>,
     /// Scratch buffer for the pieces of the interval being closed (no allocation per event).
@@ -170,6 +172,7 @@ impl Cloud {
             spot_notice: setup.spot_notice,
             limiter: RateLimiter::new(&setup.rate_limits),
             spot_holders: vec![Default::default(); cells],
+            client_tokens: Default::default(),
             market,
             pieces: Vec::new(),
             fleet: Fleet::new(),
@@ -560,6 +563,13 @@ impl Cloud {
         sched: &mut Scheduler<E>,
         obs: &mut O,
     ) -> Result<Response, ApiError> {
+        // Idempotency: a token already used by an accepted call answers with that call's
+        // instances, whatever has happened to them since, and creates nothing.
+        if let Some(t) = &r.client_token
+            && let Some(ids) = self.client_tokens.get(t)
+        {
+            return Ok(Response::Launched(ids.clone()));
+        }
         if r.count == 0 || r.count > MAX_RUN_COUNT {
             return Err(ApiError::new(
                 ErrorCode::InvalidParameterValue,
@@ -760,6 +770,9 @@ impl Cloud {
                 catalog: &self.catalog,
             });
             ids.push(id);
+        }
+        if let Some(t) = &r.client_token {
+            self.client_tokens.insert(t.clone(), ids.clone());
         }
         Ok(Response::Launched(ids))
     }

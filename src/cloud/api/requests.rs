@@ -74,6 +74,9 @@ pub struct RunInstances {
     pub renew_flag: RenewFlag,
     /// SPOTPAID `MaxPrice` (the bid), micro-CNY per hour; `None` bids the market price.
     pub max_price: Option<u64>,
+    /// `ClientToken`: a call repeating an accepted call's token gets that call's
+    /// `InstanceIdSet` back and creates nothing.
+    pub client_token: Option<String>,
 }
 
 /// An instance named in a call: already parsed (clients that got it from RunInstances), or as
