@@ -242,24 +242,9 @@ impl BillingRules {
     /// Charge of `ms` milliseconds at tier-1 price `rate`, starting after `already_ms` billed
     /// milliseconds, split exactly at the tier boundaries.
     pub fn tiered_charge(&self, rate: u64, already_ms: u64, ms: u64) -> Money {
-        let mut total = Money::ZERO;
-        let mut pos = already_ms;
-        let end = already_ms + ms;
-        for (i, &(from_h, pct)) in self.postpaid_tiers.iter().enumerate() {
-            let lo = SimDuration::from_hours(from_h).ms();
-            let hi = self
-                .postpaid_tiers
-                .get(i + 1)
-                .map(|&(h, _)| SimDuration::from_hours(h).ms())
-                .unwrap_or(u64::MAX);
-            let a = pos.max(lo);
-            let b = end.min(hi);
-            if b > a {
-                total += Money::for_time(rate, b - a, pct);
-                pos = b;
-            }
-        }
-        total
+        let mut pieces = Vec::with_capacity(self.postpaid_tiers.len());
+        self.tier_pieces(rate, already_ms, SimTime::ZERO, SimTime(ms), &mut pieces);
+        pieces.iter().map(Piece::amount).sum()
     }
 }
 
