@@ -118,7 +118,6 @@ pub fn run_with_progress(
     };
     let (mut world, mut sched) = build_world(scn, seed);
     world.rec.api_bucket_ms = scn.sample_interval.ms();
-    world.rec.end = SimTime::ZERO + scn.duration;
     if let Some(f) = opts.trace.clone() {
         world.rec.journal = Some(Journal::new(Box::new(std::io::stdout()), f));
     }
@@ -131,12 +130,13 @@ pub fn run_with_progress(
         });
         world.rec.stream_instances(&st.path("instances.csv"))?;
         let mut ts = Some(TimeseriesWriter::create(st.dir())?);
+        let horizon = SimTime::ZERO + scn.duration;
         world.sampler = Some(Box::new(move |t, rec, cloud| {
             if let Some(w) = ts.as_mut() {
                 w.sample(t, &rec.counts, &cloud.catalog)?;
                 w.sample_quota(t, cloud.quotas(), &cloud.catalog)?;
-                if t == rec_end(rec) {
-                    // last sample: close the files
+                if t == horizon {
+                    // The last sample: close the files, so a write error is reported.
                     if let Some(w) = ts.take() {
                         w.finish()?;
                     }
@@ -188,10 +188,6 @@ pub fn run_with_progress(
         None => None,
     };
     Ok(RunResult { summary, out_dir })
-}
-
-fn rec_end(rec: &Recorder) -> SimTime {
-    rec.end
 }
 
 /// The headline figures of a finished run.

@@ -81,8 +81,6 @@ pub struct Recorder {
     pub api_log: crate::engine::hash::FxHashMap<(u64, Action, Option<ErrorCode>), ApiCell>,
     /// Width of an `api.csv` bucket, ms.
     pub api_bucket_ms: u64,
-    /// The run's horizon (the last sample is taken there).
-    pub end: SimTime,
     instances: Option<BufWriter<File>>,
     io_error: Option<std::io::Error>,
 }
@@ -109,7 +107,6 @@ impl Recorder {
             types: 0,
             api_log: Default::default(),
             api_bucket_ms: 3_600_000,
-            end: SimTime::ZERO,
             instances: None,
             io_error: None,
         }
