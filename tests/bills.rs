@@ -266,7 +266,6 @@ fn run_light(name: &str, text: &str) -> Run {
     let out = dir.to_path_buf();
     let (mut world, mut sched) = fleetsim::run::build_world(&scn, scn.seed);
     let end = SimTime::ZERO + scn.duration;
-    world.rec.end = end;
     world.rec.costs = Some(fleetsim::report::costs::CostLedger::new(
         scn.catalog.zones.len(),
         end,
