@@ -23,8 +23,9 @@ pub enum Event {
     Cloud(CloudEvent),
     /// A workload's next request arrives.
     Arrival(u32),
-    /// A workload is done with an instance.
-    End(u32, InstanceId),
+    /// A workload is done with an instance (held by its fleet handle, so the end finds it
+    /// without an id lookup; a stale handle means the instance is already gone).
+    End(u32, crate::cloud::InstanceKey),
     /// Time to sample the fleet.
     Sample,
     /// A client retries a call (index into the world's pending retries).
@@ -281,7 +282,9 @@ impl World {
                     break;
                 };
                 let end = (demand.requested + life).max(sched.now());
-                sched.schedule_at(end, Event::End(w, id));
+                if let Some(key) = self.cloud.fleet().key_of(id) {
+                    sched.schedule_at(end, Event::End(w, key));
+                }
             }
             if demand.lifetimes.is_empty() {
                 return;
@@ -317,7 +320,10 @@ impl World {
                 // Lifetimes count from the original request, whatever the retries took.
                 for (id, life) in ids.into_iter().zip(&demand.lifetimes) {
                     let end = (demand.requested + *life).max(sched.now());
-                    sched.schedule_at(end, Event::End(w, id));
+                    // Just created: the lookup hits a hot cache line, and the end then needs none.
+                    if let Some(key) = self.cloud.fleet().key_of(id) {
+                        sched.schedule_at(end, Event::End(w, key));
+                    }
                     if track_spot {
                         self.spot_ends.insert(id, end);
                     }
@@ -420,36 +426,35 @@ impl World {
                 let _ = self.plain_call(p.workload, r, p.attempts + 1, sched);
             }
             RetryCall::Terminate(id) => {
-                self.terminate_attempt(p.workload, id, p.attempts + 1, sched)
+                self.terminate_attempt(p.workload, InstanceRef::Id(id), p.attempts + 1, sched)
             }
         }
     }
 
     /// A workload ends an instance: terminate it if it can take the call now, else once it is
     /// RUNNING.
-    fn end(&mut self, w: u32, id: InstanceId, sched: &mut Scheduler<Event>) {
-        let Some(key) = self.cloud.fleet().key_of(id) else {
+    fn end(&mut self, w: u32, key: crate::cloud::InstanceKey, sched: &mut Scheduler<Event>) {
+        let Some(inst) = self.cloud.fleet().get(key) else {
             return;
         };
+        let id = inst.id;
         if let Some(pool) = self.pool.as_mut()
             && pool.is_member(id)
         {
             // A job on the prepaid base is done: the instance waits for the next one.
-            let inst = self.cloud.fleet().get(key).expect("live");
             pool.give_back(inst.zone, inst.itype, id);
             return;
         }
-        let inst = self.cloud.fleet().get(key).expect("live");
         match inst.state {
             InstanceState::Running | InstanceState::Stopped if !inst.busy() => {
                 if inst.charge == crate::cloud::ChargeType::Prepaid {
                     // The first call only isolates it; the SHUTDOWN notice then destroys it.
                     self.ended_prepaid.insert(id);
                 }
-                self.terminate(w, id, sched);
+                self.terminate_known(w, id, key, sched);
             }
             InstanceState::Shutdown | InstanceState::LaunchFailed if !inst.busy() => {
-                self.terminate(w, id, sched);
+                self.terminate_known(w, id, key, sched);
             }
             // Already on its way out.
             InstanceState::Terminating => {}
@@ -459,20 +464,32 @@ impl World {
         }
     }
 
+    /// Terminates an instance the caller holds a live handle to (no id lookup).
+    fn terminate_known(
+        &mut self,
+        w: u32,
+        id: InstanceId,
+        key: crate::cloud::InstanceKey,
+        sched: &mut Scheduler<Event>,
+    ) {
+        self.terminate_attempt(w, InstanceRef::Known(id, key), 1, sched);
+    }
+
     fn terminate(&mut self, w: u32, id: InstanceId, sched: &mut Scheduler<Event>) {
-        self.terminate_attempt(w, id, 1, sched);
+        self.terminate_attempt(w, InstanceRef::Id(id), 1, sched);
     }
 
     fn terminate_attempt(
         &mut self,
         w: u32,
-        id: InstanceId,
+        target: InstanceRef,
         attempt: u32,
         sched: &mut Scheduler<Event>,
     ) {
-        let req = Request::TerminateInstances {
-            ids: vec![id.into()],
+        let Some(id) = target.id() else {
+            return;
         };
+        let req = Request::TerminateInstances { ids: vec![target] };
         self.rec.attempt = attempt;
         if let Err(e) = self.cloud.call(owner_of(w), req, sched, &mut self.rec) {
             self.maybe_retry(w, attempt, e.code, RetryCall::Terminate(id), sched);
@@ -592,10 +609,7 @@ impl World {
                         .script_call(call.request(batch.to_vec()), 1, sched)
                         .is_ok()
                     {
-                        applied.extend(batch.iter().filter_map(|r| match r {
-                            InstanceRef::Id(id) => Some(*id),
-                            InstanceRef::Text(t) => InstanceId::parse(t),
-                        }));
+                        applied.extend(batch.iter().filter_map(InstanceRef::id));
                     }
                 }
             }
@@ -679,7 +693,7 @@ impl Model for World {
         match ev {
             Event::Cloud(e) => self.cloud.handle(e, sched, &mut self.rec),
             Event::Arrival(w) => self.arrival(w, sched),
-            Event::End(w, id) => self.end(w, id, sched),
+            Event::End(w, key) => self.end(w, key, sched),
             Event::Retry(slot) => self.do_retry(slot, sched),
             Event::Script(i) => self.script(i as usize, sched),
             Event::Trace(t) => self.trace_step(t, sched),

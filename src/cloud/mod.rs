@@ -10,6 +10,7 @@ pub mod fleet;
 pub mod instance;
 pub mod money;
 pub mod ratelimit;
+pub mod spot_holders;
 pub mod spot_market;
 pub mod state;
 

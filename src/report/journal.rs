@@ -302,7 +302,7 @@ fn id_list(ids: impl ExactSizeIterator<Item = String>) -> String {
 
 fn refs(ids: &[InstanceRef]) -> String {
     id_list(ids.iter().map(|r| match r {
-        InstanceRef::Id(id) => id.to_string(),
+        InstanceRef::Id(id) | InstanceRef::Known(id, _) => id.to_string(),
         InstanceRef::Text(t) => t.clone(),
     }))
 }

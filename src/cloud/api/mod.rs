@@ -132,7 +132,7 @@ pub struct Cloud {
     /// ClientTokens of accepted RunInstances calls and the instances each created.
     client_tokens: crate::engine::hash::FxHashMap<String, Vec<InstanceId>>,
     /// Spot instances holding stock, per zone × type, by id (newest last): reclaim victims.
-    spot_holders: Vec<std::collections::BTreeSet<InstanceId>>,
+    spot_holders: Vec<crate::cloud::spot_holders::SpotHolders>,
     /// Scratch buffer for the pieces of the interval being closed (no allocation per event).
     pieces: Vec<Piece>,
     fleet: Fleet,
@@ -400,7 +400,7 @@ impl Cloud {
     /// Parses an id given as text (`InvalidInstanceId.Malformed` if it is not one).
     fn parse_ref(r: &InstanceRef) -> Result<InstanceId, ApiError> {
         match r {
-            InstanceRef::Id(id) => Ok(*id),
+            InstanceRef::Id(id) | InstanceRef::Known(id, _) => Ok(*id),
             InstanceRef::Text(t) => InstanceId::parse(t).ok_or_else(|| {
                 ApiError::new(
                     ErrorCode::InvalidInstanceIdMalformed,
@@ -428,12 +428,11 @@ impl Cloud {
                 format!("{} ids given, at most {cap} per call", refs.len()),
             ));
         }
-        let ids = refs
-            .iter()
-            .map(Self::parse_ref)
-            .collect::<Result<Vec<_>, _>>()?;
-        if ids.len() > 1 {
-            let mut seen = ids.clone();
+        if refs.len() > 1 {
+            let mut seen = refs
+                .iter()
+                .map(Self::parse_ref)
+                .collect::<Result<Vec<_>, _>>()?;
             seen.sort();
             if let Some(w) = seen.windows(2).find(|w| w[0] == w[1]) {
                 return Err(ApiError::new(
@@ -442,15 +441,21 @@ impl Cloud {
                 ));
             }
         }
-        let mut keys = Vec::with_capacity(ids.len());
-        for id in ids {
-            let key = self.fleet.key_of(id).ok_or_else(|| {
+        let mut keys = Vec::with_capacity(refs.len());
+        for r in refs {
+            let id = Self::parse_ref(r)?;
+            let found = match r {
+                InstanceRef::Known(_, key) => self.fleet.get(*key).map(|_| *key),
+                _ => self.fleet.key_of(id),
+            };
+            let key = found.ok_or_else(|| {
                 ApiError::new(
                     ErrorCode::InvalidInstanceIdNotFound,
                     format!("{id} not found"),
                 )
             })?;
             let inst = self.fleet.get(key).expect("indexed");
+            debug_assert_eq!(inst.id, id, "a live handle names its own instance");
             if inst.busy() {
                 return Err(ApiError::new(
                     ErrorCode::OperationInProgress,
@@ -753,7 +758,7 @@ impl Cloud {
             }
             if c == ChargeType::Spotpaid {
                 self.spot_holders[z.0 as usize * self.catalog.types.len() + t.0 as usize]
-                    .insert(id);
+                    .insert(id, key);
             }
             let inst = self.fleet.get_mut(key).expect("just inserted");
             let delay = sample_ms(&self.timings.pending, &mut self.timing_rng);
@@ -844,7 +849,7 @@ impl Cloud {
                     self.stock.give_back(z, ty, 1);
                     let id = inst.id;
                     self.spot_holders[z.0 as usize * self.catalog.types.len() + ty.0 as usize]
-                        .remove(&id);
+                        .remove(id);
                 }
                 let inst = self.fleet.get(key).expect("live");
                 obs.state_change(&Change {
@@ -878,7 +883,7 @@ impl Cloud {
                     self.stock.give_back(inst.zone, inst.itype, 1);
                     self.spot_holders
                         [inst.zone.0 as usize * self.catalog.types.len() + inst.itype.0 as usize]
-                        .remove(&inst.id);
+                        .remove(inst.id);
                 }
                 obs.state_change(&Change {
                     time: now,

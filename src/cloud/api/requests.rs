@@ -85,6 +85,20 @@ pub struct RunInstances {
 pub enum InstanceRef {
     Id(InstanceId),
     Text(String),
+    /// An id together with the fleet slot the caller saw it in: the simulated clients keep
+    /// the handle so the control plane finds the instance without an id lookup (the hot path
+    /// of a large run). A handle gone stale means the instance is gone: NotFound, as for an id.
+    Known(InstanceId, crate::cloud::fleet::InstanceKey),
+}
+
+impl InstanceRef {
+    /// The id named, if it parses.
+    pub fn id(&self) -> Option<InstanceId> {
+        match self {
+            InstanceRef::Id(id) | InstanceRef::Known(id, _) => Some(*id),
+            InstanceRef::Text(t) => InstanceId::parse(t),
+        }
+    }
 }
 
 impl From<InstanceId> for InstanceRef {

@@ -5,7 +5,7 @@
 use super::*;
 
 impl Cloud {
-    fn holders(&self, z: ZoneIdx, t: TypeIdx) -> &std::collections::BTreeSet<InstanceId> {
+    fn holders(&self, z: ZoneIdx, t: TypeIdx) -> &crate::cloud::spot_holders::SpotHolders {
         &self.spot_holders[z.0 as usize * self.catalog.types.len() + t.0 as usize]
     }
 
@@ -13,14 +13,13 @@ impl Cloud {
     /// flight, no notice yet. Newest first, at most `max`.
     fn victims(&self, z: ZoneIdx, t: TypeIdx, max: u32) -> Vec<InstanceKey> {
         let mut out = Vec::new();
-        for id in self.holders(z, t).iter().rev() {
+        for (_, key) in self.holders(z, t).newest_first() {
             if out.len() as u32 >= max {
                 break;
             }
-            let Some(key) = self.fleet.key_of(*id) else {
+            let Some(inst) = self.fleet.get(key) else {
                 continue;
             };
-            let inst = self.fleet.get(key).expect("indexed");
             if !inst.busy()
                 && !inst.reclaiming
                 && matches!(inst.state, InstanceState::Running | InstanceState::Stopped)
@@ -51,7 +50,7 @@ impl Cloud {
             inst.holds_stock = false;
             let id = inst.id;
             self.stock.give_back(z, t, 1);
-            self.spot_holders[z.0 as usize * self.catalog.types.len() + t.0 as usize].remove(&id);
+            self.spot_holders[z.0 as usize * self.catalog.types.len() + t.0 as usize].remove(id);
             sched.schedule_in(self.spot_notice, CloudEvent::Reclaim(key).into());
         }
     }
