@@ -13,21 +13,20 @@ pub struct InstanceKey {
     pub generation: u32,
 }
 
-struct Slot {
-    generation: u32,
-    instance: Option<Instance>,
-}
-
 #[derive(Default)]
 pub struct Fleet {
-    slots: Vec<Slot>,
+    /// Generation of each slot's occupant (bumped on release), apart from the instances: 4 bytes
+    /// a slot stay in cache, so a stale handle or a departed id is recognised without touching
+    /// the instance records (spot holders and the id order sweep their stale entries this way).
+    generations: Vec<u32>,
+    slots: Vec<Option<Instance>>,
     free: Vec<u32>,
     /// Id → slot.
     by_id: FxHashMap<InstanceId, u32>,
-    /// Ids in creation (= id) order, including some already released; those are swept out
-    /// once they are half the list, so it stays O(instances alive) and listings page in id
+    /// Instances in creation (= id) order, including some already released; those are swept
+    /// out once they are half the list, so it stays O(instances alive) and listings page in id
     /// order without sorting.
-    order: Vec<InstanceId>,
+    order: Vec<(InstanceId, InstanceKey)>,
     stale: usize,
     next_serial: u64,
 }
@@ -60,68 +59,72 @@ impl Fleet {
         let id = inst.id;
         let slot = match self.free.pop() {
             Some(s) => {
-                self.slots[s as usize].instance = Some(inst);
+                self.slots[s as usize] = Some(inst);
                 s
             }
             None => {
-                self.slots.push(Slot {
-                    generation: 0,
-                    instance: Some(inst),
-                });
+                self.slots.push(Some(inst));
+                self.generations.push(0);
                 (self.slots.len() - 1) as u32
             }
         };
         debug_assert!(
-            self.order.last().is_none_or(|&l| l < id),
+            self.order.last().is_none_or(|&(l, _)| l < id),
             "ids are inserted in order"
         );
-        self.by_id.insert(id, slot);
-        self.order.push(id);
-        InstanceKey {
+        let key = InstanceKey {
             slot,
-            generation: self.slots[slot as usize].generation,
-        }
+            generation: self.generations[slot as usize],
+        };
+        self.by_id.insert(id, slot);
+        self.order.push((id, key));
+        key
+    }
+
+    /// Whether `key` still names a live instance (reads only the generation array).
+    #[inline]
+    pub fn is_live(&self, key: InstanceKey) -> bool {
+        self.generations.get(key.slot as usize) == Some(&key.generation)
     }
 
     #[inline]
     pub fn get(&self, key: InstanceKey) -> Option<&Instance> {
-        let s = self.slots.get(key.slot as usize)?;
-        if s.generation != key.generation {
+        if !self.is_live(key) {
             return None;
         }
-        s.instance.as_ref()
+        self.slots[key.slot as usize].as_ref()
     }
 
     #[inline]
     pub fn get_mut(&mut self, key: InstanceKey) -> Option<&mut Instance> {
-        let s = self.slots.get_mut(key.slot as usize)?;
-        if s.generation != key.generation {
+        if !self.is_live(key) {
             return None;
         }
-        s.instance.as_mut()
+        self.slots[key.slot as usize].as_mut()
     }
 
     pub fn key_of(&self, id: InstanceId) -> Option<InstanceKey> {
         let slot = *self.by_id.get(&id)?;
         Some(InstanceKey {
             slot,
-            generation: self.slots[slot as usize].generation,
+            generation: self.generations[slot as usize],
         })
     }
 
     pub fn remove(&mut self, key: InstanceKey) -> Option<Instance> {
-        let s = self.slots.get_mut(key.slot as usize)?;
-        if s.generation != key.generation {
+        if !self.is_live(key) {
             return None;
         }
-        let inst = s.instance.take()?;
-        s.generation = s.generation.wrapping_add(1);
+        let inst = self.slots[key.slot as usize].take()?;
+        let g = &mut self.generations[key.slot as usize];
+        *g = g.wrapping_add(1);
         self.free.push(key.slot);
         self.by_id.remove(&inst.id);
         self.stale += 1;
         if self.stale > 64 && self.stale * 2 > self.order.len() {
-            let live = &self.by_id;
-            self.order.retain(|id| live.contains_key(id));
+            let gens = &self.generations;
+            self.order
+                .retain(|&(_, k)| gens[k.slot as usize] == k.generation);
             self.stale = 0;
         }
         Some(inst)
@@ -131,16 +134,6 @@ impl Fleet {
     pub fn iter(&self) -> impl Iterator<Item = (InstanceKey, &Instance)> + '_ {
         self.order
             .iter()
-            .filter_map(|id| self.by_id.get(id))
-            .map(move |&slot| {
-                let s = &self.slots[slot as usize];
-                (
-                    InstanceKey {
-                        slot,
-                        generation: s.generation,
-                    },
-                    s.instance.as_ref().expect("indexed slot holds an instance"),
-                )
-            })
+            .filter_map(move |&(_, key)| self.get(key).map(|inst| (key, inst)))
     }
 }

@@ -849,7 +849,7 @@ impl Cloud {
                     self.stock.give_back(z, ty, 1);
                     let id = inst.id;
                     self.spot_holders[z.0 as usize * self.catalog.types.len() + ty.0 as usize]
-                        .remove(id);
+                        .forget(id, &self.fleet);
                 }
                 let inst = self.fleet.get(key).expect("live");
                 obs.state_change(&Change {
@@ -881,9 +881,12 @@ impl Cloud {
                 }
                 if inst.holds_stock {
                     self.stock.give_back(inst.zone, inst.itype, 1);
-                    self.spot_holders
-                        [inst.zone.0 as usize * self.catalog.types.len() + inst.itype.0 as usize]
-                        .remove(inst.id);
+                    if inst.charge == ChargeType::Spotpaid {
+                        // Spot instances holding stock are exactly the spot holders.
+                        self.spot_holders[inst.zone.0 as usize * self.catalog.types.len()
+                            + inst.itype.0 as usize]
+                            .departed(&self.fleet);
+                    }
                 }
                 obs.state_change(&Change {
                     time: now,

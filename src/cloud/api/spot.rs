@@ -13,7 +13,7 @@ impl Cloud {
     /// flight, no notice yet. Newest first, at most `max`.
     fn victims(&self, z: ZoneIdx, t: TypeIdx, max: u32) -> Vec<InstanceKey> {
         let mut out = Vec::new();
-        for (_, key) in self.holders(z, t).newest_first() {
+        for (_, key) in self.holders(z, t).newest_first(&self.fleet) {
             if out.len() as u32 >= max {
                 break;
             }
@@ -50,7 +50,8 @@ impl Cloud {
             inst.holds_stock = false;
             let id = inst.id;
             self.stock.give_back(z, t, 1);
-            self.spot_holders[z.0 as usize * self.catalog.types.len() + t.0 as usize].remove(id);
+            self.spot_holders[z.0 as usize * self.catalog.types.len() + t.0 as usize]
+                .forget(id, &self.fleet);
             sched.schedule_in(self.spot_notice, CloudEvent::Reclaim(key).into());
         }
     }
