@@ -93,39 +93,14 @@ impl SpotHolders {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cloud::catalog::{ChargeType, TypeIdx, ZoneIdx};
-    use crate::cloud::instance::{BillingState, Instance, Owner, RenewFlag, StoppedMode};
-    use crate::cloud::state::InstanceState;
-    use crate::engine::SimTime;
     use proptest::prelude::*;
     use std::collections::BTreeMap;
 
     fn instance(fleet: &mut Fleet) -> (InstanceId, InstanceKey) {
         let id = fleet.next_id();
-        let key = fleet.insert(Instance {
-            id,
-            zone: ZoneIdx(0),
-            itype: TypeIdx(0),
-            charge: ChargeType::Spotpaid,
-            state: InstanceState::Running,
-            state_since: SimTime::ZERO,
-            created: SimTime::ZERO,
-            first_running: None,
-            owner: Owner::Script,
-            latest_operation: None,
-            latest_operation_state: None,
-            pending: None,
-            stopped_mode: StoppedMode::KeepCharging,
-            next_type: None,
-            expires: None,
-            renew_flag: RenewFlag::NotifyAndAutoRenew,
-            charge_history: Vec::new(),
-            reclaiming: false,
-            holds_quota: true,
-            holds_stock: true,
-            billing: BillingState::default(),
-        });
-        (id, key)
+        let mut inst = crate::cloud::fleet::tests::bare(id);
+        inst.charge = crate::cloud::catalog::ChargeType::Spotpaid;
+        (id, fleet.insert(inst))
     }
 
     proptest! {
