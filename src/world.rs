@@ -689,6 +689,23 @@ impl World {
 impl Model for World {
     type Event = Event;
 
+    /// A workload's end, and the control plane's own events, touch an instance record that
+    /// has usually left the cache since it was last used (ends come hours later).
+    #[inline]
+    fn prefetch(&self, next: &Event) {
+        let key = match *next {
+            Event::End(_, key) => key,
+            Event::Cloud(
+                CloudEvent::Complete(key)
+                | CloudEvent::Expire(key)
+                | CloudEvent::BinExpire(key)
+                | CloudEvent::Reclaim(key),
+            ) => key,
+            _ => return,
+        };
+        self.cloud.fleet().prefetch(key);
+    }
+
     fn handle(&mut self, ev: Event, sched: &mut Scheduler<Event>) {
         match ev {
             Event::Cloud(e) => self.cloud.handle(e, sched, &mut self.rec),

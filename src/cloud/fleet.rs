@@ -105,6 +105,14 @@ impl Fleet {
     /// The live instance with this id. Searches the id-ordered list by galloping back from its
     /// end, then bisecting: the ids clients look up most are recent ones (just launched), found
     /// in a few probes of cache-hot entries; any other in O(log n).
+    /// Asks the CPU to start loading an instance record that is about to be read.
+    #[inline]
+    pub fn prefetch(&self, key: InstanceKey) {
+        if let Some(slot) = self.slots.get(key.slot as usize) {
+            crate::engine::prefetch::prefetch(slot);
+        }
+    }
+
     pub fn key_of(&self, id: InstanceId) -> Option<InstanceKey> {
         let n = self.order.len();
         let (mut lo, mut hi) = (0, n);

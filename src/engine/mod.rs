@@ -4,6 +4,7 @@
 
 pub mod dist;
 pub mod hash;
+pub mod prefetch;
 pub mod queue;
 pub mod rng;
 pub mod sim;

@@ -8,6 +8,12 @@ use super::time::{SimDuration, SimTime};
 pub trait Model {
     type Event;
     fn handle(&mut self, event: Self::Event, sched: &mut Scheduler<Self::Event>);
+
+    /// Called with a guess at the event after the one about to be handled, so a model can ask
+    /// the CPU to fetch the memory that event will touch while it handles this one. A hint
+    /// only: it must not change state. The default does nothing.
+    #[inline]
+    fn prefetch(&self, _next: &Self::Event) {}
 }
 
 /// Clock, pending events and the horizon of one run.
@@ -82,6 +88,9 @@ impl<E> Scheduler<E> {
         while let Some((t, _, ev)) = self.queue.pop_before(until) {
             self.now = t;
             self.processed += 1;
+            if let Some(next) = self.queue.peek_hint() {
+                model.prefetch(next);
+            }
             model.handle(ev, self);
         }
         self.now = self.now.max(until);
