@@ -135,7 +135,23 @@ impl Fleet {
         if !self.is_live(key) {
             return None;
         }
-        let inst = self.slots[key.slot as usize].take()?;
+        let inst = self.slots[key.slot as usize].take();
+        self.vacate(key);
+        inst
+    }
+
+    /// Releases an instance, dropping its record in place; false if `key` is stale.
+    pub fn release(&mut self, key: InstanceKey) -> bool {
+        if !self.is_live(key) {
+            return false;
+        }
+        self.slots[key.slot as usize] = None;
+        self.vacate(key);
+        true
+    }
+
+    /// Retires a slot whose record was taken: stale handles, free list, id-order sweep.
+    fn vacate(&mut self, key: InstanceKey) {
         let g = &mut self.generations[key.slot as usize];
         *g = g.wrapping_add(1);
         self.free.push(key.slot);
@@ -147,7 +163,6 @@ impl Fleet {
                 .retain(|&(_, k)| gens[k.slot as usize] == k.generation);
             self.stale = 0;
         }
-        Some(inst)
     }
 
     /// Live instances in id order.
@@ -211,8 +226,13 @@ pub(crate) mod tests {
                 } else {
                     let (&id, &key) = model.iter().nth(pick % model.len()).unwrap();
                     model.remove(&id);
-                    prop_assert_eq!(fleet.remove(key).map(|i| i.id), Some(id));
+                    if pick % 2 == 0 {
+                        prop_assert_eq!(fleet.remove(key).map(|i| i.id), Some(id));
+                    } else {
+                        prop_assert!(fleet.release(key));
+                    }
                     prop_assert!(fleet.remove(key).is_none());
+                    prop_assert!(!fleet.release(key));
                     gone.push((id, key));
                 }
                 prop_assert_eq!(fleet.len(), model.len());

@@ -89,7 +89,7 @@ impl SpotMarket {
                 let step = reversion * (mean - f) + volatility * self.rngs[i].standard_normal();
                 self.fraction[i] = (f + step).clamp(min, max);
             }
-            let p = (base * self.fraction[i]).round() as u64;
+            let p = crate::engine::dist::round(base * self.fraction[i]) as u64;
             self.paths[i].push(p);
         }
         self.paths[i][k as usize]

@@ -74,7 +74,7 @@ impl Workload {
         }
         let gap = -self.arrivals.uniform().ln() / self.spec.rate_per_ms;
         // Gaps are rounded to the millisecond; a gap of 0 ms is a legal tie.
-        now + SimDuration(gap.round().min(1e15) as u64)
+        now + SimDuration(crate::engine::dist::round(gap).min(1e15) as u64)
     }
 
     /// Draws the next request's attributes, in a fixed order: type, zone, batch size (when it
@@ -107,7 +107,11 @@ impl Workload {
             .and_then(Option::as_ref)
             .unwrap_or(&s.lifetime);
         let lifetimes = (0..k)
-            .map(|_| SimDuration(law.sample(&mut self.attributes).round().max(1.0) as u64))
+            .map(|_| {
+                SimDuration(
+                    crate::engine::dist::round(law.sample(&mut self.attributes)).max(1.0) as u64,
+                )
+            })
             .collect();
         self.requests += 1;
         self.asked += k as u64;

@@ -256,7 +256,7 @@ impl Cloud {
                         ));
                     }
                 }
-                for key in keys {
+                for &key in keys.iter() {
                     let inst = self.fleet.get(key).expect("resolved");
                     if !inst.holds_stock {
                         let (z, t) = (inst.zone, inst.itype);
@@ -284,7 +284,7 @@ impl Cloud {
                         }
                     }
                 }
-                for key in keys {
+                for &key in keys.iter() {
                     self.fleet.get_mut(key).expect("resolved").stopped_mode = *stopped_mode;
                     let d = self.timings.stopping.clone();
                     self.begin(key, Transition::Stop, "StopInstances", &d, sched, obs);
@@ -293,7 +293,7 @@ impl Cloud {
             }
             Request::RebootInstances { ids } => {
                 let keys = self.resolve(ids, &[InstanceState::Running])?;
-                for key in keys {
+                for &key in keys.iter() {
                     let d = self.timings.rebooting.clone();
                     self.begin(key, Transition::Reboot, "RebootInstances", &d, sched, obs);
                 }
@@ -359,7 +359,7 @@ impl Cloud {
                         "TerminateInstances takes instances of one charge type per call",
                     ));
                 }
-                for key in keys {
+                for &key in keys.iter() {
                     let inst = self.fleet.get(key).expect("resolved");
                     let isolate = inst.charge == ChargeType::Prepaid
                         && matches!(inst.state, S::Running | S::Stopped);
@@ -393,7 +393,7 @@ impl Cloud {
         &self,
         ids: &[InstanceRef],
         accepted: &[InstanceState],
-    ) -> Result<Vec<InstanceKey>, ApiError> {
+    ) -> Result<Resolved, ApiError> {
         self.resolve_capped(ids, accepted, MAX_IDS_PER_CALL)
     }
 
@@ -415,7 +415,7 @@ impl Cloud {
         refs: &[InstanceRef],
         accepted: &[InstanceState],
         cap: usize,
-    ) -> Result<Vec<InstanceKey>, ApiError> {
+    ) -> Result<Resolved, ApiError> {
         if refs.is_empty() {
             return Err(ApiError::new(
                 ErrorCode::InvalidParameterValue,
@@ -441,8 +441,15 @@ impl Cloud {
                 ));
             }
         }
-        let mut keys = Vec::with_capacity(refs.len());
-        for r in refs {
+        let mut keys = if refs.len() == 1 {
+            Resolved::One([InstanceKey {
+                slot: 0,
+                generation: 0,
+            }])
+        } else {
+            Resolved::Many(Vec::with_capacity(refs.len()))
+        };
+        for (i, r) in refs.iter().enumerate() {
             let id = Self::parse_ref(r)?;
             let found = match r {
                 InstanceRef::Known(_, key) => self.fleet.get(*key).map(|_| *key),
@@ -471,7 +478,10 @@ impl Cloud {
                     format!("{id} is {}", inst.state),
                 ));
             }
-            keys.push(key);
+            match &mut keys {
+                Resolved::One(one) => one[i] = key,
+                Resolved::Many(v) => v.push(key),
+            }
         }
         Ok(keys)
     }
@@ -870,31 +880,18 @@ impl Cloud {
                 });
             }
             After::Released => {
-                let inst = self.fleet.remove(key).expect("live");
-                let vcpus = self.catalog.itype(inst.itype).vcpus;
-                if inst.holds_quota {
-                    self.quotas.give_back(
-                        inst.zone,
-                        inst.charge,
-                        Quotas::units(inst.charge, vcpus),
-                    );
-                }
-                if inst.holds_stock {
-                    self.stock.give_back(inst.zone, inst.itype, 1);
-                    if inst.charge == ChargeType::Spotpaid {
-                        // Spot instances holding stock are exactly the spot holders.
-                        self.spot_holders[inst.zone.0 as usize * self.catalog.types.len()
-                            + inst.itype.0 as usize]
-                            .departed(&self.fleet);
-                    }
-                }
+                // Observers see the record where it lies; it is then dropped in place (moving
+                // the record out cost a copy of it on every release).
+                let inst = self.fleet.get(key).expect("live");
+                let (zone, itype, charge) = (inst.zone, inst.itype, inst.charge);
+                let (holds_quota, holds_stock) = (inst.holds_quota, inst.holds_stock);
                 obs.state_change(&Change {
                     time: now,
-                    instance: &inst,
+                    instance: inst,
                     from: Some(from),
                     to: None,
-                    from_type: inst.itype,
-                    from_charge: inst.charge,
+                    from_type: itype,
+                    from_charge: charge,
                     accrual: Accrual {
                         start: acc_start,
                         end: now,
@@ -904,6 +901,21 @@ impl Cloud {
                     kind: ChangeKind::State,
                     catalog: &self.catalog,
                 });
+                self.fleet.release(key);
+                if holds_quota {
+                    let vcpus = self.catalog.itype(itype).vcpus;
+                    self.quotas
+                        .give_back(zone, charge, Quotas::units(charge, vcpus));
+                }
+                if holds_stock {
+                    self.stock.give_back(zone, itype, 1);
+                    if charge == ChargeType::Spotpaid {
+                        // Spot instances holding stock are exactly the spot holders.
+                        self.spot_holders
+                            [zone.0 as usize * self.catalog.types.len() + itype.0 as usize]
+                            .departed(&self.fleet);
+                    }
+                }
             }
         }
     }
@@ -1051,10 +1063,35 @@ fn inst_op(inst: Option<&Instance>) -> &'static str {
         .unwrap_or("RunInstances")
 }
 
+/// The instances a call resolved to, in call order. Nearly every call names one instance, so
+/// that case is kept inline: no allocation per call on the hot path.
+pub(super) enum Resolved {
+    One([InstanceKey; 1]),
+    Many(Vec<InstanceKey>),
+}
+
+impl std::ops::Deref for Resolved {
+    type Target = [InstanceKey];
+    fn deref(&self) -> &[InstanceKey] {
+        match self {
+            Resolved::One(one) => one,
+            Resolved::Many(v) => v,
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a Resolved {
+    type Item = &'a InstanceKey;
+    type IntoIter = std::slice::Iter<'a, InstanceKey>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
 /// Samples a duration in whole milliseconds (at least 1 ms, so an operation never completes in
 /// the same instant it starts).
 pub fn sample_ms(d: &Dist, rng: &mut RandomStream) -> SimDuration {
-    SimDuration((d.sample(rng).round().max(1.0)) as u64)
+    SimDuration((crate::engine::dist::round(d.sample(rng)).max(1.0)) as u64)
 }
 
 /// A prepaid period of `months`, as 30-day months (ASSUMPTION: CVM bills calendar months; the

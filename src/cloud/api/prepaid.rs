@@ -54,7 +54,7 @@ impl Cloud {
                 return Err(self.stock_error(z, t, answer));
             }
         }
-        for k in keys {
+        for &k in &keys {
             let inst = self.fleet.get_mut(k).expect("resolved");
             if inst.state == S::Shutdown && !inst.holds_stock {
                 inst.holds_stock = true;
@@ -141,7 +141,7 @@ impl Cloud {
                 ));
             }
         }
-        for k in keys {
+        for &k in &keys {
             // Leaving PREPAID early refunds what is left of the paid period, like a
             // termination would.
             if self.fleet.get(k).expect("resolved").charge == ChargeType::Prepaid {
