@@ -204,6 +204,8 @@ const BUCKETS: usize = LEVELS * RADIX;
 /// cache, and the minimum goes straight to the front); a larger one relative to its lower bound,
 /// a plain radix-sort step with no scan.
 const SMALL_BUCKET: usize = 32;
+/// Most entries kept in `early` before the heap is rebuilt below them instead.
+const EARLY_MAX: usize = 64;
 
 /// A radix heap over millisecond times with 4-bit digits. Simulated time never goes backwards,
 /// so every key pushed is at least `last`, a lower bound of all pending keys; the heap files each
@@ -214,8 +216,14 @@ const SMALL_BUCKET: usize = 32;
 /// only, so it goes to the front whole. Entries with equal keys always sit in the same bucket in
 /// push order, and buckets are redistributed stably, so ties leave first-in first-out.
 pub struct RadixEventQueue<E> {
-    /// All pending keys are at least `last`.
+    /// All pending keys in `front` and the buckets are at least `last`.
     last: u64,
+    /// Entries pushed with a key below `last`, sorted by (key, push order); they all leave
+    /// before anything else. The heap refills its front as soon as it empties, so the next
+    /// event is always known (for [`peek_hint`](Self::peek_hint)) and `last` is usually ahead
+    /// of the clock; what the current event schedules before that next key lands here (a
+    /// handful at most) instead of forcing the heap to be rebuilt below its new `last`.
+    early: VecDeque<Entry<E>>,
     /// Keys equal to `last`, in push order.
     front: VecDeque<Entry<E>>,
     /// `buckets[16 * level + digit]` holds keys whose highest 4-bit digit differing from `last`
@@ -238,6 +246,7 @@ impl<E> RadixEventQueue<E> {
     pub fn new() -> Self {
         RadixEventQueue {
             last: 0,
+            early: VecDeque::new(),
             front: VecDeque::new(),
             buckets: Box::new(std::array::from_fn(|_| Vec::new())),
             nonempty: [0; BUCKETS / 64],
@@ -313,12 +322,13 @@ impl<E> RadixEventQueue<E> {
         true
     }
 
-    /// Lowers `last` to `to` and refiles everything. Only needed when a peek (or skipping
-    /// cancelled entries) moved `last` past the clock and the caller then schedules between the
-    /// two, e.g. when a run is stepped; never on the hot path. Entries with equal keys share a
-    /// bucket in push order, and the stable sort keeps that order, so ties stay FIFO.
+    /// Lowers `last` to `to` (at most every pending key) and refiles everything. Only needed
+    /// when more than `EARLY_MAX` entries were scheduled below `last`, e.g. when a stepped run
+    /// peeked far ahead; never on the hot path. Entries with equal keys share a source in push
+    /// order, and the stable sort keeps that order, so ties stay FIFO.
     fn rewind(&mut self, to: u64) {
-        let mut all: Vec<Entry<E>> = self.front.drain(..).collect();
+        let mut all: Vec<Entry<E>> = self.early.drain(..).collect();
+        all.extend(self.front.drain(..));
         for (wi, word) in self.nonempty.iter_mut().enumerate() {
             while *word != 0 {
                 let b = wi * 64 + word.trailing_zeros() as usize;
@@ -339,26 +349,55 @@ impl<E> RadixEventQueue<E> {
     /// cache. May be a cancelled event, or `None` when finding out would cost real work; only
     /// good for hints such as prefetching what the next event will touch.
     pub fn peek_hint(&self) -> Option<&E> {
-        if let Some(e) = self.front.front() {
-            return Some(&e.event);
+        self.early
+            .front()
+            .or_else(|| self.front.front())
+            .map(|e| &e.event)
+    }
+
+    /// Files an entry whose key is below `last` into `early`, after any equal keys (they were
+    /// pushed first). Should `early` grow past a few entries, the heap is rebuilt below it.
+    fn push_early(&mut self, e: Entry<E>) {
+        if self.early.len() >= EARLY_MAX {
+            // Below every key, `early`'s included.
+            let to = self.early.front().map_or(e.time, |f| f.time.min(e.time));
+            self.rewind(to);
+            self.file(e);
+            return;
         }
-        let b = self.first_bucket()?;
-        let bucket = &self.buckets[b];
-        if b < RADIX {
-            return bucket.first().map(|e| &e.event);
+        let at = self.early.partition_point(|x| x.time <= e.time);
+        self.early.insert(at, e);
+    }
+
+    /// The earliest entry, removed (cancelled ones included), refilling the front at once if
+    /// that emptied it, so the next key is known before the caller handles this one.
+    #[inline]
+    fn take_head(&mut self, until: u64) -> Option<Entry<E>> {
+        if let Some(e) = self.early.front() {
+            if e.time >= until {
+                return None;
+            }
+            return self.early.pop_front();
         }
-        if bucket.len() > SMALL_BUCKET / 2 {
+        if !self.refill_front() || self.front.front()?.time >= until {
             return None;
         }
-        // The earliest time, first pushed among equals (as the pops will order them).
-        bucket
-            .iter()
-            .min_by_key(|e| (e.time, e.seq))
-            .map(|e| &e.event)
+        let e = self.front.pop_front();
+        if self.front.is_empty() {
+            self.refill_slow();
+        }
+        e
     }
 
     /// Time of the earliest live event, if any.
     pub fn peek_time(&mut self) -> Option<SimTime> {
+        while let Some(head) = self.early.front() {
+            if self.cancelled.take(head.seq, self.next_seq) {
+                self.early.pop_front();
+                continue;
+            }
+            return Some(SimTime(head.time));
+        }
         loop {
             if !self.refill_front() {
                 return None;
@@ -381,49 +420,35 @@ impl<E> PendingEvents<E> for RadixEventQueue<E> {
         self.next_seq += 1;
         self.live += 1;
         self.cancelled.fit(self.live, self.next_seq);
-        if time.0 < self.last {
-            self.rewind(time.0);
-        }
-        self.file(Entry {
+        let e = Entry {
             time: time.0,
             seq,
             event,
-        });
+        };
+        if time.0 < self.last {
+            self.push_early(e);
+        } else {
+            self.file(e);
+        }
         EventId(seq)
     }
 
     #[inline]
     fn pop(&mut self) -> Option<(SimTime, EventId, E)> {
-        loop {
-            if !self.refill_front() {
-                return None;
-            }
-            let e = self.front.pop_front()?;
-            if self.cancelled.take(e.seq, self.next_seq) {
-                continue;
-            }
-            self.live -= 1;
-            return Some((SimTime(e.time), EventId(e.seq), e.event));
-        }
+        self.pop_before(SimTime(u64::MAX))
     }
 
     #[inline]
     fn pop_before(&mut self, until: SimTime) -> Option<(SimTime, EventId, E)> {
-        loop {
-            if !self.refill_front() {
-                return None;
-            }
-            // Every pending key is at least the head's, so a late head means nothing is due.
-            if self.front.front()?.time >= until.0 {
-                return None;
-            }
-            let e = self.front.pop_front()?;
+        // Every pending key is at least the head's, so a late head means nothing is due.
+        while let Some(e) = self.take_head(until.0) {
             if self.cancelled.take(e.seq, self.next_seq) {
                 continue;
             }
             self.live -= 1;
             return Some((SimTime(e.time), EventId(e.seq), e.event));
         }
+        None
     }
 
     fn cancel(&mut self, id: EventId) {
