@@ -263,8 +263,14 @@ impl Cloud {
                         self.stock.take(z, t, 1);
                         self.fleet.get_mut(key).expect("resolved").holds_stock = true;
                     }
-                    let d = self.timings.starting.clone();
-                    self.begin(key, Transition::Start, "StartInstances", &d, sched, obs);
+                    self.begin(
+                        key,
+                        Transition::Start,
+                        "StartInstances",
+                        |t| &t.starting,
+                        sched,
+                        obs,
+                    );
                 }
                 Ok(Response::Accepted)
             }
@@ -286,16 +292,28 @@ impl Cloud {
                 }
                 for &key in keys.iter() {
                     self.fleet.get_mut(key).expect("resolved").stopped_mode = *stopped_mode;
-                    let d = self.timings.stopping.clone();
-                    self.begin(key, Transition::Stop, "StopInstances", &d, sched, obs);
+                    self.begin(
+                        key,
+                        Transition::Stop,
+                        "StopInstances",
+                        |t| &t.stopping,
+                        sched,
+                        obs,
+                    );
                 }
                 Ok(Response::Accepted)
             }
             Request::RebootInstances { ids } => {
                 let keys = self.resolve(ids, &[InstanceState::Running])?;
                 for &key in keys.iter() {
-                    let d = self.timings.rebooting.clone();
-                    self.begin(key, Transition::Reboot, "RebootInstances", &d, sched, obs);
+                    self.begin(
+                        key,
+                        Transition::Reboot,
+                        "RebootInstances",
+                        |t| &t.rebooting,
+                        sched,
+                        obs,
+                    );
                 }
                 Ok(Response::Accepted)
             }
@@ -370,12 +388,11 @@ impl Cloud {
                         self.refund_early_termination(key, sched.now(), obs);
                         self.isolate(key, sched, obs);
                     } else {
-                        let d = self.timings.terminating.clone();
                         self.begin(
                             key,
                             Transition::Terminate,
                             "TerminateInstances",
-                            &d,
+                            |t| &t.terminating,
                             sched,
                             obs,
                         );
@@ -560,8 +577,14 @@ impl Cloud {
         }
         if running {
             // ForceStop: the API stops it first; the reset follows the stop.
-            let d = self.timings.stopping.clone();
-            self.begin(key, Transition::Stop, "ResetInstancesType", &d, sched, obs);
+            self.begin(
+                key,
+                Transition::Stop,
+                "ResetInstancesType",
+                |t| &t.stopping,
+                sched,
+                obs,
+            );
         } else {
             self.mark(key, "ResetInstancesType", OperationState::Operating);
             let delay = sample_ms(&self.timings.reset_type, &mut self.timing_rng);
@@ -804,13 +827,13 @@ impl Cloud {
         key: InstanceKey,
         t: Transition,
         op: &'static str,
-        duration: &Dist,
+        duration: fn(&Timings) -> &Dist,
         sched: &mut Scheduler<E>,
         obs: &mut O,
     ) {
         self.mark(key, op, OperationState::Operating);
         self.apply(key, t, sched.now(), obs);
-        let delay = sample_ms(duration, &mut self.timing_rng);
+        let delay = sample_ms(duration(&self.timings), &mut self.timing_rng);
         let ev = sched.schedule_in(delay, CloudEvent::Complete(key).into());
         self.fleet.get_mut(key).expect("live").pending = Some(ev);
     }

@@ -68,8 +68,14 @@ impl Cloud {
         };
         match inst.state {
             InstanceState::Running | InstanceState::Stopped if !inst.busy() => {
-                let d = self.timings.terminating.clone();
-                self.begin(key, Transition::Terminate, "SpotReclaim", &d, sched, obs);
+                self.begin(
+                    key,
+                    Transition::Terminate,
+                    "SpotReclaim",
+                    |t| &t.terminating,
+                    sched,
+                    obs,
+                );
             }
             // Already on its way out (its owner terminated it during the notice).
             InstanceState::Terminating | InstanceState::Shutdown => {}
