@@ -318,10 +318,15 @@ impl World {
                 let track_spot = demand.charge == crate::cloud::ChargeType::Spotpaid
                     && self.fallback_of(w).is_some();
                 // Lifetimes count from the original request, whatever the retries took.
-                for (id, life) in ids.into_iter().zip(&demand.lifetimes) {
+                for (i, (id, life)) in ids.into_iter().zip(&demand.lifetimes).enumerate() {
                     let end = (demand.requested + *life).max(sched.now());
-                    // Just created: the lookup hits a hot cache line, and the end then needs none.
-                    if let Some(key) = self.cloud.fleet().key_of(id) {
+                    // The handle, so the end needs no id lookup.
+                    let fleet = self.cloud.fleet();
+                    let key = match self.cloud.launched_keys().get(i) {
+                        Some(&k) if fleet.get(k).is_some_and(|inst| inst.id == id) => Some(k),
+                        _ => fleet.key_of(id),
+                    };
+                    if let Some(key) = key {
                         sched.schedule_at(end, Event::End(w, key));
                     }
                     if track_spot {

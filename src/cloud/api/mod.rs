@@ -135,6 +135,8 @@ pub struct Cloud {
     spot_holders: Vec<crate::cloud::spot_holders::SpotHolders>,
     /// Scratch buffer for the pieces of the interval being closed (no allocation per event).
     pieces: Vec<Piece>,
+    /// Handles of the instances the last RunInstances created, in the order of its ids.
+    launched: Vec<InstanceKey>,
     fleet: Fleet,
     quotas: Quotas,
     stock: Stock,
@@ -175,12 +177,20 @@ impl Cloud {
             client_tokens: Default::default(),
             market,
             pieces: Vec::new(),
+            launched: Vec::new(),
             fleet: Fleet::new(),
             quotas: setup.quotas,
             stock: setup.stock,
             timing_rng: streams.stream("cloud:timings"),
             failure_rng: streams.stream("cloud:failures"),
         }
+    }
+
+    /// Fleet handles of the instances the last RunInstances call created, in the order of the
+    /// ids it answered (empty if it created none), so a client that keeps handles needs no id
+    /// lookups.
+    pub fn launched_keys(&self) -> &[InstanceKey] {
+        &self.launched
     }
 
     /// Read-only view of the fleet.
@@ -601,6 +611,7 @@ impl Cloud {
         sched: &mut Scheduler<E>,
         obs: &mut O,
     ) -> Result<Response, ApiError> {
+        self.launched.clear();
         // Idempotency: a token already used by an accepted call answers with that call's
         // instances, whatever has happened to them since, and creates nothing.
         if let Some(t) = &r.client_token
@@ -776,6 +787,7 @@ impl Cloud {
                 },
             };
             let key = self.fleet.insert(inst);
+            self.launched.push(key);
             let upfront = if c == ChargeType::Prepaid {
                 self.rules
                     .prepaid_price(self.catalog.price(t).prepaid_monthly, r.period_months)
