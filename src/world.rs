@@ -576,7 +576,7 @@ impl World {
                 if let Ok(Response::Launched(ids)) =
                     self.script_call(a.call.request(vec![]), 1, sched)
                 {
-                    applied = ids;
+                    applied = ids.into_vec();
                 }
             }
             ScriptCall::Describe { page_size, filters } if a.select.is_none() => {
@@ -677,7 +677,7 @@ impl World {
                                 itype: n.itype,
                                 charge: fb,
                                 period_months: spec.period_months,
-                                lifetimes: vec![end.since(sched.now())],
+                                lifetimes: smallvec::smallvec![end.since(sched.now())],
                                 requested: sched.now(),
                             };
                             self.launch(w, d, 1, sched);

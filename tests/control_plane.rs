@@ -278,7 +278,7 @@ impl Sim {
     #[track_caller]
     fn launch(&mut self, r: RunInstances) -> Vec<InstanceId> {
         match self.accept(Request::RunInstances(r)) {
-            Response::Launched(ids) => ids,
+            Response::Launched(ids) => ids.into_vec(),
             other => panic!("RunInstances answered {other:?}"),
         }
     }

@@ -378,7 +378,7 @@ impl World {
                 itype: n.itype,
                 charge: n.charge,
                 period_months,
-                lifetimes: vec![end.since(now)],
+                lifetimes: smallvec::smallvec![end.since(now)],
                 requested: now,
             };
             self.place_demand(w, &mut d, sched);

@@ -130,7 +130,7 @@ pub struct Cloud {
     limiter: RateLimiter,
     market: SpotMarket,
     /// ClientTokens of accepted RunInstances calls and the instances each created.
-    client_tokens: crate::engine::hash::FxHashMap<String, Vec<InstanceId>>,
+    client_tokens: crate::engine::hash::FxHashMap<String, LaunchedIds>,
     /// Spot instances holding stock, per zone × type, by id (newest last): reclaim victims.
     spot_holders: Vec<crate::cloud::spot_holders::SpotHolders>,
     /// Scratch buffer for the pieces of the interval being closed (no allocation per event).
@@ -756,7 +756,7 @@ impl Cloud {
         let now = sched.now();
         // Prepaid quota counts this month's purchases, not instances alive.
         let holds_quota = c != ChargeType::Prepaid;
-        let mut ids = Vec::with_capacity(n as usize);
+        let mut ids = LaunchedIds::with_capacity(n as usize);
         for _ in 0..n {
             let id = self.fleet.next_id();
             let expires = (c == ChargeType::Prepaid).then(|| now + prepaid_period(r.period_months));

@@ -79,6 +79,9 @@ pub struct RunInstances {
     pub client_token: Option<String>,
 }
 
+/// The ids a RunInstances answers with.
+pub type LaunchedIds = smallvec::SmallVec<[InstanceId; 2]>;
+
 /// An instance named in a call: already parsed (clients that got it from RunInstances), or as
 /// text (scripts), which the control plane checks for `InvalidInstanceId.Malformed`.
 #[derive(Clone, Debug, PartialEq)]
@@ -216,7 +219,8 @@ pub struct ConfigView {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Response {
     /// RunInstances: the `InstanceIdSet`.
-    Launched(Vec<InstanceId>),
+    /// The instances created (inline up to two: no allocation for the usual launch).
+    Launched(LaunchedIds),
     /// Any other mutating call: accepted, the work goes on asynchronously.
     Accepted,
     /// DescribeInstances: `TotalCount` and one page.
