@@ -78,6 +78,7 @@ impl CsvLine {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cloud::InstanceId;
 
     #[test]
     fn matches_display() {
@@ -95,6 +96,54 @@ mod tests {
                 String::from_utf8(l.buf.clone()).unwrap(),
                 crate::report::recorder::secs(SimTime(ms))
             );
+        }
+    }
+
+    /// The id text (computed in 64-bit arithmetic since the fast path) matches the exact
+    /// 128-bit computation.
+    fn id_ok(serial: u64) -> bool {
+        let id = InstanceId(serial);
+        id.to_string_buf() == id.to_string_buf_exact()
+            && id.to_string().as_bytes() == id.to_string_buf_exact()
+    }
+
+    #[test]
+    fn id_text_fast_path_matches_the_exact_one_at_the_edges() {
+        const SPACE: u64 = 2_821_109_907_456; // 36^8
+        let mut serials = vec![0, 1, 2, 35, 36, 1295, 1296, (1 << 21) - 1, 1 << 21];
+        for k in [1u64, 2, 1_000, u64::MAX / SPACE] {
+            serials.extend([k * SPACE - 1, k * SPACE, k * SPACE + 1]);
+        }
+        // The serials spelled with the extreme digits in each half.
+        for text in [
+            "ins-00000000",
+            "ins-zzzzzzzz",
+            "ins-0000zzzz",
+            "ins-zzzz0000",
+            "ins-000z0000",
+            "ins-0000000z",
+        ] {
+            let s = InstanceId::parse(text).map(|i| i.0).unwrap_or(0);
+            assert_eq!(InstanceId(s).to_string(), text);
+            serials.extend([s, s.wrapping_sub(1), s + 1]);
+        }
+        serials.extend([u64::MAX, u64::MAX - 1, 1 << 63]);
+        for s in serials {
+            assert!(id_ok(s), "serial {s}");
+        }
+    }
+
+    #[test]
+    fn id_text_fast_path_matches_the_exact_one_for_consecutive_serials() {
+        for s in 0..100_000u64 {
+            assert!(id_ok(s), "serial {s}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn id_text_fast_path_matches_the_exact_one(s in proptest::num::u64::ANY) {
+            proptest::prop_assert!(id_ok(s));
         }
     }
 }
