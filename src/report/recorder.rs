@@ -369,17 +369,11 @@ impl Observer for Recorder {
         self.cost_by_charge[ch.from_charge.index()] += ch.accrual.amount - instant;
         self.cost_by_charge[ch.instance.charge.index()] += instant;
         if let Some(l) = self.costs.as_mut() {
+            // The pieces under the charge type before the change, the instant part under the
+            // one after it (booked directly: `CostLedger::book` would sum the pieces again).
             let z = ch.instance.zone.0 as usize;
-            let pieces_only = crate::cloud::billing::Accrual {
-                amount: ch.accrual.amount - instant,
-                ..ch.accrual
-            };
-            l.book(z, ch.from_charge, &pieces_only);
-            l.book(
-                z,
-                ch.instance.charge,
-                &crate::cloud::billing::Accrual::point(ch.time, instant),
-            );
+            l.book_pieces(z, ch.from_charge, ch.accrual.pieces);
+            l.book_instant(z, ch.instance.charge, ch.time, instant);
         }
         if let Some(j) = self.journal.as_mut() {
             j.change(ch);
