@@ -203,10 +203,31 @@ impl CsvLine {
         self.buf[at..at + 8].copy_from_slice(&digits.to_le_bytes());
         self.pos = at + N;
     }
+    /// `v` / 10^F, a point and `v` % 10^F in exactly F digits (1 ≤ F ≤ 7): a decimal with F
+    /// places, from its integer count of 10^-F. Below 10^8, one [`ascii8`] gives all digits
+    /// and the point is spliced into the register, one 16-byte store for the whole field.
+    #[inline]
+    fn fixed<const F: usize>(&mut self, v: u64) {
+        const { assert!(F >= 1 && F <= 7) };
+        let unit = 10u64.pow(F as u32);
+        if v < FAST_LIMIT {
+            let n = digit_count(v).max(F + 1); // digits written, ≤ 8
+            let k = n - F; // digits before the point, ≥ 1
+            let digits = ascii8(v) >> (8 * (8 - n)); // the n digits in the low bytes
+            let int_part = u128::from(digits & ((1u64 << (8 * k)) - 1));
+            let frac_part = u128::from(digits >> (8 * k));
+            let text = int_part | (u128::from(b'.') << (8 * k)) | (frac_part << (8 * (k + 1)));
+            let at = self.room(16);
+            self.buf[at..at + 16].copy_from_slice(&text.to_le_bytes());
+            self.pos = at + n + 1;
+        } else {
+            self.u64(v / unit).lit(b".").padded::<F>(v % unit);
+        }
+    }
     /// Seconds with three decimals.
     #[inline]
     pub fn secs(&mut self, t: SimTime) -> &mut Self {
-        self.u64(t.ms() / 1000).lit(b".").padded::<3>(t.ms() % 1000);
+        self.fixed::<3>(t.ms());
         self
     }
     #[inline]
@@ -224,9 +245,7 @@ impl CsvLine {
             self.lit(b"-");
         }
         match u64::try_from(micros.unsigned_abs()) {
-            Ok(a) => {
-                self.u64(a / 1_000_000).lit(b".").padded::<6>(a % 1_000_000);
-            }
+            Ok(a) => self.fixed::<6>(a),
             Err(_) => {
                 let text = Money(m.0.abs()).to_string();
                 self.str(&text);
@@ -323,6 +342,30 @@ mod tests {
             assert!(ascii8_ok(x), "{x}");
         }
         assert!(ascii8_ok(FAST_LIMIT - 1));
+    }
+
+    /// The one-register path of `fixed` (values below 10^8) and its edges.
+    #[test]
+    fn decimals_below_10_to_the_8_match_display() {
+        let mut values: Vec<u64> = (0..FAST_LIMIT).step_by(997).collect();
+        for p in 0..=8 {
+            let t = 10u64.pow(p);
+            values.extend([t - 1, t, t + 1]);
+        }
+        let mut l = CsvLine::default();
+        for v in values {
+            l.clear();
+            l.secs(SimTime(v)).comma();
+            l.money(Money::from_micros(v as i128)).comma();
+            l.money(Money::from_micros(-(v as i128)));
+            let want = format!(
+                "{},{},{}",
+                crate::report::recorder::secs(SimTime(v)),
+                Money::from_micros(v as i128),
+                Money::from_micros(-(v as i128))
+            );
+            assert_eq!(text(&l), want, "{v}");
+        }
     }
 
     proptest::proptest! {
