@@ -54,8 +54,63 @@ impl InstanceId {
 }
 
 impl InstanceId {
+    /// The two lowercase base-36 digits of every number below 36².
+    const BASE36_PAIRS: [[u8; 2]; 1296] = {
+        const fn digit(d: usize) -> u8 {
+            if d < 10 {
+                b'0' + d as u8
+            } else {
+                b'a' + (d - 10) as u8
+            }
+        }
+        let mut t = [[0u8; 2]; 1296];
+        let mut i = 0;
+        while i < 1296 {
+            t[i] = [digit(i / 36), digit(i % 36)];
+            i += 1;
+        }
+        t
+    };
+
+    /// The scrambled number the text spells: `(serial × ID_MUL + ID_ADD) mod 36^8`.
+    ///
+    /// The product needs 72 bits, and a 128-bit remainder is a library call (`__umodti3`);
+    /// `instances.csv` spells millions of ids. Splitting the serial in two keeps every
+    /// intermediate below 2^63, so three 64-bit remainders by a constant (multiplies and
+    /// shifts) give exactly the same number.
+    #[inline]
+    fn scrambled(self) -> u64 {
+        const LOW_BITS: u32 = 21;
+        let x = self.0 % ID_SPACE; // < 2^41.4
+        let (hi, lo) = (x >> LOW_BITS, x & ((1 << LOW_BITS) - 1)); // < 2^20.4, < 2^21
+        // x × MUL = hi × MUL × 2^21 + lo × MUL, with MUL < 2^30.6.
+        let hi = hi * ID_MUL % ID_SPACE; // product < 2^51
+        let hi = (hi << LOW_BITS) % ID_SPACE; // < 2^62.4 before the remainder
+        (hi + lo * ID_MUL + ID_ADD) % ID_SPACE // sum < 2^52
+    }
+
     /// The id's text (`ins-xxxxxxxx`) as bytes, without allocating.
+    #[inline]
     pub fn to_string_buf(self) -> [u8; 12] {
+        // Two halves of four base-36 digits (36^4 < 2^32), two table pairs each: one 64-bit
+        // and two 32-bit divisions by constants instead of eight 64-bit ones.
+        const HALF: u64 = 36 * 36 * 36 * 36;
+        let x = self.scrambled();
+        let mut buf = *b"ins-00000000";
+        for (half, out) in [(x / HALF) as u32, (x % HALF) as u32]
+            .into_iter()
+            .zip(buf[4..].chunks_exact_mut(4))
+        {
+            out[..2].copy_from_slice(&Self::BASE36_PAIRS[(half / 1296) as usize]);
+            out[2..].copy_from_slice(&Self::BASE36_PAIRS[(half % 1296) as usize]);
+        }
+        buf
+    }
+
+    /// The id's text computed the way it was before the fast path of [`Self::to_string_buf`]
+    /// (128-bit arithmetic, one digit at a time): the oracle its tests compare against.
+    #[cfg(test)]
+    pub(crate) fn to_string_buf_exact(self) -> [u8; 12] {
         let mut x = ((self.0 as u128 % ID_SPACE as u128 * ID_MUL as u128 + ID_ADD as u128)
             % ID_SPACE as u128) as u64;
         let mut buf = *b"ins-00000000";
@@ -70,15 +125,7 @@ impl InstanceId {
 
 impl fmt::Display for InstanceId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut x = ((self.0 as u128 % ID_SPACE as u128 * ID_MUL as u128 + ID_ADD as u128)
-            % ID_SPACE as u128) as u64;
-        let mut buf = [0u8; 8];
-        for slot in buf.iter_mut().rev() {
-            let d = (x % 36) as u8;
-            *slot = if d < 10 { b'0' + d } else { b'a' + d - 10 };
-            x /= 36;
-        }
-        f.write_str("ins-")?;
+        let buf = self.to_string_buf();
         f.write_str(std::str::from_utf8(&buf).map_err(|_| fmt::Error)?)
     }
 }

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use crate::cloud::billing::Accrual;
+use crate::cloud::billing::{Accrual, Piece};
 use crate::cloud::{Catalog, ChargeType, Money};
 use crate::engine::SimTime;
 use crate::engine::time::MS_PER_HOUR;
@@ -21,10 +21,19 @@ use super::recorder::secs;
 #[derive(Clone, Debug)]
 pub struct CostLedger {
     hours: usize,
-    /// Per cell (zone × charge type), per hour: the rate (Σ hourly × percent) switched on at
-    /// the start of that hour, and the amounts of partial hours and instant charges.
-    rate_step: Vec<Vec<i128>>,
-    partial: Vec<Vec<i128>>,
+    /// Per cell (zone × charge type), per hour (`hours + 1` slots a cell, cell after cell in
+    /// one vector): the rate (Σ hourly × percent) switched on at the start of that hour, and
+    /// the amounts of partial hours and instant charges. One flat vector of both halves keeps
+    /// an hour's two numbers side by side, so booking a piece (every state change of a run)
+    /// touches two nearby cache lines and no per-cell vector.
+    slots: Vec<Slot>,
+}
+
+/// One hour of one cell of [`CostLedger`].
+#[derive(Clone, Copy, Debug, Default)]
+struct Slot {
+    rate_step: i128,
+    partial: i128,
 }
 
 impl CostLedger {
@@ -33,9 +42,21 @@ impl CostLedger {
         let hours = (horizon.ms().div_ceil(MS_PER_HOUR) as usize).max(1) + 1;
         CostLedger {
             hours,
-            rate_step: vec![vec![0; hours + 1]; zones * 3],
-            partial: vec![vec![0; hours + 1]; zones * 3],
+            slots: vec![Slot::default(); zones * 3 * (hours + 1)],
         }
+    }
+
+    /// The slots of one cell, hour by hour.
+    fn cell(&self, zone: usize, charge: ChargeType) -> &[Slot] {
+        let n = self.hours + 1;
+        let at = (zone * 3 + charge.index()) * n;
+        &self.slots[at..at + n]
+    }
+
+    fn cell_mut(&mut self, zone: usize, charge: ChargeType) -> &mut [Slot] {
+        let n = self.hours + 1;
+        let at = (zone * 3 + charge.index()) * n;
+        &mut self.slots[at..at + n]
     }
 
     fn hour_of(&self, t: SimTime) -> usize {
@@ -44,33 +65,44 @@ impl CostLedger {
 
     /// Books what a state change charged to `zone` and `charge`.
     pub fn book(&mut self, zone: usize, charge: ChargeType, a: &Accrual<'_>) {
-        let cell = zone * 3 + charge.index();
-        for p in a.pieces {
+        self.book_pieces(zone, charge, a.pieces);
+        self.book_instant(zone, charge, a.end, a.instant_part());
+    }
+
+    /// Books constant-rate pieces (the spread part of an [`Accrual`]) to `zone` and `charge`.
+    pub fn book_pieces(&mut self, zone: usize, charge: ChargeType, pieces: &[Piece]) {
+        let last = self.hours - 1;
+        let cell = self.cell_mut(zone, charge);
+        for p in pieces {
             let r = p.hourly as i128 * p.percent as i128;
-            let (ha, hb) = (self.hour_of(p.start), self.hour_of(p.end));
+            let hour_of = |t: SimTime| ((t.ms() / MS_PER_HOUR) as usize).min(last);
+            let (ha, hb) = (hour_of(p.start), hour_of(p.end));
             let end_of = |h: usize| ((h as u64 + 1) * MS_PER_HOUR) as i128;
             // +r from a onwards: the rest of hour ha, then whole hours from ha+1.
-            self.partial[cell][ha] += r * (end_of(ha) - p.start.ms() as i128);
-            self.rate_step[cell][ha + 1] += r;
+            cell[ha].partial += r * (end_of(ha) - p.start.ms() as i128);
+            cell[ha + 1].rate_step += r;
             // −r from b onwards.
-            self.partial[cell][hb] -= r * (end_of(hb) - p.end.ms() as i128);
-            self.rate_step[cell][hb + 1] -= r;
+            cell[hb].partial -= r * (end_of(hb) - p.end.ms() as i128);
+            cell[hb + 1].rate_step -= r;
         }
-        let instant = a.instant_part();
-        if instant.0 != 0 {
-            let h = self.hour_of(a.end);
-            self.partial[cell][h] += instant.0;
+    }
+
+    /// Books an instant charge (or, negative, refund) made at `time` to `zone` and `charge`.
+    pub fn book_instant(&mut self, zone: usize, charge: ChargeType, time: SimTime, amount: Money) {
+        if amount.0 != 0 {
+            let h = self.hour_of(time);
+            self.cell_mut(zone, charge)[h].partial += amount.0;
         }
     }
 
     /// Cost per hour for one zone and charge type.
     pub fn hourly(&self, zone: usize, charge: ChargeType) -> Vec<Money> {
-        let cell = zone * 3 + charge.index();
         let mut rate: i128 = 0;
-        (0..self.hours)
-            .map(|h| {
-                rate += self.rate_step[cell][h];
-                Money(self.partial[cell][h] + rate * MS_PER_HOUR as i128)
+        self.cell(zone, charge)[..self.hours]
+            .iter()
+            .map(|s| {
+                rate += s.rate_step;
+                Money(s.partial + rate * MS_PER_HOUR as i128)
             })
             .collect()
     }
@@ -85,9 +117,10 @@ impl CostLedger {
         let mut columns = Vec::new();
         for (z, zone) in cat.zones.iter().enumerate() {
             for c in ChargeType::ALL {
-                let cell = z * 3 + c.index();
-                let used = self.partial[cell].iter().any(|&x| x != 0)
-                    || self.rate_step[cell].iter().any(|&x| x != 0);
+                let used = self
+                    .cell(z, c)
+                    .iter()
+                    .any(|s| s.partial != 0 || s.rate_step != 0);
                 if used {
                     columns.push((zone.name.as_str(), c, self.hourly(z, c)));
                 }
@@ -112,7 +145,6 @@ impl CostLedger {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cloud::billing::Piece;
 
     #[test]
     fn pieces_split_across_hours_exactly() {

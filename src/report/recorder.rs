@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
+use std::ops::Range;
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -15,6 +16,7 @@ use crate::cloud::{
 use crate::engine::SimTime;
 
 use super::costs::CostLedger;
+use super::csvline::{CsvLine, ShortStr};
 use super::fleet_counts::FleetCounts;
 use super::journal::Journal;
 
@@ -53,6 +55,135 @@ pub struct ApiCell {
     pub give_ups: u64,
 }
 
+/// The key of an `api.csv` row: time bucket, action, outcome (`None`: OK).
+pub type ApiKey = (u64, Action, Option<ErrorCode>);
+
+/// The cells of `api.csv`. Every API call (5.3 M on bench-100k) counts in one, and hashing the
+/// key into a map each time was most of the cost of observing a call. Nearly all calls succeed
+/// and time only moves forward, so the successful calls of the latest bucket count in an array
+/// indexed by action (a range check, no division, no hashing) and move to the map when a
+/// later bucket starts; errors and give-ups go to the map directly. Iterating (`&ApiLog`)
+/// yields every cell once, wherever it is.
+#[derive(Clone, Debug, Default)]
+pub struct ApiLog {
+    /// Cells of earlier buckets, and all error outcomes.
+    older: crate::engine::hash::FxHashMap<ApiKey, ApiCell>,
+    /// The successful calls of the latest bucket (none before the first call).
+    latest: LatestBucket,
+}
+
+#[derive(Clone, Debug)]
+struct LatestBucket {
+    bucket: u64,
+    /// Bucket width the bucket was computed with, ms (0: no bucket yet); the bucket spans
+    /// `start..end` ms.
+    width: u64,
+    start: u64,
+    end: u64,
+    /// By `Action::index`: the key of the cell (kept for iteration) and the cell.
+    ok: [(ApiKey, ApiCell); Action::ALL.len()],
+}
+
+impl Default for LatestBucket {
+    /// No bucket: an empty span, so the first call starts one.
+    fn default() -> Self {
+        LatestBucket {
+            bucket: 0,
+            width: 0,
+            start: 0,
+            end: 0,
+            ok: Action::ALL.map(|a| ((0, a, None), ApiCell::default())),
+        }
+    }
+}
+
+impl ApiLog {
+    /// The cell counting a call of `action` at `time` with outcome `code`, in buckets of
+    /// `width` ms (at least 1).
+    #[inline]
+    pub fn cell(
+        &mut self,
+        time: SimTime,
+        width: u64,
+        action: Action,
+        code: Option<ErrorCode>,
+    ) -> &mut ApiCell {
+        let t = time.ms();
+        let l = &self.latest;
+        if code.is_none() && l.width == width && l.start <= t && t < l.end {
+            return &mut self.latest.ok[action.index()].1;
+        }
+        self.cell_slow(t, width.max(1), action, code)
+    }
+
+    /// [`Self::cell`] for an error, or a call outside the latest bucket.
+    #[cold]
+    #[inline(never)]
+    fn cell_slow(
+        &mut self,
+        t: u64,
+        width: u64,
+        action: Action,
+        code: Option<ErrorCode>,
+    ) -> &mut ApiCell {
+        let bucket = t / width;
+        if code.is_none() {
+            self.start_bucket(bucket, width);
+            if self.latest.width == width && self.latest.bucket == bucket {
+                return &mut self.latest.ok[action.index()].1;
+            }
+        }
+        // An error, or (never in a run) a call earlier than the latest bucket.
+        self.older.entry((bucket, action, code)).or_default()
+    }
+
+    /// Makes `bucket` the latest one if it is later than the latest (or of another width),
+    /// moving the cells of the previous one to the map.
+    fn start_bucket(&mut self, bucket: u64, width: u64) {
+        let l = &self.latest;
+        if l.width == width && bucket <= l.bucket {
+            return;
+        }
+        let previous = std::mem::take(&mut self.latest);
+        for (key, cell) in previous.ok {
+            if cell != ApiCell::default() {
+                let c = self.older.entry(key).or_default();
+                c.calls += cell.calls;
+                c.retries += cell.retries;
+                c.give_ups += cell.give_ups;
+            }
+        }
+        // Take over what the map may hold for this bucket (only after a change of width).
+        let ok = Action::ALL.map(|a| {
+            let key = (bucket, a, None);
+            (key, self.older.remove(&key).unwrap_or_default())
+        });
+        self.latest = LatestBucket {
+            bucket,
+            width,
+            start: bucket.saturating_mul(width),
+            end: bucket.saturating_add(1).saturating_mul(width),
+            ok,
+        };
+    }
+}
+
+impl<'a> IntoIterator for &'a ApiLog {
+    type Item = (&'a ApiKey, &'a ApiCell);
+    type IntoIter = Box<dyn Iterator<Item = Self::Item> + 'a>;
+
+    /// Every cell with something counted, each key once, in no particular order.
+    fn into_iter(self) -> Self::IntoIter {
+        let latest = self
+            .latest
+            .ok
+            .iter()
+            .filter(|(_, c)| *c != ApiCell::default())
+            .map(|(k, c)| (k, c));
+        Box::new(self.older.iter().chain(latest))
+    }
+}
+
 pub struct Recorder {
     pub counts: FleetCounts,
     pub cost_by_charge: [Money; 3],
@@ -62,8 +193,6 @@ pub struct Recorder {
     pub api_calls: u64,
     pub api_by_code: BTreeMap<ErrorCode, u64>,
     pub notices: Vec<Notice>,
-    /// Reused buffer for `instances.csv` rows.
-    line: super::csvline::CsvLine,
     pub journal: Option<Journal>,
     /// Hourly settlement for `costs.csv`.
     pub costs: Option<CostLedger>,
@@ -78,10 +207,10 @@ pub struct Recorder {
     pub alive_by_zone_type: Vec<u32>,
     types: usize,
     /// Calls per (time bucket, action, outcome), for `api.csv`.
-    pub api_log: crate::engine::hash::FxHashMap<(u64, Action, Option<ErrorCode>), ApiCell>,
+    pub api_log: ApiLog,
     /// Width of an `api.csv` bucket, ms.
     pub api_bucket_ms: u64,
-    instances: Option<BufWriter<File>>,
+    instances: Option<InstancesCsv>,
     io_error: Option<std::io::Error>,
 }
 
@@ -96,7 +225,6 @@ impl Recorder {
             api_calls: 0,
             api_by_code: BTreeMap::new(),
             notices: Vec::new(),
-            line: Default::default(),
             journal: None,
             costs: None,
             attempt: 1,
@@ -116,12 +244,7 @@ impl Recorder {
     /// end), so per-instance output never accumulates in memory.
     pub fn stream_instances(&mut self, path: &Path) -> Result<()> {
         let f = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-        let mut w = BufWriter::with_capacity(1 << 16, f);
-        writeln!(
-            w,
-            "instance_id,zone,instance_type,vcpus,memory_gib,charge_type,owner,created_s,running_s,released_s,final_state,charged,refunded,cost,charge_history,spot_reclaimed"
-        )?;
-        self.instances = Some(w);
+        self.instances = Some(InstancesCsv::new(f));
         Ok(())
     }
 
@@ -151,10 +274,8 @@ impl Recorder {
         if let Some(j) = self.journal.as_mut() {
             j.give_up(now, action, code, self.attempt);
         }
-        let bucket = now.ms() / self.api_bucket_ms.max(1);
         self.api_log
-            .entry((bucket, action, Some(code)))
-            .or_default()
+            .cell(now, self.api_bucket_ms, action, Some(code))
             .give_ups += 1;
     }
 
@@ -164,7 +285,7 @@ impl Recorder {
         let mut w = BufWriter::new(f);
         writeln!(w, "bucket_start_s,action,outcome,calls,retries,give_ups")?;
         // Sorted by bucket, action and outcome (the map's own order is arbitrary).
-        let mut cells: Vec<_> = self.api_log.iter().collect();
+        let mut cells: Vec<_> = self.api_log.into_iter().collect();
         cells.sort_by_key(|(k, _)| **k);
         for (&(b, a, code), cell) in cells {
             writeln!(
@@ -189,19 +310,77 @@ impl Recorder {
         let Some(w) = self.instances.as_mut() else {
             return;
         };
-        let inst = ch.instance;
-        let t = ch.catalog.itype(inst.itype);
-        let state = if released {
-            "RELEASED"
-        } else {
-            inst.state.as_str()
-        };
-        let l = &mut self.line;
-        l.clear();
-        let id = inst.id.to_string_buf();
-        l.str(std::str::from_utf8(&id).unwrap_or("?"))
-            .comma()
-            .str(&ch.catalog.zone(inst.zone).name)
+        w.row(ch, released);
+        if w.line.len() >= INSTANCES_BUFFER
+            && let Err(e) = w.flush()
+            && self.io_error.is_none()
+        {
+            self.io_error = Some(e);
+        }
+    }
+}
+
+/// Bytes of `instances.csv` rows collected before one `write` to the file.
+const INSTANCES_BUFFER: usize = 1 << 16;
+
+/// `instances.csv`: rows are built straight into one buffer that is written to the file
+/// whenever it holds [`INSTANCES_BUFFER`] bytes (a `BufWriter` would copy every row once more,
+/// with a `memcpy` call per row), and the fields that depend only on the zone, instance type
+/// and charge type are kept ready per combination (one copy instead of nine fields).
+struct InstancesCsv {
+    file: File,
+    /// Rows not yet written to `file`.
+    line: CsvLine,
+    /// `,zone,instance_type,vcpus,memory_gib,charge_type,` per (zone × type × charge type),
+    /// as ranges of `prefix_bytes`; built when first needed.
+    prefixes: Vec<Option<Range<usize>>>,
+    prefix_bytes: Vec<u8>,
+    /// Instance types in the catalogue `prefixes` was built from, and its address (a run
+    /// has one catalogue; another one starts the cache afresh).
+    types: usize,
+    catalog: usize,
+    /// `STATE,` for each state, indexed by `InstanceState::index`.
+    states: [Option<ShortStr>; InstanceState::COUNT],
+}
+
+impl InstancesCsv {
+    fn new(file: File) -> Self {
+        // Room for the last row before a write, so the buffer does not grow in a normal run.
+        let mut line = CsvLine::with_capacity(INSTANCES_BUFFER + 4096);
+        line.str("instance_id,zone,instance_type,vcpus,memory_gib,charge_type,owner,created_s,running_s,released_s,final_state,charged,refunded,cost,charge_history,spot_reclaimed\n");
+        InstancesCsv {
+            file,
+            line,
+            prefixes: Vec::new(),
+            prefix_bytes: Vec::new(),
+            types: 0,
+            catalog: 0,
+            states: InstanceState::ALL.map(|s| ShortStr::new(&format!("{},", s.as_str()))),
+        }
+    }
+
+    /// The bytes of `prefix_bytes` holding the prefix of `inst`'s row.
+    fn prefix(
+        &mut self,
+        cat: &crate::cloud::Catalog,
+        inst: &crate::cloud::Instance,
+    ) -> Range<usize> {
+        let address = std::ptr::from_ref(cat) as usize;
+        if address != self.catalog || cat.types.len() != self.types {
+            self.catalog = address;
+            self.types = cat.types.len();
+            self.prefixes.clear();
+            self.prefix_bytes.clear();
+        }
+        let at =
+            (inst.zone.0 as usize * self.types + inst.itype.0 as usize) * 3 + inst.charge.index();
+        if let Some(Some(r)) = self.prefixes.get(at) {
+            return r.clone();
+        }
+        let t = cat.itype(inst.itype);
+        let mut p = CsvLine::default();
+        p.comma()
+            .str(&cat.zone(inst.zone).name)
             .comma()
             .str(&t.name)
             .comma()
@@ -211,23 +390,45 @@ impl Recorder {
             .comma()
             .str(inst.charge.as_str())
             .comma();
+        let start = self.prefix_bytes.len();
+        self.prefix_bytes.extend_from_slice(p.as_bytes());
+        let r = start..self.prefix_bytes.len();
+        if self.prefixes.len() <= at {
+            self.prefixes.resize(at + 1, None);
+        }
+        self.prefixes[at] = Some(r.clone());
+        r
+    }
+
+    /// Appends the row of the instance of `ch` (`released`: it has just left the fleet).
+    fn row(&mut self, ch: &Change<'_>, released: bool) {
+        let inst = ch.instance;
+        let prefix = self.prefix(ch.catalog, inst);
+        let l = &mut self.line;
+        l.lit(&inst.id.to_string_buf());
+        l.bytes(&self.prefix_bytes[prefix]);
         match inst.owner {
-            Owner::Workload(i) => l.str("workload").u64(i as u64),
-            Owner::Autoscaler(i) => l.str("autoscaler").u64(i as u64),
-            Owner::Trace(i) => l.str("trace").u64(i as u64),
-            Owner::Script => l.str("script"),
-            Owner::Pool => l.str("pool"),
+            Owner::Workload(i) => l.lit(b"workload").u64(i as u64),
+            Owner::Autoscaler(i) => l.lit(b"autoscaler").u64(i as u64),
+            Owner::Trace(i) => l.lit(b"trace").u64(i as u64),
+            Owner::Script => l.lit(b"script"),
+            Owner::Pool => l.lit(b"pool"),
         };
         l.comma()
             .secs(inst.created)
             .comma()
             .opt_secs(inst.first_running)
-            .comma()
-            .opt_secs(released.then_some(ch.time))
-            .comma()
-            .str(state)
-            .comma()
-            .money(inst.billing.charged)
+            .comma();
+        if released {
+            l.secs(ch.time).lit(b",RELEASED,");
+        } else {
+            l.comma();
+            match &self.states[inst.state.index()] {
+                Some(s) => l.short(s),
+                None => l.str(inst.state.as_str()).comma(),
+            };
+        }
+        l.money(inst.billing.charged)
             .comma()
             .money(inst.billing.refunded)
             .comma()
@@ -235,18 +436,27 @@ impl Recorder {
             .comma();
         for (i, (at, c)) in inst.charge_history.iter().enumerate() {
             if i > 0 {
-                l.str(";");
+                l.lit(b";");
             }
-            l.str(c.as_str()).str("@").secs(*at);
+            l.str(c.as_str()).lit(b"@").secs(*at);
         }
-        l.comma().u64(u64::from(inst.reclaiming));
-        l.buf.push(b'\n');
-        let r = w.write_all(&l.buf);
-        if let Err(e) = r
-            && self.io_error.is_none()
-        {
-            self.io_error = Some(e);
-        }
+        l.lit(if inst.reclaiming { b",1\n" } else { b",0\n" });
+    }
+
+    /// Writes the buffered rows to the file.
+    fn flush(&mut self) -> std::io::Result<()> {
+        let r = self.file.write_all(self.line.as_bytes());
+        // Dropped even on an error (the first error is reported; the file is incomplete).
+        self.line.clear();
+        r
+    }
+}
+
+impl Drop for InstancesCsv {
+    /// Like a `BufWriter`, writes what is left when dropped without [`Recorder::finish`]
+    /// (errors cannot be reported here).
+    fn drop(&mut self) {
+        let _ = self.flush();
     }
 }
 
@@ -286,17 +496,11 @@ impl Observer for Recorder {
         self.cost_by_charge[ch.from_charge.index()] += ch.accrual.amount - instant;
         self.cost_by_charge[ch.instance.charge.index()] += instant;
         if let Some(l) = self.costs.as_mut() {
+            // The pieces under the charge type before the change, the instant part under the
+            // one after it (booked directly: `CostLedger::book` would sum the pieces again).
             let z = ch.instance.zone.0 as usize;
-            let pieces_only = crate::cloud::billing::Accrual {
-                amount: ch.accrual.amount - instant,
-                ..ch.accrual
-            };
-            l.book(z, ch.from_charge, &pieces_only);
-            l.book(
-                z,
-                ch.instance.charge,
-                &crate::cloud::billing::Accrual::point(ch.time, instant),
-            );
+            l.book_pieces(z, ch.from_charge, ch.accrual.pieces);
+            l.book_instant(z, ch.instance.charge, ch.time, instant);
         }
         if let Some(j) = self.journal.as_mut() {
             j.change(ch);
@@ -337,11 +541,9 @@ impl Observer for Recorder {
         if let Some(code) = code {
             *self.api_by_code.entry(code).or_default() += 1;
         }
-        let bucket = c.time.ms() / self.api_bucket_ms.max(1);
         let cell = self
             .api_log
-            .entry((bucket, c.request.action(), code))
-            .or_default();
+            .cell(c.time, self.api_bucket_ms, c.request.action(), code);
         cell.calls += 1;
         if self.attempt > 1 {
             cell.retries += 1;
@@ -358,4 +560,80 @@ pub fn by_charge(m: &[Money; 3]) -> BTreeMap<&'static str, f64> {
         .iter()
         .map(|c| (c.as_str(), m[c.index()].as_f64()))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `ApiLog` against the plain map it replaces, for calls in any order of time, any bucket
+    /// widths and outcomes.
+    fn same_as_a_map(calls: &[(u64, u64, usize, u8, bool)]) {
+        let mut log = ApiLog::default();
+        let mut model: BTreeMap<ApiKey, ApiCell> = BTreeMap::new();
+        let codes = [
+            None,
+            Some(ErrorCode::RequestLimitExceeded),
+            Some(ErrorCode::InstanceState(InstanceState::Pending)),
+        ];
+        for &(t, width, a, code, retry) in calls {
+            let action = Action::ALL[a % Action::ALL.len()];
+            let code = codes[code as usize % codes.len()];
+            let key = (t / width.max(1), action, code);
+            let m = model.entry(key).or_default();
+            let c = log.cell(SimTime(t), width, action, code);
+            c.calls += 1;
+            m.calls += 1;
+            if retry {
+                c.retries += 1;
+                m.retries += 1;
+            }
+            if code.is_some() {
+                c.give_ups += 1;
+                m.give_ups += 1;
+            }
+        }
+        let mut got: Vec<(ApiKey, ApiCell)> = log.into_iter().map(|(k, c)| (*k, *c)).collect();
+        got.sort_by_key(|(k, _)| *k);
+        let want: Vec<(ApiKey, ApiCell)> = model.into_iter().collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn api_log_counts_like_a_map() {
+        let h = 3_600_000;
+        same_as_a_map(&[]);
+        same_as_a_map(&[(0, h, 0, 0, false)]);
+        same_as_a_map(&[
+            (5, h, 0, 0, false),
+            (h - 1, h, 0, 0, true),
+            (h, h, 0, 0, false),
+            (h + 1, h, 3, 1, false),
+            (10, h, 0, 0, false), // back in time
+            (h + 2, h, 0, 0, false),
+            (h + 2, 1_000, 0, 0, false), // another width
+            (h + 2, h, 0, 0, false),
+            (u64::MAX, h, 1, 0, false),
+            (u64::MAX, 0, 1, 0, false),
+            (u64::MAX - 1, 0, 1, 0, false),
+        ]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn api_log_counts_like_a_map_for_any_calls(
+            calls in proptest::collection::vec(
+                (0u64..20_000, proptest::sample::select(vec![1_000u64, 1_000, 1_000, 3_000, 0]),
+                 0usize..11, 0u8..6, proptest::bool::ANY),
+                0..200,
+            ),
+            sorted in proptest::bool::ANY,
+        ) {
+            let mut calls = calls;
+            if sorted {
+                calls.sort_by_key(|c| c.0);
+            }
+            same_as_a_map(&calls);
+        }
+    }
 }
