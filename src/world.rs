@@ -641,16 +641,16 @@ impl World {
                 };
                 match n.to {
                     Some(InstanceState::Running) if self.end_when_running.remove(&n.id) => {
-                        self.terminate(w, n.id, sched);
+                        self.terminate_known(w, n.id, n.key, sched);
                     }
                     // A prepaid instance its workload ended sits in the recycle bin: destroy it.
                     // One that expired while still needed is renewed by hand for a month.
                     Some(InstanceState::Shutdown) => {
                         if self.ended_prepaid.remove(&n.id) {
-                            self.terminate(w, n.id, sched);
+                            self.terminate_known(w, n.id, n.key, sched);
                         } else {
                             let req = Request::RenewInstances {
-                                ids: vec![n.id.into()],
+                                ids: vec![InstanceRef::Known(n.id, n.key)],
                                 period_months: 1,
                             };
                             let _ = self.plain_call(w, req, 1, sched);
@@ -659,7 +659,7 @@ impl World {
                     // A failed launch is cleaned up.
                     Some(InstanceState::LaunchFailed) => {
                         self.end_when_running.remove(&n.id);
-                        self.terminate(w, n.id, sched);
+                        self.terminate_known(w, n.id, n.key, sched);
                     }
                     None => {
                         self.end_when_running.remove(&n.id);

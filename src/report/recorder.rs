@@ -25,6 +25,8 @@ use super::journal::Journal;
 pub struct Notice {
     pub owner: Owner,
     pub id: InstanceId,
+    /// Its fleet handle (stale once released), for calls about it without an id lookup.
+    pub key: crate::cloud::InstanceKey,
     pub to: Option<InstanceState>,
     pub zone: crate::cloud::ZoneIdx,
     pub itype: crate::cloud::TypeIdx,
@@ -527,6 +529,7 @@ impl Observer for Recorder {
             self.notices.push(Notice {
                 owner: ch.instance.owner,
                 id: ch.instance.id,
+                key: ch.key,
                 to: ch.to,
                 zone: ch.instance.zone,
                 itype: ch.instance.itype,

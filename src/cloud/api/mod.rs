@@ -84,6 +84,9 @@ pub struct Change<'a> {
     pub kind: ChangeKind,
     pub time: SimTime,
     pub instance: &'a Instance,
+    /// The instance's fleet handle (stale once `to` is `None`), so an owner reacting to the
+    /// change can call about it without an id lookup.
+    pub key: InstanceKey,
     /// `None`: the instance was just created.
     pub from: Option<InstanceState>,
     /// `None`: the instance was released and has left the fleet.
@@ -809,6 +812,7 @@ impl Cloud {
             let delay = sample_ms(&self.timings.pending, &mut self.timing_rng);
             inst.pending = Some(sched.schedule_in(delay, CloudEvent::Complete(key).into()));
             obs.state_change(&Change {
+                key,
                 time: now,
                 instance: inst,
                 from: None,
@@ -898,6 +902,7 @@ impl Cloud {
                 }
                 let inst = self.fleet.get(key).expect("live");
                 obs.state_change(&Change {
+                key,
                     time: now,
                     instance: inst,
                     from: Some(from),
@@ -921,6 +926,7 @@ impl Cloud {
                 let (zone, itype, charge) = (inst.zone, inst.itype, inst.charge);
                 let (holds_quota, holds_stock) = (inst.holds_quota, inst.holds_stock);
                 obs.state_change(&Change {
+                key,
                     time: now,
                     instance: inst,
                     from: Some(from),
@@ -1046,6 +1052,7 @@ impl Cloud {
         inst.latest_operation_state = Some(OperationState::Success);
         let inst = self.fleet.get(key).expect("live");
         obs.state_change(&Change {
+                key,
             time: now,
             instance: inst,
             from: Some(from),
@@ -1074,6 +1081,7 @@ impl Cloud {
             let state = inst.state;
             let inst = self.fleet.get(key).expect("live");
             obs.state_change(&Change {
+                key,
                 time: now,
                 instance: inst,
                 from: Some(state),

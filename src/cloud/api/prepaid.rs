@@ -76,7 +76,7 @@ impl Cloud {
             let state = inst.state;
             self.mark(k, "RenewInstances", OperationState::Success);
             let inst = self.fleet.get(k).expect("live");
-            charge_now(&self.catalog, inst, now, price, obs);
+            charge_now(&self.catalog, inst, k, now, price, obs);
             if state == S::Shutdown {
                 self.apply(k, Transition::Restore, now, obs);
             }
@@ -184,6 +184,7 @@ impl Cloud {
             let state = inst.state;
             let inst = self.fleet.get(k).expect("live");
             obs.state_change(&Change {
+                key: k,
                 time: now,
                 instance: inst,
                 from: Some(state),
@@ -237,7 +238,7 @@ impl Cloud {
         inst.expires = Some(now);
         let inst = self.fleet.get(key).expect("live");
         if refund.0 != 0 {
-            charge_now(&self.catalog, inst, now, -refund, obs);
+            charge_now(&self.catalog, inst, key, now, -refund, obs);
         }
     }
 
@@ -286,7 +287,7 @@ impl Cloud {
             inst.latest_operation_state = Some(OperationState::Success);
             sched.schedule_at(expires, CloudEvent::Expire(key).into());
             let inst = self.fleet.get(key).expect("live");
-            charge_now(&self.catalog, inst, now, price, obs);
+            charge_now(&self.catalog, inst, key, now, price, obs);
             return;
         }
         if inst.busy() || !matches!(inst.state, InstanceState::Running | InstanceState::Stopped) {
@@ -316,11 +317,13 @@ impl Cloud {
 fn charge_now<O: Observer>(
     catalog: &Catalog,
     inst: &Instance,
+    key: InstanceKey,
     now: SimTime,
     amount: Money,
     obs: &mut O,
 ) {
     obs.state_change(&Change {
+                key,
         time: now,
         instance: inst,
         from: Some(inst.state),
