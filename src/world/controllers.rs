@@ -140,6 +140,10 @@ impl World {
         let Some(wl) = self.workloads.get(w as usize) else {
             return;
         };
+        if let Placement::Weighted | Placement::RoundRobin = wl.spec.placement {
+            // The zone drawn stands (the common case: nothing to copy or look up).
+            return;
+        }
         let now = sched.now();
         let zones = wl.spec.zones.clone();
         let pick = match wl.spec.placement {
