@@ -175,6 +175,15 @@ impl CsvLine {
         self.pos = at + s.len as usize;
         self
     }
+    /// Appends a copy of `range` of the text so far.
+    #[inline]
+    pub fn copy_within(&mut self, range: std::ops::Range<usize>) -> &mut Self {
+        let n = range.len();
+        let at = self.room(n);
+        self.buf.copy_within(range, at);
+        self.pos = at + n;
+        self
+    }
     #[inline]
     pub fn comma(&mut self) -> &mut Self {
         self.lit(b",")

@@ -430,12 +430,21 @@ impl InstancesCsv {
                 None => l.str(inst.state.as_str()).comma(),
             };
         }
-        l.money(inst.billing.charged)
-            .comma()
-            .money(inst.billing.refunded)
-            .comma()
-            .money(inst.net_cost())
-            .comma();
+        if inst.billing.refunded == crate::cloud::Money::ZERO {
+            // Nothing refunded (nearly every row): the cost is the charge, so its text is
+            // copied rather than formatted twice.
+            let start = l.len();
+            l.money(inst.billing.charged);
+            let end = l.len();
+            l.lit(b",0.000000,").copy_within(start..end).comma();
+        } else {
+            l.money(inst.billing.charged)
+                .comma()
+                .money(inst.billing.refunded)
+                .comma()
+                .money(inst.net_cost())
+                .comma();
+        }
         for (i, (at, c)) in inst.charge_history.iter().enumerate() {
             if i > 0 {
                 l.lit(b";");
