@@ -229,6 +229,21 @@ impl CsvLine {
             let at = self.room(16);
             self.buf[at..at + 16].copy_from_slice(&text.to_le_bytes());
             self.pos = at + n + 1;
+        } else if v < FAST_LIMIT * FAST_LIMIT {
+            // Two registers: the high digits as they are, then the low eight with the point
+            // spliced in before their last F (times past 10^8 ms, about a day, land here).
+            let (hi, lo) = (v / FAST_LIMIT, v % FAST_LIMIT);
+            let nh = digit_count(hi);
+            let hd = ascii8(hi) >> (8 * (8 - nh));
+            let at = self.room(8 + 16);
+            self.buf[at..at + 8].copy_from_slice(&hd.to_le_bytes());
+            let k = 8 - F; // low digits before the point, ≥ 1
+            let ld = ascii8(lo);
+            let int_part = u128::from(ld & ((1u64 << (8 * k)) - 1));
+            let frac_part = u128::from(ld >> (8 * k));
+            let text = int_part | (u128::from(b'.') << (8 * k)) | (frac_part << (8 * (k + 1)));
+            self.buf[at + nh..at + nh + 16].copy_from_slice(&text.to_le_bytes());
+            self.pos = at + nh + 9;
         } else {
             self.u64(v / unit).lit(b".").padded::<F>(v % unit);
         }
@@ -361,6 +376,31 @@ mod tests {
             let t = 10u64.pow(p);
             values.extend([t - 1, t, t + 1]);
         }
+        let mut l = CsvLine::default();
+        for v in values {
+            l.clear();
+            l.secs(SimTime(v)).comma();
+            l.money(Money::from_micros(v as i128)).comma();
+            l.money(Money::from_micros(-(v as i128)));
+            let want = format!(
+                "{},{},{}",
+                crate::report::recorder::secs(SimTime(v)),
+                Money::from_micros(v as i128),
+                Money::from_micros(-(v as i128))
+            );
+            assert_eq!(text(&l), want, "{v}");
+        }
+    }
+
+    /// The two-register path of `fixed` (10^8 to 10^16) and its edges, against Display.
+    #[test]
+    fn decimals_up_to_10_to_the_16_match_display() {
+        let mut values: Vec<u64> = (0..2_000u64).map(|i| FAST_LIMIT + i * 4_999_999_937).collect();
+        for p in 8..=16 {
+            let t = 10u64.pow(p);
+            values.extend([t - 1, t, t + 1, t + 999, t + 1_000_000]);
+        }
+        values.extend([2_592_000_000, 2_591_999_999, 86_400_000, 99_999_999_999_999]);
         let mut l = CsvLine::default();
         for v in values {
             l.clear();
