@@ -76,7 +76,14 @@ impl CostLedger {
         for p in pieces {
             let r = p.hourly as i128 * p.percent as i128;
             let hour_of = |t: SimTime| ((t.ms() / MS_PER_HOUR) as usize).min(last);
-            let (ha, hb) = (hour_of(p.start), hour_of(p.end));
+            let ha = hour_of(p.start);
+            if p.end > p.start && hour_of(SimTime(p.end.ms() - 1)) == ha {
+                // Within one hour (a spot price step, a short stay): the whole amount lands in
+                // that hour, which is what the four difference-array updates below add up to.
+                cell[ha].partial += r * (p.end.ms() - p.start.ms()) as i128;
+                continue;
+            }
+            let hb = hour_of(p.end);
             let end_of = |h: usize| ((h as u64 + 1) * MS_PER_HOUR) as i128;
             // +r from a onwards: the rest of hour ha, then whole hours from ha+1.
             cell[ha].partial += r * (end_of(ha) - p.start.ms() as i128);
