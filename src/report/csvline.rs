@@ -368,14 +368,8 @@ mod tests {
         assert!(ascii8_ok(FAST_LIMIT - 1));
     }
 
-    /// The one-register path of `fixed` (values below 10^8) and its edges.
-    #[test]
-    fn decimals_below_10_to_the_8_match_display() {
-        let mut values: Vec<u64> = (0..FAST_LIMIT).step_by(997).collect();
-        for p in 0..=8 {
-            let t = 10u64.pow(p);
-            values.extend([t - 1, t, t + 1]);
-        }
+    /// Each value as seconds (ms) and as plus and minus micro-CNY, against their Display.
+    fn times_and_amounts_match_display(values: Vec<u64>) {
         let mut l = CsvLine::default();
         for v in values {
             l.clear();
@@ -392,29 +386,29 @@ mod tests {
         }
     }
 
+    /// The one-register path of `fixed` (values below 10^8) and its edges.
+    #[test]
+    fn decimals_below_10_to_the_8_match_display() {
+        let mut values: Vec<u64> = (0..FAST_LIMIT).step_by(997).collect();
+        for p in 0..=8 {
+            let t = 10u64.pow(p);
+            values.extend([t - 1, t, t + 1]);
+        }
+        times_and_amounts_match_display(values);
+    }
+
     /// The two-register path of `fixed` (10^8 to 10^16) and its edges, against Display.
     #[test]
     fn decimals_up_to_10_to_the_16_match_display() {
-        let mut values: Vec<u64> = (0..2_000u64).map(|i| FAST_LIMIT + i * 4_999_999_937).collect();
+        let mut values: Vec<u64> = (0..2_000u64)
+            .map(|i| FAST_LIMIT + i * 4_999_999_937)
+            .collect();
         for p in 8..=16 {
             let t = 10u64.pow(p);
             values.extend([t - 1, t, t + 1, t + 999, t + 1_000_000]);
         }
         values.extend([2_592_000_000, 2_591_999_999, 86_400_000, 99_999_999_999_999]);
-        let mut l = CsvLine::default();
-        for v in values {
-            l.clear();
-            l.secs(SimTime(v)).comma();
-            l.money(Money::from_micros(v as i128)).comma();
-            l.money(Money::from_micros(-(v as i128)));
-            let want = format!(
-                "{},{},{}",
-                crate::report::recorder::secs(SimTime(v)),
-                Money::from_micros(v as i128),
-                Money::from_micros(-(v as i128))
-            );
-            assert_eq!(text(&l), want, "{v}");
-        }
+        times_and_amounts_match_display(values);
     }
 
     proptest::proptest! {

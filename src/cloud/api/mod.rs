@@ -902,7 +902,7 @@ impl Cloud {
                 }
                 let inst = self.fleet.get(key).expect("live");
                 obs.state_change(&Change {
-                key,
+                    key,
                     time: now,
                     instance: inst,
                     from: Some(from),
@@ -926,7 +926,7 @@ impl Cloud {
                 let (zone, itype, charge) = (inst.zone, inst.itype, inst.charge);
                 let (holds_quota, holds_stock) = (inst.holds_quota, inst.holds_stock);
                 obs.state_change(&Change {
-                key,
+                    key,
                     time: now,
                     instance: inst,
                     from: Some(from),
@@ -1052,7 +1052,7 @@ impl Cloud {
         inst.latest_operation_state = Some(OperationState::Success);
         let inst = self.fleet.get(key).expect("live");
         obs.state_change(&Change {
-                key,
+            key,
             time: now,
             instance: inst,
             from: Some(from),

@@ -323,7 +323,7 @@ fn charge_now<O: Observer>(
     obs: &mut O,
 ) {
     obs.state_change(&Change {
-                key,
+        key,
         time: now,
         instance: inst,
         from: Some(inst.state),
