@@ -186,8 +186,9 @@ impl BillingRules {
                 RateClass::Spot => {
                     let step = market.step_ms();
                     let mut a = start.ms();
+                    // One division: the steps that follow are consecutive.
+                    let mut k = a / step;
                     while a < now.ms() {
-                        let k = a / step;
                         let b = ((k + 1) * step).min(now.ms());
                         pieces.push(Piece {
                             start: SimTime(a),
@@ -196,6 +197,7 @@ impl BillingRules {
                             percent: 100,
                         });
                         a = b;
+                        k += 1;
                     }
                 }
             }

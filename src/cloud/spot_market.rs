@@ -71,9 +71,12 @@ impl SpotMarket {
     /// Market price per hour (micro-CNY) during step `k`.
     pub fn price_in_step(&mut self, z: ZoneIdx, t: TypeIdx, k: u64) -> u64 {
         let i = z.0 as usize * self.types + t.0 as usize;
+        if let Some(&p) = self.paths[i].get(k as usize) {
+            return p; // already drawn: the common case, a piece of an interval being billed
+        }
         let base = self.postpaid[t.0 as usize] as f64;
         if let SpotModel::Constant { fraction } = self.model {
-            return (base * fraction).round() as u64;
+            return crate::engine::dist::round(base * fraction) as u64;
         }
         while self.paths[i].len() as u64 <= k {
             if let SpotModel::Random {
