@@ -101,9 +101,12 @@ impl RateLimits {
 #[derive(Clone, Copy, Debug)]
 struct Counter {
     limit: Limit,
-    /// Fixed window: index of the current window and calls in it.
+    /// Fixed window: index of the current window, calls in it, and where it ends (the clock
+    /// only moves forward, so the window changes only once that is reached: one comparison
+    /// per call instead of a division).
     window: u64,
     used: u32,
+    window_end: u64,
     /// Token bucket: tokens × period-ms, and when it was last refilled.
     tokens: u128,
     refilled: SimTime,
@@ -115,6 +118,7 @@ impl Counter {
             limit,
             window: 0,
             used: 0,
+            window_end: limit.per.ms().max(1),
             tokens: limit.calls as u128 * limit.per.ms().max(1) as u128,
             refilled: SimTime::ZERO,
         }
@@ -124,10 +128,13 @@ impl Counter {
         let per = self.limit.per.ms().max(1);
         match kind {
             WindowKind::Fixed => {
-                let w = now.ms() / per;
-                if w != self.window {
-                    self.window = w;
-                    self.used = 0;
+                if now.ms() >= self.window_end || now.ms() < self.window_end - per {
+                    let w = now.ms() / per;
+                    if w != self.window {
+                        self.window = w;
+                        self.used = 0;
+                    }
+                    self.window_end = w.saturating_add(1).saturating_mul(per);
                 }
                 self.used < self.limit.calls
             }
