@@ -193,6 +193,27 @@ struct Entry<E> {
     event: E,
 }
 
+/// An entry of the `early` heap: the earliest (key, push order) is the greatest, so the
+/// max-heap pops it first.
+struct Early<E>(Entry<E>);
+
+impl<E> PartialEq for Early<E> {
+    fn eq(&self, o: &Self) -> bool {
+        self.0.seq == o.0.seq
+    }
+}
+impl<E> Eq for Early<E> {}
+impl<E> PartialOrd for Early<E> {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl<E> Ord for Early<E> {
+    fn cmp(&self, o: &Self) -> Ordering {
+        (o.0.time, o.0.seq).cmp(&(self.0.time, self.0.seq))
+    }
+}
+
 /// Bits per radix digit.
 const DIGIT_BITS: u32 = 4;
 /// Buckets per level (values of one digit).
@@ -204,8 +225,6 @@ const BUCKETS: usize = LEVELS * RADIX;
 /// cache, and the minimum goes straight to the front); a larger one relative to its lower bound,
 /// a plain radix-sort step with no scan.
 const SMALL_BUCKET: usize = 32;
-/// Most entries kept in `early` before the heap is rebuilt below them instead.
-const EARLY_MAX: usize = 64;
 
 /// A radix heap over millisecond times with 4-bit digits. Simulated time never goes backwards,
 /// so every key pushed is at least `last`, a lower bound of all pending keys; the heap files each
@@ -218,12 +237,13 @@ const EARLY_MAX: usize = 64;
 pub struct RadixEventQueue<E> {
     /// All pending keys in `front` and the buckets are at least `last`.
     last: u64,
-    /// Entries pushed with a key below `last`, sorted by (key, push order); they all leave
-    /// before anything else. The heap refills its front as soon as it empties, so the next
-    /// event is always known (for [`peek_hint`](Self::peek_hint)) and `last` is usually ahead
-    /// of the clock; what the current event schedules before that next key lands here (a
-    /// handful at most) instead of forcing the heap to be rebuilt below its new `last`.
-    early: VecDeque<Entry<E>>,
+    /// Entries pushed with a key below `last`, a binary heap on (key, push order); they all
+    /// leave before anything else. The radix heap refills its front as soon as it empties, so
+    /// the next event is always known (for [`peek_hint`](Self::peek_hint)) and `last` is
+    /// usually ahead of the clock; what the current event schedules before that next key lands
+    /// here (usually a handful; hundreds when a trace replay launches a batch just before a
+    /// long quiet gap) instead of forcing the radix heap to be rebuilt below a lower `last`.
+    early: BinaryHeap<Early<E>>,
     /// Keys equal to `last`, in push order.
     front: VecDeque<Entry<E>>,
     /// `buckets[16 * level + digit]` holds keys whose highest 4-bit digit differing from `last`
@@ -246,7 +266,7 @@ impl<E> RadixEventQueue<E> {
     pub fn new() -> Self {
         RadixEventQueue {
             last: 0,
-            early: VecDeque::new(),
+            early: BinaryHeap::new(),
             front: VecDeque::new(),
             buckets: Box::new(std::array::from_fn(|_| Vec::new())),
             nonempty: [0; BUCKETS / 64],
@@ -322,62 +342,27 @@ impl<E> RadixEventQueue<E> {
         true
     }
 
-    /// Lowers `last` to `to` (at most every pending key) and refiles everything. Only needed
-    /// when more than `EARLY_MAX` entries were scheduled below `last`, e.g. when a stepped run
-    /// peeked far ahead; never on the hot path. Entries with equal keys share a source in push
-    /// order, and the stable sort keeps that order, so ties stay FIFO.
-    fn rewind(&mut self, to: u64) {
-        let mut all: Vec<Entry<E>> = self.early.drain(..).collect();
-        all.extend(self.front.drain(..));
-        for (wi, word) in self.nonempty.iter_mut().enumerate() {
-            while *word != 0 {
-                let b = wi * 64 + word.trailing_zeros() as usize;
-                *word &= *word - 1;
-                all.append(&mut self.buckets[b]);
-            }
-        }
-        self.last = to;
-        // Stable sort by key keeps push order among equal keys.
-        all.sort_by_key(|e| e.time);
-        for e in all {
-            self.file(e);
-        }
-    }
-
     /// A cheap guess at the next event to pop, without moving anything: the head of the front,
     /// else the earliest entry of the lowest bucket when that bucket is small enough to scan in
     /// cache. May be a cancelled event, or `None` when finding out would cost real work; only
     /// good for hints such as prefetching what the next event will touch.
     pub fn peek_hint(&self) -> Option<&E> {
         self.early
-            .front()
+            .peek()
+            .map(|e| &e.0)
             .or_else(|| self.front.front())
             .map(|e| &e.event)
-    }
-
-    /// Files an entry whose key is below `last` into `early`, after any equal keys (they were
-    /// pushed first). Should `early` grow past a few entries, the heap is rebuilt below it.
-    fn push_early(&mut self, e: Entry<E>) {
-        if self.early.len() >= EARLY_MAX {
-            // Below every key, `early`'s included.
-            let to = self.early.front().map_or(e.time, |f| f.time.min(e.time));
-            self.rewind(to);
-            self.file(e);
-            return;
-        }
-        let at = self.early.partition_point(|x| x.time <= e.time);
-        self.early.insert(at, e);
     }
 
     /// The earliest entry, removed (cancelled ones included), refilling the front at once if
     /// that emptied it, so the next key is known before the caller handles this one.
     #[inline]
     fn take_head(&mut self, until: u64) -> Option<Entry<E>> {
-        if let Some(e) = self.early.front() {
-            if e.time >= until {
+        if let Some(e) = self.early.peek() {
+            if e.0.time >= until {
                 return None;
             }
-            return self.early.pop_front();
+            return self.early.pop().map(|e| e.0);
         }
         if !self.refill_front() || self.front.front()?.time >= until {
             return None;
@@ -391,9 +376,9 @@ impl<E> RadixEventQueue<E> {
 
     /// Time of the earliest live event, if any.
     pub fn peek_time(&mut self) -> Option<SimTime> {
-        while let Some(head) = self.early.front() {
+        while let Some(Early(head)) = self.early.peek() {
             if self.cancelled.take(head.seq, self.next_seq) {
-                self.early.pop_front();
+                self.early.pop();
                 continue;
             }
             return Some(SimTime(head.time));
@@ -426,7 +411,7 @@ impl<E> PendingEvents<E> for RadixEventQueue<E> {
             event,
         };
         if time.0 < self.last {
-            self.push_early(e);
+            self.early.push(Early(e));
         } else {
             self.file(e);
         }
@@ -613,8 +598,8 @@ mod tests {
     }
 
     /// Both queues against a sorted reference on a long mix with delays from 0 to 2^40 ms (every
-    /// level of the radix heap), many ties, peeks (which can make a later push rewind the radix
-    /// heap), and cancellations of events both recent and far older than the cancel window.
+    /// level of the radix heap), many ties, peeks (after which a push can land below the radix heap's
+    /// bound), and cancellations of events both recent and far older than the cancel window.
     #[test]
     fn long_random_mix_matches_reference() {
         use std::collections::BTreeMap;
@@ -709,7 +694,7 @@ mod tests {
     }
 
     /// Peeking moves the radix heap's lower bound to the next key; a push between the clock and
-    /// that key then rewinds it, and ties still leave in insertion order.
+    /// that key then waits in the early heap, and ties still leave in insertion order.
     #[test]
     fn push_after_peek_keeps_order() {
         let mut q = RadixEventQueue::new();
@@ -737,7 +722,7 @@ mod tests {
 
     /// `pop_before` hands out exactly what `peek_time` followed by a guarded `pop` would, on a
     /// mix of horizons (some already passed), ties, cancellations, and (for the radix heap)
-    /// peeks that make later pushes rewind it.
+    /// peeks after which later pushes land in the early heap.
     #[test]
     fn pop_before_matches_peek_then_pop() {
         fn check<Q: PendingEvents<u32>>(mut q: Q, peek: fn(&mut Q)) {
