@@ -214,6 +214,11 @@ impl<E> Ord for Early<E> {
     }
 }
 
+/// Entries an emptied bucket keeps room for. Allocations are reused between buckets and the
+/// front, so without a cap a burst of events on one key (a trace replay's 5-minute timestamps)
+/// leaves large allocations spread over many buckets for the rest of the run.
+const KEPT_CAPACITY: usize = 1024;
+
 /// Bits per radix digit.
 const DIGIT_BITS: u32 = 4;
 /// Buckets per level (values of one digit).
@@ -321,7 +326,9 @@ impl<E> RadixEventQueue<E> {
                 let bucket = std::mem::take(&mut self.buckets[b]);
                 self.last = bucket[0].time;
                 let old = std::mem::replace(&mut self.front, VecDeque::from(bucket));
-                self.buckets[b] = Vec::from(old);
+                let mut old = Vec::from(old);
+                old.shrink_to(KEPT_CAPACITY);
+                self.buckets[b] = old;
                 continue;
             }
             let mut bucket = std::mem::take(&mut self.buckets[b]);
@@ -336,7 +343,8 @@ impl<E> RadixEventQueue<E> {
             for e in bucket.drain(..) {
                 self.file(e);
             }
-            // Keep the bucket's allocation for reuse.
+            // Keep the bucket's allocation for reuse, unless a burst made it large.
+            bucket.shrink_to(KEPT_CAPACITY);
             self.buckets[b] = bucket;
         }
         true
