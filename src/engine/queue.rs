@@ -350,10 +350,10 @@ impl<E> RadixEventQueue<E> {
         true
     }
 
-    /// A cheap guess at the next event to pop, without moving anything: the head of the front,
-    /// else the earliest entry of the lowest bucket when that bucket is small enough to scan in
-    /// cache. May be a cancelled event, or `None` when finding out would cost real work; only
-    /// good for hints such as prefetching what the next event will touch.
+    /// The next event to pop, without moving anything: the earliest early entry, else the head
+    /// of the front (refilled as soon as it empties, so this is `None` only when nothing is
+    /// pending). It may be a cancelled event, so it is only good for hints such as prefetching
+    /// what the next event will touch.
     pub fn peek_hint(&self) -> Option<&E> {
         self.early
             .peek()
