@@ -63,7 +63,8 @@ fn owner_of(w: u32) -> Owner {
 #[derive(Clone, Debug)]
 enum RetryCall {
     Run(Demand),
-    Terminate(InstanceId),
+    /// A TerminateInstances, naming the instance as the first call did (by handle, usually).
+    Terminate(InstanceRef),
     /// Any other call (scripts, renewals), retried as it was.
     Plain(Request),
 }
@@ -430,8 +431,8 @@ impl World {
             RetryCall::Plain(r) => {
                 let _ = self.plain_call(p.workload, r, p.attempts + 1, sched);
             }
-            RetryCall::Terminate(id) => {
-                self.terminate_attempt(p.workload, InstanceRef::Id(id), p.attempts + 1, sched)
+            RetryCall::Terminate(target) => {
+                self.terminate_attempt(p.workload, target, p.attempts + 1, sched)
             }
         }
     }
@@ -491,13 +492,12 @@ impl World {
         attempt: u32,
         sched: &mut Scheduler<Event>,
     ) {
-        let Some(id) = target.id() else {
-            return;
+        let req = Request::TerminateInstances {
+            ids: vec![target.clone()],
         };
-        let req = Request::TerminateInstances { ids: vec![target] };
         self.rec.attempt = attempt;
         if let Err(e) = self.cloud.call(owner_of(w), req, sched, &mut self.rec) {
-            self.maybe_retry(w, attempt, e.code, RetryCall::Terminate(id), sched);
+            self.maybe_retry(w, attempt, e.code, RetryCall::Terminate(target), sched);
         }
     }
 

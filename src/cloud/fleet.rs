@@ -102,9 +102,6 @@ impl Fleet {
         self.slots[key.slot as usize].as_mut()
     }
 
-    /// The live instance with this id. Searches the id-ordered list by galloping back from its
-    /// end, then bisecting: the ids clients look up most are recent ones (just launched), found
-    /// in a few probes of cache-hot entries; any other in O(log n).
     /// Asks the CPU to start loading an instance record that is about to be read.
     #[inline]
     pub fn prefetch(&self, key: InstanceKey) {
@@ -113,6 +110,9 @@ impl Fleet {
         }
     }
 
+    /// The live instance with this id. Searches the id-ordered list by galloping back from its
+    /// end, then bisecting: the ids clients look up most are recent ones (just launched), found
+    /// in a few probes of cache-hot entries; any other in O(log n).
     pub fn key_of(&self, id: InstanceId) -> Option<InstanceKey> {
         let n = self.order.len();
         let (mut lo, mut hi) = (0, n);
@@ -131,27 +131,14 @@ impl Fleet {
         self.is_live(key).then_some(key)
     }
 
-    pub fn remove(&mut self, key: InstanceKey) -> Option<Instance> {
-        if !self.is_live(key) {
-            return None;
-        }
-        let inst = self.slots[key.slot as usize].take();
-        self.vacate(key);
-        inst
-    }
-
-    /// Releases an instance, dropping its record in place; false if `key` is stale.
+    /// Releases an instance, dropping its record in place (observers have read it there);
+    /// false if `key` is stale. Its handles go stale, its slot is reused, and the id-order
+    /// list is swept once half of it is released instances.
     pub fn release(&mut self, key: InstanceKey) -> bool {
         if !self.is_live(key) {
             return false;
         }
         self.slots[key.slot as usize] = None;
-        self.vacate(key);
-        true
-    }
-
-    /// Retires a slot whose record was taken: stale handles, free list, id-order sweep.
-    fn vacate(&mut self, key: InstanceKey) {
         let g = &mut self.generations[key.slot as usize];
         *g = g.wrapping_add(1);
         self.free.push(key.slot);
@@ -163,6 +150,7 @@ impl Fleet {
                 .retain(|&(_, k)| gens[k.slot as usize] == k.generation);
             self.stale = 0;
         }
+        true
     }
 
     /// Live instances in id order.
@@ -226,13 +214,9 @@ pub(crate) mod tests {
                 } else {
                     let (&id, &key) = model.iter().nth(pick % model.len()).unwrap();
                     model.remove(&id);
-                    if pick % 2 == 0 {
-                        prop_assert_eq!(fleet.remove(key).map(|i| i.id), Some(id));
-                    } else {
-                        prop_assert!(fleet.release(key));
-                    }
-                    prop_assert!(fleet.remove(key).is_none());
-                    prop_assert!(!fleet.release(key));
+                    prop_assert_eq!(fleet.get(key).map(|i| i.id), Some(id));
+                    prop_assert!(fleet.release(key));
+                    prop_assert!(!fleet.release(key), "a handle goes stale on release");
                     gone.push((id, key));
                 }
                 prop_assert_eq!(fleet.len(), model.len());

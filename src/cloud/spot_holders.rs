@@ -120,7 +120,7 @@ mod tests {
                     let (&id, &key) = model.iter().nth(pick % model.len()).unwrap();
                     model.remove(&id);
                     if op == 1 {
-                        fleet.remove(key);
+                        fleet.release(key);
                         h.departed(&fleet);
                     } else {
                         h.forget(id, &fleet);

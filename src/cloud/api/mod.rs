@@ -471,49 +471,52 @@ impl Cloud {
                 ));
             }
         }
-        let mut keys = if refs.len() == 1 {
-            Resolved::One([InstanceKey {
-                slot: 0,
-                generation: 0,
-            }])
-        } else {
-            Resolved::Many(Vec::with_capacity(refs.len()))
-        };
-        for (i, r) in refs.iter().enumerate() {
-            let id = Self::parse_ref(r)?;
-            let found = match r {
-                InstanceRef::Known(_, key) => self.fleet.get(*key).map(|_| *key),
-                _ => self.fleet.key_of(id),
-            };
-            let key = found.ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::InvalidInstanceIdNotFound,
-                    format!("{id} not found"),
-                )
-            })?;
-            let inst = self.fleet.get(key).expect("indexed");
-            debug_assert_eq!(inst.id, id, "a live handle names its own instance");
-            if inst.busy() {
-                return Err(ApiError::new(
-                    ErrorCode::OperationInProgress,
-                    format!(
-                        "{id} has {} in progress",
-                        inst.latest_operation.unwrap_or("an operation")
-                    ),
-                ));
-            }
-            if !accepted.contains(&inst.state) {
-                return Err(ApiError::new(
-                    ErrorCode::InstanceState(inst.state),
-                    format!("{id} is {}", inst.state),
-                ));
-            }
-            match &mut keys {
-                Resolved::One(one) => one[i] = key,
-                Resolved::Many(v) => v.push(key),
-            }
+        if let [r] = refs {
+            return Ok(Resolved::One([self.resolve_one(r, accepted)?]));
         }
-        Ok(keys)
+        let keys = refs
+            .iter()
+            .map(|r| self.resolve_one(r, accepted))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Resolved::Many(keys))
+    }
+
+    /// One id of a call: it must name a live instance, with no operation in flight, in an
+    /// accepted state. A `Known` handle is checked by generation, an id is searched for.
+    fn resolve_one(
+        &self,
+        r: &InstanceRef,
+        accepted: &[InstanceState],
+    ) -> Result<InstanceKey, ApiError> {
+        let id = Self::parse_ref(r)?;
+        let found = match r {
+            InstanceRef::Known(_, key) => self.fleet.get(*key).map(|_| *key),
+            _ => self.fleet.key_of(id),
+        };
+        let key = found.ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::InvalidInstanceIdNotFound,
+                format!("{id} not found"),
+            )
+        })?;
+        let inst = self.fleet.get(key).expect("indexed");
+        debug_assert_eq!(inst.id, id, "a live handle names its own instance");
+        if inst.busy() {
+            return Err(ApiError::new(
+                ErrorCode::OperationInProgress,
+                format!(
+                    "{id} has {} in progress",
+                    inst.latest_operation.unwrap_or("an operation")
+                ),
+            ));
+        }
+        if !accepted.contains(&inst.state) {
+            return Err(ApiError::new(
+                ErrorCode::InstanceState(inst.state),
+                format!("{id} is {}", inst.state),
+            ));
+        }
+        Ok(key)
     }
 
     fn zone_list(&self, zone: Option<ZoneIdx>) -> impl Iterator<Item = ZoneIdx> + use<> {
@@ -805,8 +808,7 @@ impl Cloud {
                 sched.schedule_at(e, CloudEvent::Expire(key).into());
             }
             if c == ChargeType::Spotpaid {
-                self.spot_holders[z.0 as usize * self.catalog.types.len() + t.0 as usize]
-                    .insert(id, key);
+                self.holders_mut(z, t).insert(id, key);
             }
             let inst = self.fleet.get_mut(key).expect("just inserted");
             let delay = sample_ms(&self.timings.pending, &mut self.timing_rng);
@@ -897,8 +899,8 @@ impl Cloud {
                     inst.holds_stock = false;
                     self.stock.give_back(z, ty, 1);
                     let id = inst.id;
-                    self.spot_holders[z.0 as usize * self.catalog.types.len() + ty.0 as usize]
-                        .forget(id, &self.fleet);
+                    let (cell, fleet) = self.holders_and_fleet(z, ty);
+                    cell.forget(id, fleet);
                 }
                 let inst = self.fleet.get(key).expect("live");
                 obs.state_change(&Change {
@@ -952,9 +954,8 @@ impl Cloud {
                     self.stock.give_back(zone, itype, 1);
                     if charge == ChargeType::Spotpaid {
                         // Spot instances holding stock are exactly the spot holders.
-                        self.spot_holders
-                            [zone.0 as usize * self.catalog.types.len() + itype.0 as usize]
-                            .departed(&self.fleet);
+                        let (cell, fleet) = self.holders_and_fleet(zone, itype);
+                        cell.departed(fleet);
                     }
                 }
             }

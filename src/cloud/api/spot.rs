@@ -3,10 +3,32 @@
 //! (`Cloud::spot_notice`, default 2 minutes) before the platform destroys them.
 
 use super::*;
+use crate::cloud::spot_holders::SpotHolders;
 
 impl Cloud {
-    fn holders(&self, z: ZoneIdx, t: TypeIdx) -> &crate::cloud::spot_holders::SpotHolders {
-        &self.spot_holders[z.0 as usize * self.catalog.types.len() + t.0 as usize]
+    /// The spot holders of zone `z` and type `t`.
+    fn holders(&self, z: ZoneIdx, t: TypeIdx) -> &SpotHolders {
+        &self.spot_holders[self.holders_cell(z, t)]
+    }
+
+    pub(super) fn holders_mut(&mut self, z: ZoneIdx, t: TypeIdx) -> &mut SpotHolders {
+        let i = self.holders_cell(z, t);
+        &mut self.spot_holders[i]
+    }
+
+    /// The holders of a cell and the fleet (which judges their entries stale), borrowed
+    /// together.
+    pub(super) fn holders_and_fleet(
+        &mut self,
+        z: ZoneIdx,
+        t: TypeIdx,
+    ) -> (&mut SpotHolders, &Fleet) {
+        let i = self.holders_cell(z, t);
+        (&mut self.spot_holders[i], &self.fleet)
+    }
+
+    fn holders_cell(&self, z: ZoneIdx, t: TypeIdx) -> usize {
+        z.0 as usize * self.catalog.types.len() + t.0 as usize
     }
 
     /// Spot instances that could be reclaimed now: RUNNING or STOPPED, no operation in
@@ -50,8 +72,8 @@ impl Cloud {
             inst.holds_stock = false;
             let id = inst.id;
             self.stock.give_back(z, t, 1);
-            self.spot_holders[z.0 as usize * self.catalog.types.len() + t.0 as usize]
-                .forget(id, &self.fleet);
+            let (cell, fleet) = self.holders_and_fleet(z, t);
+            cell.forget(id, fleet);
             sched.schedule_in(self.spot_notice, CloudEvent::Reclaim(key).into());
         }
     }
