@@ -558,3 +558,61 @@ fn missing_file_message_is_not_repeated() {
     let e = stderr(&o);
     assert_eq!(e.matches("os error 2").count(), 1, "{e}");
 }
+
+/// `GOOD` with one scripted action appended; and the number of its `select`/`filters` line
+/// (the last line).
+fn with_action(lines: &[&str]) -> (String, usize) {
+    let text = format!("{GOOD}\n[[actions]]\n{}\n", lines.join("\n"));
+    let n = text.lines().count();
+    (text, n)
+}
+
+#[test]
+fn select_ids_mixed_with_other_fields_is_refused() {
+    // `ids` names instances exactly: adding a filter or a fraction would be ambiguous.
+    let (text, line) = with_action(&[
+        "at = \"1h\"",
+        "action = \"TerminateInstances\"",
+        "select = { ids = [\"ins-00000001\"], state = \"RUNNING\", count = 1 }",
+    ]);
+    rejected(
+        "ids-mixed",
+        &text,
+        Expect {
+            line: Some(line),
+            contains: &["`actions[0].select.ids`", "`state`, `count`", "exactly"],
+        },
+    );
+    let (text, line) = with_action(&[
+        "at = \"1h\"",
+        "action = \"TerminateInstances\"",
+        "select = { ids = [] }",
+    ]);
+    rejected(
+        "ids-empty",
+        &text,
+        Expect {
+            line: Some(line),
+            contains: &["`actions[0].select.ids`", "is empty"],
+        },
+    );
+}
+
+#[test]
+fn describe_with_select_and_filters_is_refused() {
+    // CVM refuses InstanceIds with Filters; the filters are never dropped in silence.
+    let (text, line) = with_action(&[
+        "at = \"1h\"",
+        "action = \"DescribeInstances\"",
+        "select = { state = \"RUNNING\" }",
+        "filters = { zone = [\"ap-guangzhou-3\"] }",
+    ]);
+    rejected(
+        "describe-both",
+        &text,
+        Expect {
+            line: Some(line),
+            contains: &["`actions[0].filters`", "not both", "InvalidParameter"],
+        },
+    );
+}

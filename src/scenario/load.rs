@@ -1065,6 +1065,17 @@ fn resolve_actions(
                 months: months(1)?,
             },
             Action::DescribeInstances => {
+                // CVM refuses InstanceIds with Filters (InvalidParameter), and a selection is
+                // sent as InstanceIds: every such call would fail, so say so now.
+                if a.select.is_some() && !a.filters.is_empty() {
+                    return Err(fail(
+                        &at("filters"),
+                        "DescribeInstances takes `select` (sent as InstanceIds) or `filters`, \
+                         not both: CVM refuses InstanceIds with Filters (InvalidParameter); \
+                         use `filters` alone (an `instance-id` filter names ids)"
+                            .into(),
+                    ));
+                }
                 let page_size = a.page_size.unwrap_or(20);
                 ScriptCall::Describe {
                     page_size,
@@ -1146,6 +1157,39 @@ fn resolve_actions(
                             })
                     })
                     .transpose()?;
+                if let Some(ids) = &sel.ids {
+                    // `ids` names instances exactly; mixed with filters it would be unclear
+                    // whether they add to or narrow the match, so neither is guessed.
+                    let others: Vec<&str> = [
+                        ("zone", sel.zone.is_some()),
+                        ("charge_type", sel.charge_type.is_some()),
+                        ("state", sel.state.is_some()),
+                        ("instance_type", sel.instance_type.is_some()),
+                        ("owner", sel.owner.is_some()),
+                        ("from", sel.from.is_some()),
+                        ("fraction", sel.fraction.is_some()),
+                        ("count", sel.count.is_some()),
+                    ]
+                    .into_iter()
+                    .filter_map(|(k, set)| set.then_some(k))
+                    .collect();
+                    if !others.is_empty() {
+                        return Err(fail(
+                            &at("select.ids"),
+                            format!(
+                                "`ids` names the instances exactly and cannot be combined with \
+                                 `{}`: use either `ids` or the other fields",
+                                others.join("`, `")
+                            ),
+                        ));
+                    }
+                    if ids.is_empty() {
+                        return Err(fail(
+                            &at("select.ids"),
+                            "is empty: name at least one instance id".into(),
+                        ));
+                    }
+                }
                 if let Some(fr) = sel.fraction
                     && !(fr > 0.0 && fr <= 1.0)
                 {
@@ -1161,7 +1205,7 @@ fn resolve_actions(
                     itype: itype("select.instance_type", &sel.instance_type)?,
                     owner,
                     from,
-                    ids: sel.ids.clone(),
+                    ids: sel.ids.clone().unwrap_or_default(),
                     fraction: sel.fraction,
                     count: sel.count,
                 })

@@ -232,9 +232,9 @@ pub struct Selection {
     pub owner: Option<String>,
     /// The instances a named earlier action was applied to.
     pub from: Option<String>,
-    /// Explicit ids (may be wrong on purpose, to see the errors).
-    #[serde(default)]
-    pub ids: Vec<String>,
+    /// Exactly these ids, sent as given (an unknown one gets the control plane's error). Not
+    /// combined with the other fields.
+    pub ids: Option<Vec<String>>,
     /// Keep this fraction of the matches, drawn at random (0 < fraction <= 1).
     pub fraction: Option<f64>,
     /// Keep at most this many of the matches, drawn at random.

@@ -50,6 +50,7 @@ pub struct Selection {
     pub owner: Option<Owner>,
     /// Index of an earlier action whose instances to take.
     pub from: Option<usize>,
+    /// Explicit ids: when set, exactly these and nothing else (the loader refuses other fields).
     pub ids: Vec<String>,
     pub fraction: Option<f64>,
     pub count: Option<u32>,
@@ -115,9 +116,9 @@ impl ScriptCall {
                 charge: *charge,
                 period_months: *months,
             },
-            ScriptCall::Describe { page_size, .. } => Request::DescribeInstances {
+            ScriptCall::Describe { page_size, filters } => Request::DescribeInstances {
                 ids,
-                filters: vec![],
+                filters: filters.clone(),
                 offset: 0,
                 limit: Some(*page_size),
             },
@@ -139,14 +140,18 @@ impl Selection {
             && (self.from.is_none() || earlier.binary_search(&inst.id).is_ok())
     }
 
-    /// The instances selected now, in id order, followed by any explicit ids. `earlier` is
-    /// the sorted set of instances the `from` action was applied to.
+    /// The instances selected now, in id order; explicit `ids` instead select exactly those
+    /// ids, as written, whether they exist or not (the control plane answers for unknown ones).
+    /// `earlier` is the sorted set of instances the `from` action was applied to.
     pub fn pick(
         &self,
         fleet: &Fleet,
         earlier: &[InstanceId],
         rng: &mut RandomStream,
     ) -> Vec<InstanceRef> {
+        if !self.ids.is_empty() {
+            return self.ids.iter().cloned().map(InstanceRef::Text).collect();
+        }
         let mut ids: Vec<InstanceId> = fleet
             .iter()
             .filter(|(_, i)| self.matches(i, earlier))
@@ -168,8 +173,6 @@ impl Selection {
             ids.truncate(keep);
             ids.sort();
         }
-        let mut out: Vec<InstanceRef> = ids.into_iter().map(InstanceRef::Id).collect();
-        out.extend(self.ids.iter().cloned().map(InstanceRef::Text));
-        out
+        ids.into_iter().map(InstanceRef::Id).collect()
     }
 }
