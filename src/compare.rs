@@ -404,11 +404,13 @@ pub struct BreakEven {
     pub instance_type: String,
     pub postpaid_hourly: f64,
     pub prepaid_monthly: f64,
-    /// Lifetime (hours, continuous use) above which a 1-month prepaid instance, terminated
-    /// with the refund rule, costs less than postpaid.
+    /// Break-even lifetime (whole hours of continuous use) of a 1-month prepaid instance: the
+    /// first whole hour at which the postpaid cost of those hours reaches the price of the
+    /// prepaid months started; from there on prepaid costs no more than postpaid.
     pub lifetime_hours_1m: Option<f64>,
-    /// Hours of use per period (as a fraction of the period) above which prepaid for the
-    /// whole period beats postpaid for those hours, for 1, 12 and 36 months.
+    /// Break-even use per period, as a fraction of the period's hours: the first whole hour at
+    /// which postpaid for those hours reaches the prepaid price of the whole period, for 1, 12
+    /// and 36 months.
     pub utilisation_1m: Option<f64>,
     pub utilisation_12m: Option<f64>,
     pub utilisation_36m: Option<f64>,
@@ -431,21 +433,15 @@ pub fn breakeven(scn: &Scenario) -> Vec<BreakEven> {
                     Money::for_time(p.postpaid_hourly, ms, 100)
                 }
             };
-            // Continuous use for L hours: prepaid 1 month per started month, refunded at the end.
-            let prepaid_for = |hours: u64| -> Money {
+            // Continuous use for L hours: one prepaid month bought per started month. With the
+            // refund at termination it never costs more than postpaid; the break-even is where
+            // postpaid has caught up with what the months paid for cost.
+            let paid_for = |hours: u64| -> Money {
                 let months = hours.div_ceil(month_h).max(1);
-                let paid = rules.prepaid_price(p.prepaid_monthly, 1) * months as i128;
-                let whole = hours / month_h;
-                let consumed = Money::from_micros(p.prepaid_monthly as i128 * whole as i128)
-                    + Money::for_time(
-                        p.postpaid_hourly,
-                        (hours - whole * month_h) * crate::engine::time::MS_PER_HOUR,
-                        100,
-                    );
-                if consumed < paid { consumed } else { paid }
+                rules.prepaid_price(p.prepaid_monthly, 1) * months as i128
             };
             let lifetime = (1..=(5 * 12 * month_h))
-                .find(|&h| prepaid_for(h) < postpaid(h))
+                .find(|&h| postpaid(h) >= paid_for(h))
                 .map(|h| h as f64);
             let util = |months: u32| -> Option<f64> {
                 if !rules.valid_period(months) {
@@ -454,7 +450,7 @@ pub fn breakeven(scn: &Scenario) -> Vec<BreakEven> {
                 let price = rules.prepaid_price(p.prepaid_monthly, months);
                 let span = months as u64 * month_h;
                 (1..=span)
-                    .find(|&h| postpaid(h) > price)
+                    .find(|&h| postpaid(h) >= price)
                     .map(|h| h as f64 / span as f64)
             };
             BreakEven {

@@ -147,8 +147,10 @@ fn compare_writes_its_tables() {
 
 #[test]
 fn breakeven_matches_hand_computation() {
-    // Untiered, postpaid 1.00/h, prepaid month 511.00 (the illustrative ratio), 1-month ladder
-    // 100%: 511 h of use in a 720 h month break even → 512 whole hours, 512/720 of the month.
+    // The rule: break-even is the first whole hour at which the postpaid cost of those hours
+    // reaches the prepaid price. Untiered, postpaid 1.00/h, prepaid month 511.00 (the
+    // illustrative ratio), 1-month ladder 100%: at 510 h postpaid is 510.00 < 511.00, at 511 h
+    // it is 511.00 = 511.00, so 511 whole hours, 511/720 of the month.
     let text = SCN.replace(
         "[compare]",
         "[prices.\"SA2.MEDIUM4\"]\npostpaid_hourly = 1.0\nprepaid_monthly = 511.0\ntiered = false\n[compare]",
@@ -159,12 +161,29 @@ fn breakeven_matches_hand_computation() {
         .iter()
         .find(|x| x.instance_type == "SA2.MEDIUM4")
         .expect("row");
-    assert_eq!(m.utilisation_1m, Some(512.0 / 720.0));
-    // Continuous use for L hours: prepaid costs min(paid 511, consumed L × 1.00) before a whole
-    // month is used, so it is cheaper than postpaid (L × 1.00) from L = 512 h on.
-    assert_eq!(m.lifetime_hours_1m, Some(512.0));
-    // 12 months at 87%: 12 × 511 × 0.87 = 5334.84 → postpaid beats it below 5335 h of 8640.
+    assert_eq!(m.utilisation_1m, Some(511.0 / 720.0));
+    // Continuous use for L hours: with the refund, prepaid costs min(paid 511, L × 1.00) in the
+    // first month, the same as postpaid until L × 1.00 reaches 511 at L = 511 h.
+    assert_eq!(m.lifetime_hours_1m, Some(511.0));
+    // 12 months at 87%: 12 × 511 × 0.87 = 5334.84 → postpaid reaches it at 5335 h of 8640.
     assert_eq!(m.utilisation_12m, Some(5335.0 / 8640.0));
+}
+
+#[test]
+fn breakeven_of_the_illustrative_catalogue_is_511_hours() {
+    // By hand from the illustrative rates (SA2: 0.05 per vCPU-hour, 0.025 per GiB-hour,
+    // untiered; a prepaid month is 511 postpaid hours): SA2.MEDIUM4 (2 vCPUs, 4 GiB) costs
+    // 0.20/h postpaid and 102.20 a prepaid month; 510 h cost 102.00 < 102.20 and 511 h cost
+    // 102.20, so the break-even is 511 h. SA2.LARGE8: 0.40/h, 204.40, 204.00 < 204.40 at 510 h.
+    let scn = parse_scenario(SCN, "cmp.toml").expect("valid");
+    let b = breakeven(&scn);
+    for (name, hourly, monthly) in [("SA2.MEDIUM4", 0.20, 102.20), ("SA2.LARGE8", 0.40, 204.40)] {
+        let m = b.iter().find(|x| x.instance_type == name).expect(name);
+        assert!((m.postpaid_hourly - hourly).abs() < 1e-9, "{m:?}");
+        assert!((m.prepaid_monthly - monthly).abs() < 1e-9, "{m:?}");
+        assert_eq!(m.lifetime_hours_1m, Some(511.0), "{m:?}");
+        assert_eq!(m.utilisation_1m, Some(511.0 / 720.0), "{m:?}");
+    }
 }
 
 #[test]
