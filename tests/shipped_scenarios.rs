@@ -308,3 +308,166 @@ fn billing_compare_mix_puts_the_batch_on_spot() {
     }
     assert_eq!(mix_rows, 2);
 }
+
+/// `scenarios/capacity-growth.toml`: where and when the quota wall is hit, as its comments and
+/// the README say. The 90 days are needed (the wall comes with growth), so the trace is read as
+/// it streams (about 2 million lines) and only the refusals are kept.
+#[test]
+fn capacity_growth_hits_the_wall_where_and_when_it_says() {
+    use std::io::BufRead;
+    let dir = fresh_dir("shipped-capacity-growth");
+    let out = dir.join("out");
+    let mut child = fleetsim()
+        .arg("run")
+        .arg(shipped("capacity-growth.toml"))
+        .arg("--out")
+        .arg(&out)
+        .args(["--quiet", "--trace"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start fleetsim");
+    // (code, zone, who) → weeks (1-based) with a refusal.
+    let mut refusals: BTreeMap<(String, String, String), BTreeSet<u64>> = BTreeMap::new();
+    for line in std::io::BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.expect("utf-8 trace");
+        let Some(p) = line.find("refused with LimitExceeded.") else {
+            continue;
+        };
+        let day: u64 = line[1..line.find(' ').unwrap()].parse().expect("day");
+        let code = line[p + 13..].split(':').next().unwrap().to_string();
+        let zone = line
+            .split(" in ap-")
+            .nth(1)
+            .map(|z| format!("ap-{}", z.split(':').next().unwrap()))
+            .expect("the refusal names its zone");
+        let who = line
+            .split("  ")
+            .nth(1)
+            .unwrap()
+            .split(" calls")
+            .next()
+            .unwrap();
+        refusals
+            .entry((code, zone, who.to_string()))
+            .or_default()
+            .insert(day / 7 + 1);
+    }
+    assert!(child.wait().expect("fleetsim").success());
+    let weeks = |code: &str, zone: &str| -> BTreeSet<u64> {
+        refusals
+            .iter()
+            .filter(|((c, z, _), _)| c == code && z == zone)
+            .flat_map(|(_, w)| w.iter().copied())
+            .collect()
+    };
+    // Guangzhou-3 first touches its 900 in the sixth week and hits it most weeks after.
+    let gz3 = weeks("LimitExceeded.InstanceQuota", "ap-guangzhou-3");
+    assert_eq!(gz3.first(), Some(&6), "{refusals:?}");
+    assert!(gz3.range(6..=13).count() >= 6, "{gz3:?}");
+    // Guangzhou-4 follows later, and is at its wall in each of the last three weeks.
+    let gz4 = weeks("LimitExceeded.InstanceQuota", "ap-guangzhou-4");
+    assert!(gz4.first().is_some_and(|&w| w >= 8), "{gz4:?}");
+    assert!((11..=13).all(|w| gz4.contains(&w)), "{gz4:?}");
+    // Shanghai-2 keeps headroom for postpaid; only the spot analytics hit its spot quota.
+    assert!(weeks("LimitExceeded.InstanceQuota", "ap-shanghai-2").is_empty());
+    assert!(!weeks("LimitExceeded.SpotQuota", "ap-shanghai-2").is_empty());
+    for ((code, zone, who), _) in &refusals {
+        if code == "LimitExceeded.SpotQuota" {
+            assert_eq!(
+                (zone.as_str(), who.as_str()),
+                ("ap-shanghai-2", "workload #2")
+            );
+        }
+    }
+    // The README's "from week 6" is visible in api.csv too.
+    let api = std::fs::read_to_string(out.join("api.csv")).expect("api.csv");
+    let first = api
+        .lines()
+        .filter(|l| l.contains(",LimitExceeded.InstanceQuota,"))
+        .map(|l| l.split(',').next().unwrap().parse::<f64>().unwrap())
+        .fold(f64::INFINITY, f64::min);
+    assert!((35.0 * 86400.0..42.0 * 86400.0).contains(&first), "{first}");
+}
+
+/// `scenarios/zone-outage.toml`, the parts `tests/controllers.rs` does not already pin: the
+/// refusals come only while a zone is down, and on day 4 ap-guangzhou-4's instances are
+/// stopped, not lost; web replaces its own at once in another zone, batch does not.
+#[test]
+fn zone_outage_stops_on_day_4_and_refuses_only_during_outages() {
+    let dir = fresh_dir("shipped-zone-outage");
+    let out = dir.join("out");
+    let o = run_cli([
+        "run".as_ref(),
+        shipped("zone-outage.toml").as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+        "--quiet".as_ref(),
+        "--trace".as_ref(),
+    ]);
+    assert_ok(&o);
+    const H: f64 = 3600.0;
+    let outages = [(54.0 * H, 60.0 * H), (96.0 * H, 98.0 * H)];
+    let api = std::fs::read_to_string(out.join("api.csv")).expect("api.csv");
+    let mut sold_out = [0u64; 2];
+    for l in api
+        .lines()
+        .filter(|l| l.contains("AvailabilityZoneSoldOut"))
+    {
+        let f: Vec<&str> = l.split(',').collect();
+        let t: f64 = f[0].parse().unwrap();
+        let k = outages
+            .iter()
+            .position(|&(a, b)| t >= a && t < b)
+            .unwrap_or_else(|| panic!("refused outside an outage: {l}"));
+        sold_out[k] += f[3].parse::<u64>().unwrap();
+    }
+    assert!(sold_out.iter().all(|&n| n > 0), "{sold_out:?}");
+
+    let owner: BTreeMap<String, String> = read_instances(&out)
+        .into_iter()
+        .map(|r| (r.id, r.owner))
+        .collect();
+    let mut fleet = Fleet::default();
+    let mut before = None;
+    let (mut stopped, mut ended, mut relaunched) = (BTreeSet::new(), BTreeSet::new(), 0);
+    for (clock, id, what) in trace_lines(&stdout(&o)) {
+        if clock == "d4 00:00:00" {
+            before.get_or_insert_with(|| fleet.in_state(Some("ap-guangzhou-4"), "RUNNING"));
+            if what.starts_with("STOPPING -> STOPPED") {
+                stopped.insert(id.clone());
+            }
+            if what.starts_with("STOPPED -> TERMINATING") {
+                ended.insert(id.clone());
+            }
+            if what.starts_with("created as PENDING") {
+                assert!(!what.ends_with("ap-guangzhou-4)"), "{what}");
+                assert_eq!(owner[&id], "workload0");
+                relaunched += 1;
+            }
+        }
+        if !id.is_empty() {
+            fleet.apply(&id, &what);
+        }
+    }
+    let before = before.expect("a d4 line");
+    assert!(before.len() > 20, "{}", before.len());
+    assert_eq!(
+        stopped, before,
+        "every RUNNING instance of the zone is stopped, none lost"
+    );
+    let web: BTreeSet<String> = stopped
+        .iter()
+        .filter(|id| owner[*id] == "workload0")
+        .cloned()
+        .collect();
+    assert!(!web.is_empty() && web.len() < stopped.len());
+    assert_eq!(
+        ended, web,
+        "web ends its stopped instances, batch keeps them"
+    );
+    assert_eq!(
+        relaunched,
+        web.len(),
+        "and relaunches each elsewhere at once"
+    );
+}
