@@ -95,15 +95,25 @@ impl Run {
 /// Runs a lesson into a folder of its own; `tag` keeps two tests running the same lesson at
 /// once apart.
 fn run_lesson(file: &str, tag: &str) -> Run {
+    run_lesson_with(file, tag, &[])
+}
+
+/// `run_lesson` with `--set PATH=VALUE` for each of `sets` (a lesson's "Try:" suggestions).
+fn run_lesson_with(file: &str, tag: &str, sets: &[&str]) -> Run {
     let dir = fresh_dir(&format!("lesson-{tag}-{}", file.trim_end_matches(".toml")));
     let out = dir.join("out");
-    let o = run_cli([
-        "run".as_ref(),
-        lesson_path(file).as_os_str(),
-        "--out".as_ref(),
-        out.as_os_str(),
-        "--trace".as_ref(),
-    ]);
+    let mut args: Vec<std::ffi::OsString> = vec![
+        "run".into(),
+        lesson_path(file).into(),
+        "--out".into(),
+        out.clone().into(),
+        "--trace".into(),
+    ];
+    for s in sets {
+        args.push("--set".into());
+        args.push(s.into());
+    }
+    let o = run_cli(args);
     assert_ok(&o);
     let text = stdout(&o);
     let lines = parse_trace(&text);
@@ -727,4 +737,61 @@ fn lesson_6_spot_reclaim() {
     assert_eq!(u(&s, "spot_reclaims"), 2);
     assert_eq!(cost_micros(&s), 6_406_667);
     assert_eq!(u(&s, "requests_refused"), 0);
+}
+
+/// Lesson 2's "Try": with a quota of 10 nothing is refused, and the same 39 requests arrive.
+#[test]
+fn lesson_2_try_a_larger_quota() {
+    let run = run_lesson_with(
+        "02-quota-wall.toml",
+        "try",
+        &["zones.ap-guangzhou-3.quota.postpaid=10"],
+    );
+    let calls = run.calls();
+    let launches: Vec<&&Line> = calls
+        .iter()
+        .filter(|l| l.what.contains("calls RunInstances"))
+        .collect();
+    assert_eq!(launches.len(), 39);
+    assert!(launches.iter().all(|l| l.what.contains(": ok, 1 launched")));
+    let s = read_summary(&run.out);
+    assert_eq!(u(&s, "requests_refused"), 0);
+    assert_eq!(u(&s, "instances_created"), 39);
+}
+
+/// Lesson 3's "Try": without jitter every retry of a round comes back at the same instant and
+/// only 5 get through each time: 5 + 5 + 5 launched at 00:00:10, :11 and :13 (waits of 1 s,
+/// then 2 s), 45 calls, 30 throttled, 5 give-ups.
+#[test]
+fn lesson_3_try_without_jitter() {
+    let run = run_lesson_with(
+        "03-rate-limit-and-backoff.toml",
+        "try",
+        &["api.retry.jitter=false"],
+    );
+    let mut by_second: BTreeMap<u64, (u32, u32)> = BTreeMap::new();
+    for l in run.calls() {
+        if !l.what.contains("calls RunInstances") {
+            continue;
+        }
+        let e = by_second.entry(l.ms).or_default();
+        if l.what.contains(": ok, 1 launched") {
+            e.0 += 1;
+        } else {
+            assert!(
+                l.what.contains("refused with RequestLimitExceeded"),
+                "{l:?}"
+            );
+            e.1 += 1;
+        }
+    }
+    assert_eq!(
+        by_second,
+        BTreeMap::from([(10 * SEC, (5, 15)), (11 * SEC, (5, 10)), (13 * SEC, (5, 5))])
+    );
+    let s = read_summary(&run.out);
+    assert_eq!(u(&s, "instances_created"), 15);
+    assert_eq!(u(&s, "api_calls_total"), 45);
+    assert_eq!(u(&s, "api_calls_throttled"), 30);
+    assert_eq!(u(&s, "api_give_ups"), 5);
 }
