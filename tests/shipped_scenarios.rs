@@ -371,7 +371,7 @@ fn capacity_growth_hits_the_wall_where_and_when_it_says() {
     // Shanghai-2 keeps headroom for postpaid; only the spot analytics hit its spot quota.
     assert!(weeks("LimitExceeded.InstanceQuota", "ap-shanghai-2").is_empty());
     assert!(!weeks("LimitExceeded.SpotQuota", "ap-shanghai-2").is_empty());
-    for ((code, zone, who), _) in &refusals {
+    for (code, zone, who) in refusals.keys() {
         if code == "LimitExceeded.SpotQuota" {
             assert_eq!(
                 (zone.as_str(), who.as_str()),
