@@ -370,6 +370,7 @@ fn resolve(f: ScenarioFile, text: &str, origin: &str) -> Result<Scenario, Scenar
     if f.zones.is_empty() {
         return Err(fail("zones", "at least one zone is needed".into()));
     }
+    check_output_budget(&f, text, &fail)?;
     if f.instance_types.is_empty() {
         return Err(fail(
             "instance_types",
@@ -815,6 +816,27 @@ fn resolve(f: ScenarioFile, text: &str, origin: &str) -> Result<Scenario, Scenar
 }
 
 type Fail<'a> = &'a dyn Fn(&str, String) -> ScenarioError;
+
+/// Refuses a scenario whose estimated output is over `max_output_rows` (see
+/// `scenario::budget`), pointing at the setting most to blame.
+fn check_output_budget(f: &ScenarioFile, text: &str, fail: Fail<'_>) -> Result<(), ScenarioError> {
+    use super::budget::{DEFAULT_MAX_OUTPUT_ROWS, OutputEstimate};
+    if f.max_output_rows == Some(0) {
+        return Err(fail("max_output_rows", "must be at least 1".into()));
+    }
+    let limit = f.max_output_rows.unwrap_or(DEFAULT_MAX_OUTPUT_ROWS);
+    let est = OutputEstimate::new(f.duration.0, f.sample_interval.0, f.zones.len());
+    if est.total() > limit {
+        // A field the file does not set has no line: then the duration is to blame.
+        let field = match est.culprit() {
+            _ if f.max_output_rows.is_some() => "max_output_rows",
+            "sample_interval" if line_of_path(text, "sample_interval").is_none() => "duration",
+            c => c,
+        };
+        return Err(fail(field, est.refusal(limit)));
+    }
+    Ok(())
+}
 type FailAt<'a> = &'a dyn Fn(&str, &str, String) -> ScenarioError;
 
 /// Resolves `[[traces]]`: the mapping of columns, zones and charge type, and the file, whose

@@ -1,5 +1,6 @@
 //! Scenario files: the TOML schema, validation with precise messages, and the embedded default.
 
+pub mod budget;
 pub mod controllers;
 pub mod load;
 pub mod locate;

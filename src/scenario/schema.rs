@@ -83,6 +83,10 @@ pub struct ScenarioFile {
     /// How often `timeseries.csv` samples the fleet.
     #[serde(default = "default_sample_interval")]
     pub sample_interval: Duration,
+    /// Most rows of output a run may write by the estimate of `scenario::budget` (samples,
+    /// hours, API buckets); a run over it is refused before it starts.
+    #[serde(default)]
+    pub max_output_rows: Option<u64>,
     /// Short free text shown in reports.
     #[serde(default)]
     pub description: Option<String>,
