@@ -34,7 +34,8 @@ enum Command {
     Run {
         /// Scenario file (TOML). Without one, the embedded quickstart scenario runs.
         scenario: Option<PathBuf>,
-        /// Output folder [default: output/<scenario name>/]. Replaced whole on success.
+        /// Output folder [default: output/<scenario name>/]. Replaced whole on success when
+        /// fleetsim wrote it or it is empty; any other folder is refused.
         #[arg(long)]
         out: Option<PathBuf>,
         /// Seed overriding the scenario's.
@@ -207,6 +208,8 @@ fn say(text: &str) {
 
 fn real_main() -> Result<()> {
     let cli = Cli::parse();
+    fleetsim::report::output::clean_up_on_interrupt()
+        .map_err(|e| anyhow::anyhow!("cannot set up the interrupt handler: {e}"))?;
     match cli.command {
         Command::Run {
             scenario,

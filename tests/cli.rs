@@ -261,7 +261,17 @@ fn quiet_prints_nothing_and_out_is_replaced_whole() {
     let dir = fresh_dir("cli-quiet");
     let scn = write_file(&dir, "tiny.toml", TINY);
     let out = dir.join("out");
-    std::fs::create_dir_all(&out).unwrap();
+    // An older run's folder (it carries fleetsim's marker), with a file added since.
+    let o = run_cli([
+        "run".as_ref(),
+        scn.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+        "--quiet".as_ref(),
+        "--seed".as_ref(),
+        "1".as_ref(),
+    ]);
+    assert_ok(&o);
     std::fs::write(out.join("stale.txt"), "from an older run").unwrap();
     let o = run_cli([
         "run".as_ref(),
