@@ -101,6 +101,30 @@ pub fn run_report(r: &RunResult) -> String {
     out
 }
 
+/// `fleetsim validate`: reads the scenario as every command would, its `[compare]` and
+/// `[sweep]` sections included (every grid point is built), and returns what to print, or
+/// every problem found, one `file:line: `field`: what` per line.
+pub fn validate(path: &Path) -> anyhow::Result<String> {
+    let scn = load_file(path)?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("{}: cannot read the scenario: {e}", path.display()))?;
+    let mut problems = Vec::new();
+    if scn.file.compare.is_some() {
+        if let Err(e) = crate::compare::strategies_in(&scn, Some(&text)) {
+            problems.push(format!("{e:#}"));
+        }
+    }
+    if scn.file.sweep.is_some() {
+        if let Err(e) = crate::sweep::plan(&text, &scn.origin, &[], None, None) {
+            problems.push(format!("{e:#}"));
+        }
+    }
+    if !problems.is_empty() {
+        anyhow::bail!("{}", problems.join("\n"));
+    }
+    Ok(validate_report(&scn))
+}
+
 /// What `validate` prints for a good scenario.
 pub fn validate_report(s: &Scenario) -> String {
     format!(
@@ -209,7 +233,9 @@ pub fn sweep(
     };
     let plan = crate::sweep::plan(&text, &origin, &axes, replications, seed)?;
     let bar = progress.then(|| {
-        let total = plan.jobs() as u64;
+        // This shard's own jobs, not the whole grid's.
+        let (k, n) = shard.unwrap_or((1, 1));
+        let total = plan.shard_jobs(k, n).len() as u64;
         let pb = indicatif::ProgressBar::new(total);
         pb.set_style(
             indicatif::ProgressStyle::with_template(
@@ -221,8 +247,10 @@ pub fn sweep(
         pb
     });
     let cb = bar.clone().map(|pb| {
-        Box::new(move |done: usize, _total: usize| pb.set_position(done as u64))
-            as Box<dyn Fn(usize, usize) + Sync>
+        Box::new(move |done: usize, total: usize| {
+            pb.set_length(total as u64);
+            pb.set_position(done as u64)
+        }) as Box<dyn Fn(usize, usize) + Sync>
     });
     let res = crate::sweep::sweep(
         &text,

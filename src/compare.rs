@@ -8,9 +8,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::batch::run_jobs;
 use crate::cloud::billing::BillingRules;
 use crate::cloud::{ChargeType, Money, RenewFlag};
 use crate::engine::RngStreams;
@@ -19,6 +19,7 @@ use crate::report::output::Staging;
 use crate::report::summary::Summary;
 use crate::run::build_world;
 use crate::scenario::Scenario;
+use crate::scenario::locate::line_of_path;
 use crate::scenario::schema::StrategySettings;
 use crate::stats::{Estimate, estimate, percentile};
 use crate::workload::pool::Pool;
@@ -29,6 +30,8 @@ pub struct Strategy {
     pub name: String,
     /// Per workload: whether the strategy covers it.
     pub scope: Vec<bool>,
+    /// Per `[[traces]]` replay: whether the strategy covers it (its charge type and period).
+    pub trace_scope: Vec<bool>,
     pub charge: Option<ChargeType>,
     pub period_months: u32,
     pub renew_flag: RenewFlag,
@@ -38,6 +41,16 @@ pub struct Strategy {
 
 /// Checks and resolves a scenario's `[compare]` strategies.
 pub fn strategies(scn: &Scenario) -> Result<Vec<Strategy>> {
+    strategies_in(scn, None)
+}
+
+/// [`strategies`], with the scenario's text (when the caller has it) so that messages name the
+/// line of the field: `file:line: `field`: what`.
+pub fn strategies_in(scn: &Scenario, text: Option<&str>) -> Result<Vec<Strategy>> {
+    let here = |field: &str| match text.and_then(|t| line_of_path(t, field)) {
+        Some(l) => format!("{}:{l}", scn.origin),
+        None => scn.origin.clone(),
+    };
     let Some(c) = &scn.file.compare else {
         bail!(
             "{}: no [compare] section; add `[[compare.strategies]]` tables (see README, \
@@ -46,16 +59,29 @@ pub fn strategies(scn: &Scenario) -> Result<Vec<Strategy>> {
         );
     };
     if c.strategies.is_empty() {
-        bail!("{}: `compare.strategies` is empty", scn.origin);
+        bail!("{}: `compare.strategies` is empty", here("compare"));
     }
     if c.replications == 0 {
-        bail!("{}: `compare.replications` must be at least 1", scn.origin);
+        bail!(
+            "{}: `compare.replications`: must be at least 1",
+            here("compare.replications")
+        );
+    }
+    for (i, s) in c.strategies.iter().enumerate() {
+        if let Some(j) = c.strategies[..i].iter().position(|o| o.name == s.name) {
+            bail!(
+                "{}: `compare.strategies[{i}].name`: `{}` is also the name of strategy {j}; \
+                 each strategy needs its own name",
+                here(&format!("compare.strategies[{i}].name")),
+                s.name
+            );
+        }
     }
     let rules = &scn.rules;
     c.strategies
         .iter()
         .enumerate()
-        .map(|(i, s)| resolve(scn, rules, i, s))
+        .map(|(i, s)| resolve(scn, rules, i, s, &here))
         .collect()
 }
 
@@ -64,16 +90,62 @@ fn resolve(
     rules: &BillingRules,
     i: usize,
     s: &StrategySettings,
+    here: &dyn Fn(&str) -> String,
 ) -> Result<Strategy> {
-    let at = |f: &str| format!("{}: `compare.strategies[{i}].{f}`", scn.origin);
+    let at = |f: &str| {
+        let field = format!("compare.strategies[{i}].{f}");
+        format!("{}: `{field}`", here(&field))
+    };
     let mut scope = vec![s.workloads.is_empty(); scn.workloads.len()];
+    let mut trace_scope = vec![s.workloads.is_empty(); scn.traces.len()];
     for name in &s.workloads {
-        let Some(w) = scn.workloads.iter().position(|w| &w.name == name) else {
-            bail!("{}: no workload is named `{name}`", at("workloads"));
+        if let Some(w) = scn.workloads.iter().position(|w| &w.name == name) {
+            scope[w] = true;
+        } else if let Some(t) = scn.traces.iter().position(|t| &t.name == name) {
+            trace_scope[t] = true;
+        } else {
+            bail!(
+                "{}: no workload or trace is named `{name}`",
+                at("workloads")
+            );
+        }
+    }
+    // A trace replay takes a strategy's charge type and period; what it cannot take is refused,
+    // so no row of the table repeats another for a reason the table does not show.
+    for (t, spec) in scn
+        .traces
+        .iter()
+        .enumerate()
+        .filter(|(t, _)| trace_scope[*t])
+    {
+        let why = if s.base_percentile.is_some() {
+            Some("a prepaid base is sized and bought for [[workloads]] only")
+        } else if s.fallback.is_some() {
+            Some("a fallback charge type applies to [[workloads]] only")
+        } else if spec.columns.charge_type.is_some() {
+            Some("its charge_type column sets each VM's charge type")
+        } else {
+            None
         };
-        scope[w] = true;
+        if let Some(why) = why {
+            bail!(
+                "{}: covers the trace replay `{}` (traces[{t}]), which cannot follow it: {why}; \
+                 list the strategy's workloads in `workloads` to leave the trace out",
+                at("workloads"),
+                spec.name
+            );
+        }
     }
     let period_months = s.period_months.unwrap_or(1);
+    let buys_prepaid = s.charge_type == Some(ChargeType::Prepaid)
+        || s.base_percentile.is_some()
+        || s.fallback == Some(ChargeType::Prepaid);
+    if s.period_months.is_some() && !buys_prepaid {
+        bail!(
+            "{}: this strategy buys nothing PREPAID, so a prepaid period means nothing",
+            at("period_months")
+        );
+    }
     if !rules.valid_period(period_months) {
         bail!(
             "{}: {period_months} is not a prepaid period",
@@ -114,6 +186,7 @@ fn resolve(
     Ok(Strategy {
         name: s.name.clone(),
         scope,
+        trace_scope,
         charge: s.charge_type,
         period_months,
         renew_flag,
@@ -139,7 +212,21 @@ pub fn apply(scn: &Scenario, st: &Strategy) -> Scenario {
         spec.renew_flag = st.renew_flag;
         spec.fallback = st.fallback;
     }
+    apply_to_traces(&mut s, st);
     s
+}
+
+/// The strategy's charge type and period on the trace replays it covers (checked by
+/// [`strategies`]: no base, no fallback, no charge-type column).
+fn apply_to_traces(s: &mut Scenario, st: &Strategy) {
+    for (t, spec) in s.traces.iter_mut().enumerate() {
+        if st.trace_scope.get(t).copied().unwrap_or(false) {
+            if let Some(c) = st.charge {
+                spec.charge = c;
+            }
+            spec.period_months = st.period_months;
+        }
+    }
 }
 
 /// One run's figures in `compare.csv`.
@@ -160,8 +247,8 @@ pub struct CompareRow {
     pub instances_created: u64,
 }
 
-/// Runs one strategy on one seed, returning its summary (no files).
-fn run_one(scn: &Scenario, st: &Strategy, seed: u64, base: &[u32]) -> Summary {
+/// Runs one strategy on one seed, returning its summary (no files) or the run's error.
+fn run_one(scn: &Scenario, st: &Strategy, seed: u64, base: &[u32]) -> Result<Summary> {
     let s = apply(scn, st);
     let (mut world, mut sched) = build_world(&s, seed);
     if st.base_percentile.is_some() {
@@ -179,15 +266,16 @@ fn run_one(scn: &Scenario, st: &Strategy, seed: u64, base: &[u32]) -> Summary {
 
 /// Sizes a prepaid base: the `p`-th percentile of instances alive per zone and type, sampled
 /// at every sample interval of an all-postpaid pilot run of the strategy's workloads.
-fn size_base(scn: &Scenario, st: &Strategy, seed: u64) -> Vec<u32> {
+fn size_base(scn: &Scenario, st: &Strategy, seed: u64) -> Result<Vec<u32>> {
     let pilot = Strategy {
         charge: Some(ChargeType::PostpaidByHour),
         base_percentile: None,
         fallback: None,
         ..st.clone()
     };
-    // Only the covered workloads count toward the base.
+    // Only the covered workloads count toward the base (a base never covers a trace replay).
     let mut s = apply(scn, &pilot);
+    s.traces.clear();
     for (w, spec) in s.workloads.iter_mut().enumerate() {
         if !st.scope[w] {
             spec.rate_per_ms = 1e-300;
@@ -209,10 +297,11 @@ fn size_base(scn: &Scenario, st: &Strategy, seed: u64) -> Vec<u32> {
         Ok(())
     }));
     let p = st.base_percentile.unwrap_or(0.0);
-    sched.run(&mut world);
+    crate::run::run_to_horizon(&mut world, &mut sched, None)
+        .with_context(|| format!("strategy `{}`: sizing the prepaid base", st.name))?;
     drop(world);
     let v = samples.lock().map(|v| v.clone()).unwrap_or_default();
-    v.iter()
+    Ok(v.iter()
         .map(|xs| {
             if xs.is_empty() {
                 0
@@ -220,7 +309,7 @@ fn size_base(scn: &Scenario, st: &Strategy, seed: u64) -> Vec<u32> {
                 percentile(xs, p).floor() as u32
             }
         })
-        .collect()
+        .collect())
 }
 
 /// Per-strategy estimates.
@@ -247,16 +336,21 @@ pub struct CompareOptions {
     pub out: Option<PathBuf>,
     pub seed: Option<u64>,
     pub replications: Option<u32>,
+    /// The scenario file's text, so that mistakes in `[compare]` are reported with their line.
+    pub text: Option<String>,
 }
 
 /// Runs every strategy × replication and writes `compare.csv`, `compare_summary.csv`,
 /// `breakeven.csv` and the chart.
 pub fn compare(scn: &Scenario, opts: CompareOptions) -> Result<CompareResult> {
-    let strategies = strategies(scn)?;
+    let strategies = strategies_in(scn, opts.text.as_deref())?;
     let reps = opts
         .replications
         .or(scn.file.compare.as_ref().map(|c| c.replications))
         .unwrap_or(10);
+    if reps == 0 {
+        bail!("--replications 0: compare needs at least 1 replication per strategy");
+    }
     let seed = opts.seed.unwrap_or(scn.seed);
     let target = opts
         .out
@@ -264,48 +358,47 @@ pub fn compare(scn: &Scenario, opts: CompareOptions) -> Result<CompareResult> {
         .unwrap_or_else(|| Path::new("output").join(format!("{}-compare", scn.name)));
     let staging = Staging::new(&target)?;
     // Prepaid bases are sized once, on the first replication's demand: a planning decision.
-    let bases: Vec<Vec<u32>> = strategies
-        .par_iter()
-        .map(|st| {
-            if st.base_percentile.is_some() {
-                size_base(scn, st, seed)
-            } else {
-                Vec::new()
-            }
-        })
-        .collect();
+    // Every run goes through `run_jobs`: the first failing job (in job order) stops the
+    // comparison with its error, and nothing is written.
+    let bases: Vec<Vec<u32>> = run_jobs(strategies.len(), |si| {
+        let st = &strategies[si];
+        if st.base_percentile.is_some() {
+            size_base(scn, st, seed)
+        } else {
+            Ok(Vec::new())
+        }
+    })?;
     let jobs: Vec<(usize, u32)> = (0..strategies.len())
         .flat_map(|s| (0..reps).map(move |r| (s, r)))
         .collect();
-    let rows: Vec<CompareRow> = jobs
-        .par_iter()
-        .map(|&(si, r)| {
-            let st = &strategies[si];
-            let rseed = RngStreams::replication_seed(seed, r as u64);
-            let sum = run_one(scn, st, rseed, &bases[si]);
-            let by = |c: ChargeType| {
-                sum.cost_by_charge_type
-                    .get(c.as_str())
-                    .copied()
-                    .unwrap_or(0.0)
-            };
-            CompareRow {
-                strategy: st.name.clone(),
-                replication: r,
-                seed: rseed,
-                cost_to_horizon: sum.cost_to_horizon,
-                cost_total: sum.cost_total,
-                cost_prepaid: by(ChargeType::Prepaid),
-                cost_postpaid: by(ChargeType::PostpaidByHour),
-                cost_spot: by(ChargeType::Spotpaid),
-                prepaid_base: bases[si].iter().sum(),
-                spot_reclaims: sum.spot_reclaims,
-                requests_refused: sum.requests_refused,
-                api_calls_throttled: sum.api_calls_throttled,
-                instances_created: sum.instances_created,
-            }
+    let rows: Vec<CompareRow> = run_jobs(jobs.len(), |j| -> Result<CompareRow> {
+        let (si, r) = jobs[j];
+        let st = &strategies[si];
+        let rseed = RngStreams::replication_seed(seed, r as u64);
+        let sum = run_one(scn, st, rseed, &bases[si])
+            .with_context(|| format!("strategy `{}`, replication {r} (seed {rseed})", st.name))?;
+        let by = |c: ChargeType| {
+            sum.cost_by_charge_type
+                .get(c.as_str())
+                .copied()
+                .unwrap_or(0.0)
+        };
+        Ok(CompareRow {
+            strategy: st.name.clone(),
+            replication: r,
+            seed: rseed,
+            cost_to_horizon: sum.cost_to_horizon,
+            cost_total: sum.cost_total,
+            cost_prepaid: by(ChargeType::Prepaid),
+            cost_postpaid: by(ChargeType::PostpaidByHour),
+            cost_spot: by(ChargeType::Spotpaid),
+            prepaid_base: bases[si].iter().sum(),
+            spot_reclaims: sum.spot_reclaims,
+            requests_refused: sum.requests_refused,
+            api_calls_throttled: sum.api_calls_throttled,
+            instances_created: sum.instances_created,
         })
-        .collect();
+    })?;
     let per = |si: usize| -> Vec<&CompareRow> {
         rows.iter()
             .filter(|r| r.strategy == strategies[si].name)

@@ -1,5 +1,6 @@
 //! fleetsim: a discrete-event simulator of a Tencent Cloud CVM fleet.
 
+pub mod batch;
 pub mod cli;
 pub mod cloud;
 pub mod compare;

@@ -259,6 +259,7 @@ fn real_main() -> Result<()> {
                     out,
                     seed,
                     replications,
+                    text: std::fs::read_to_string(&scenario).ok(),
                 },
             )?;
             if !quiet {
@@ -341,8 +342,7 @@ fn real_main() -> Result<()> {
             Ok(())
         }
         Command::Validate { scenario } => {
-            let scn = fleetsim::cli::load_scenario(Some(&scenario))?;
-            say(&(fleetsim::cli::validate_report(&scn) + "\n"));
+            say(&(fleetsim::cli::validate(&scenario)? + "\n"));
             Ok(())
         }
     }

@@ -104,7 +104,7 @@ const PROGRESS_STEPS: u64 = 200;
 pub fn run_with_progress(
     scn: &Scenario,
     opts: RunOptions,
-    mut progress: Option<&mut dyn FnMut(SimTime, SimTime)>,
+    progress: Option<&mut dyn FnMut(SimTime, SimTime)>,
 ) -> Result<RunResult> {
     let seed = opts.seed.unwrap_or(scn.seed);
     let staging = if opts.write_files {
@@ -146,25 +146,12 @@ pub fn run_with_progress(
         }));
     }
     let started = Instant::now();
-    if let Some(report) = progress.as_mut() {
-        let end = sched.end();
-        let step = (end.ms() / PROGRESS_STEPS).max(1);
-        while sched.now() < end {
-            let t = SimTime(sched.now().ms().saturating_add(step).min(end.ms()));
-            sched.run_until(t, &mut world);
-            report(t, end);
-        }
-    }
-    sched.run(&mut world);
-    let end = sched.now();
+    let end = run_to_horizon(&mut world, &mut sched, progress)?;
     // The final sample, at the horizon.
     if let Some(f) = world.sampler.as_mut() {
         f(end, &world.rec, &world.cloud)?;
     }
     world.sampler = None; // flushes and closes timeseries.csv
-    if let Some(e) = world.error.take() {
-        return Err(e);
-    }
     world.cloud.close_books(end, &mut world.rec);
     world.rec.finish()?;
     if let Some(st) = &staging {
@@ -234,17 +221,45 @@ pub fn summarize(scn: &Scenario, seed: u64, world: &World, events: u64, wall: f6
     }
 }
 
+/// Runs a built world to its horizon: the one loop every command's simulations go through
+/// (`run`, each `compare` and `sweep` job, the pilot runs that size a prepaid base). Returns the
+/// end time, or the run's error (a trace line that cannot be read, a sample that cannot be
+/// written, ...), so no command can report figures of a run that failed. With `progress`, the
+/// scheduler is stepped in 1/200ths of the run and `progress(now, horizon)` called after each
+/// step; stepping (`run_until`) does not change the run.
+pub fn run_to_horizon(
+    world: &mut World,
+    sched: &mut Scheduler<Event>,
+    mut progress: Option<&mut dyn FnMut(SimTime, SimTime)>,
+) -> Result<SimTime> {
+    if let Some(report) = progress.as_mut() {
+        let end = sched.end();
+        let step = (end.ms() / PROGRESS_STEPS).max(1);
+        while sched.now() < end && world.error.is_none() {
+            let t = SimTime(sched.now().ms().saturating_add(step).min(end.ms()));
+            sched.run_until(t, world);
+            report(t, end);
+        }
+    }
+    if world.error.is_none() {
+        sched.run(world);
+    }
+    match world.error.take() {
+        Some(e) => Err(e),
+        None => Ok(sched.now()),
+    }
+}
+
 /// Runs a built world to the horizon without writing files, and summarises it (replications).
 pub fn simulate(
     scn: &Scenario,
     seed: u64,
     mut world: World,
     sched: &mut Scheduler<Event>,
-) -> Summary {
+) -> Result<Summary> {
     let started = Instant::now();
-    sched.run(&mut world);
-    let end = sched.now();
+    let end = run_to_horizon(&mut world, sched, None)?;
     world.cloud.close_books(end, &mut world.rec);
     let wall = started.elapsed().as_secs_f64();
-    summarize(scn, seed, &world, sched.processed(), wall)
+    Ok(summarize(scn, seed, &world, sched.processed(), wall))
 }

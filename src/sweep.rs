@@ -10,9 +10,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::batch::run_jobs;
 use crate::engine::RngStreams;
 use crate::report::charts;
 use crate::report::output::Staging;
@@ -43,6 +43,12 @@ impl SweepPlan {
     }
     pub fn jobs(&self) -> usize {
         self.points() * self.replications as usize
+    }
+    /// The jobs shard `k` of `n` runs (1-based `k`): `j` with `j % n == k - 1`, in order.
+    pub fn shard_jobs(&self, k: u32, n: u32) -> Vec<usize> {
+        (0..self.jobs())
+            .filter(|j| j % n as usize == (k - 1) as usize)
+            .collect()
     }
     /// The settings of grid point `p` (the last axis varies fastest).
     pub fn point(&self, mut p: usize) -> Vec<(String, String)> {
@@ -128,10 +134,25 @@ pub fn plan(
     let mut axes: Vec<(String, Vec<String>)> = Vec::new();
     if let Some(sw) = &scn.file.sweep {
         for (path, values) in &sw.set {
+            let field = format!("sweep.set.{path}");
+            let at = crate::scenario::locate::line_of_path(text, &field)
+                .map(|l| format!("{origin}:{l}"))
+                .unwrap_or_else(|| origin.to_string());
+            if values.is_empty() {
+                bail!("{at}: `{field}`: an axis needs at least one value");
+            }
+            check_axis_path(path).map_err(|m| anyhow::anyhow!("{at}: `{field}`: {m}"))?;
             axes.push((path.clone(), values.iter().map(|v| v.to_string()).collect()));
         }
     }
-    for (path, list) in sets {
+    for (i, (path, list)) in sets.iter().enumerate() {
+        if sets[..i].iter().any(|(p, _)| p == path) {
+            bail!(
+                "--set {path} is given twice; list every value of an axis in one --set \
+                 ({path}=A,B,C)"
+            );
+        }
+        check_axis_path(path).map_err(|m| anyhow::anyhow!("--set {path}: {m}"))?;
         let values = overrides::split_values(list);
         if values.iter().any(|v| v.is_empty()) {
             bail!("--set {path}={list}: an empty value");
@@ -139,11 +160,16 @@ pub fn plan(
         axes.retain(|(p, _)| p != path);
         axes.push((path.clone(), values));
     }
+    let replications_flag = replications;
     let replications = replications
         .or(scn.file.sweep.as_ref().map(|s| s.replications))
         .unwrap_or(1);
     if replications == 0 {
-        bail!("replications must be at least 1");
+        let line = crate::scenario::locate::line_of_path(text, "sweep.replications");
+        match (line, &replications_flag) {
+            (Some(l), None) => bail!("{origin}:{l}: `sweep.replications`: must be at least 1"),
+            _ => bail!("--replications 0: a sweep needs at least 1 replication per point"),
+        }
     }
     let plan = SweepPlan {
         scenario: scn.name.clone(),
@@ -160,6 +186,21 @@ pub fn plan(
         parse_scenario(&t, &format!("{origin} with {}", describe(&settings)))?;
     }
     Ok(plan)
+}
+
+/// Refuses axes a sweep cannot mean. `seed`: every job's seed is derived from the master seed
+/// and its replication number, never read from the scenario, so a seed axis would give
+/// identical points; replications already vary the demand (and `--seed` sets the master seed).
+fn check_axis_path(path: &str) -> Result<(), String> {
+    if path.trim() == "seed" {
+        return Err(
+            "a sweep does not vary the seed: replication r runs on a seed derived \
+             from the master seed and r at every point; use -r for more demand paths and \
+             --seed for another master seed"
+                .into(),
+        );
+    }
+    Ok(())
 }
 
 fn describe(settings: &[(String, String)]) -> String {
@@ -185,9 +226,7 @@ pub fn sweep(text: &str, plan: &SweepPlan, opts: SweepOptions) -> Result<SweepRe
         Path::new("output").join(name)
     });
     let staging = Staging::new(&target)?;
-    let jobs: Vec<usize> = (0..plan.jobs())
-        .filter(|j| j % n as usize == (k - 1) as usize)
-        .collect();
+    let jobs = plan.shard_jobs(k, n);
     let scenarios: Vec<_> = (0..plan.points())
         .map(|p| {
             let t = overrides::apply(text, &plan.point(p)).map_err(anyhow::Error::msg)?;
@@ -196,34 +235,42 @@ pub fn sweep(text: &str, plan: &SweepPlan, opts: SweepOptions) -> Result<SweepRe
         .collect::<Result<Vec<_>>>()?;
     let done = std::sync::atomic::AtomicUsize::new(0);
     let total = jobs.len();
+    // Every run goes through `run_jobs`: the first failing job (in job order) stops the sweep
+    // with its error, and nothing is written.
     let work = || -> Result<Vec<SweepRow>> {
-        jobs.par_iter()
-            .map(|&j| {
-                let (point, r) = (
-                    j / plan.replications as usize,
-                    (j % plan.replications as usize) as u32,
-                );
-                let seed = RngStreams::replication_seed(plan.seed, r as u64);
-                let res = run(
-                    &scenarios[point],
-                    RunOptions {
-                        seed: Some(seed),
-                        ..Default::default()
-                    },
-                )?;
-                let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                if let Some(f) = &opts.progress {
-                    f(d, total);
-                }
-                Ok(SweepRow {
-                    job: j,
-                    point,
-                    replication: r,
-                    seed,
-                    values: metric_values(&res.summary),
-                })
+        run_jobs(jobs.len(), |i| -> Result<SweepRow> {
+            let j = jobs[i];
+            let (point, r) = (
+                j / plan.replications as usize,
+                (j % plan.replications as usize) as u32,
+            );
+            let seed = RngStreams::replication_seed(plan.seed, r as u64);
+            let res = run(
+                &scenarios[point],
+                RunOptions {
+                    seed: Some(seed),
+                    ..Default::default()
+                },
+            )
+            .with_context(|| {
+                let at = describe(&plan.point(point));
+                format!(
+                    "sweep job {j} (point {point}{}{at}, replication {r}, seed {seed})",
+                    if at.is_empty() { "" } else { ": " }
+                )
+            })?;
+            let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            if let Some(f) = &opts.progress {
+                f(d, total);
+            }
+            Ok(SweepRow {
+                job: j,
+                point,
+                replication: r,
+                seed,
+                values: metric_values(&res.summary),
             })
-            .collect()
+        })
     };
     let rows = match opts.threads {
         Some(t) => rayon::ThreadPoolBuilder::new()

@@ -229,3 +229,203 @@ fn a_price_file_replaces_the_illustrative_catalogue() {
     );
     let _ = std::fs::remove_dir_all(&base);
 }
+
+/// A temp folder of its own for one test.
+fn temp(name: &str) -> std::path::PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("compare-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("dir");
+    d
+}
+
+fn fleetsim(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_fleetsim"))
+        .args(args)
+        .output()
+        .expect("run fleetsim")
+}
+
+/// A trace replay and a `[compare]` section; `{strategies}` is filled in per test.
+fn trace_scenario(strategies: &str) -> String {
+    format!(
+        r#"
+name = "trace-cmp"
+seed = 1
+duration = "2d"
+instance_types = ["S5.MEDIUM4"]
+[zones.ap-guangzhou-3]
+[[traces]]
+name = "vms"
+file = "vms.csv"
+columns = {{ created = "create_s", lifetime = "lifetime_s", instance_type = "kind" }}
+time_offset = 0
+[compare]
+replications = 2
+{strategies}
+"#
+    )
+}
+
+const TWO_STRATEGIES: &str = r#"
+[[compare.strategies]]
+name = "postpaid"
+charge_type = "POSTPAID_BY_HOUR"
+[[compare.strategies]]
+name = "prepaid"
+charge_type = "PREPAID"
+"#;
+
+#[test]
+fn compare_stops_at_an_unsorted_trace_line() {
+    let d = temp("unsorted");
+    // Line 5 goes back in time; the replay reads it on day 1, long after the first runs began.
+    std::fs::write(
+        d.join("vms.csv"),
+        "create_s,lifetime_s,kind\n0,3600,S5.MEDIUM4\n600,7200,S5.MEDIUM4\n90000,3600,S5.MEDIUM4\n80000,3600,S5.MEDIUM4\n",
+    )
+    .unwrap();
+    let file = d.join("t.toml");
+    std::fs::write(&file, trace_scenario(TWO_STRATEGIES)).unwrap();
+    let out = d.join("out");
+    let o = fleetsim(&[
+        "compare",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "compare passed a broken trace: {err}");
+    assert!(err.contains("vms.csv:5"), "no line number: {err}");
+    assert!(err.contains("must be sorted"), "{err}");
+    // The first job in order (strategy 0, replication 0) is the one named, at any thread count.
+    assert!(err.contains("strategy `postpaid`, replication 0"), "{err}");
+    assert!(!out.exists(), "a failed compare wrote {}", out.display());
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn compare_applies_strategies_to_trace_replays() {
+    let d = temp("trace-apply");
+    std::fs::write(
+        d.join("vms.csv"),
+        "create_s,lifetime_s,kind\n0,86400,S5.MEDIUM4\n600,7200,S5.MEDIUM4\n3600,,S5.MEDIUM4\n",
+    )
+    .unwrap();
+    let file = d.join("t.toml");
+    std::fs::write(&file, trace_scenario(TWO_STRATEGIES)).unwrap();
+    let out = d.join("out");
+    let o = fleetsim(&[
+        "compare",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rows = std::fs::read_to_string(out.join("compare.csv")).unwrap();
+    let col = |name: &str| {
+        rows.lines()
+            .next()
+            .unwrap()
+            .split(',')
+            .position(|c| c == name)
+    };
+    let (prepaid, postpaid) = (col("cost_prepaid").unwrap(), col("cost_postpaid").unwrap());
+    for line in rows.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let num = |i: usize| f[i].parse::<f64>().unwrap();
+        match f[0] {
+            "postpaid" => assert!(num(prepaid) == 0.0 && num(postpaid) > 0.0, "{line}"),
+            "prepaid" => assert!(num(prepaid) > 0.0 && num(postpaid) == 0.0, "{line}"),
+            other => panic!("strategy {other}"),
+        }
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// Runs `compare` (and `validate`, which must agree) on a scenario that should be refused, and
+/// returns compare's message.
+fn refused(name: &str, text: &str, extra: &[&str], want: &[&str]) {
+    let d = temp(name);
+    std::fs::write(
+        d.join("vms.csv"),
+        "create_s,lifetime_s,kind\n0,60,S5.MEDIUM4\n",
+    )
+    .unwrap();
+    let file = d.join("c.toml");
+    std::fs::write(&file, text).unwrap();
+    let out = d.join("out");
+    let mut args = vec![
+        "compare",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let o = fleetsim(&args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{name}: accepted");
+    assert!(!err.contains("panicked"), "{name}: {err}");
+    for w in want {
+        assert!(err.contains(w), "{name}: `{w}` not in {err}");
+    }
+    assert!(!out.exists(), "{name}: wrote output");
+    if extra.is_empty() {
+        let v = fleetsim(&["validate", file.to_str().unwrap()]);
+        let verr = String::from_utf8_lossy(&v.stderr);
+        assert!(!v.status.success(), "{name}: validate accepted it");
+        for w in want {
+            assert!(verr.contains(w), "{name}: validate: `{w}` not in {verr}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn compare_refuses_what_it_cannot_mean() {
+    refused("r0", SCN, &["-r", "0"], &["--replications 0", "at least 1"]);
+    refused(
+        "reps0",
+        &SCN.replace("replications = 3", "replications = 0"),
+        &[],
+        &["c.toml:24:", "compare.replications"],
+    );
+    refused(
+        "dup",
+        &SCN.replace("name = \"prepaid\"", "name = \"postpaid\""),
+        &[],
+        &[
+            "c.toml:29:",
+            "compare.strategies[1].name",
+            "`postpaid` is also the name of strategy 0",
+        ],
+    );
+    refused(
+        "period-on-postpaid",
+        &SCN.replace(
+            "name = \"postpaid\"\ncharge_type = \"POSTPAID_BY_HOUR\"",
+            "name = \"postpaid\"\ncharge_type = \"POSTPAID_BY_HOUR\"\nperiod_months = 12",
+        ),
+        &[],
+        &[
+            "c.toml:28:",
+            "compare.strategies[0].period_months",
+            "buys nothing PREPAID",
+        ],
+    );
+    refused(
+        "unknown-workload",
+        &SCN.replace(
+            "name = \"prepaid\"",
+            "name = \"prepaid\"\nworkloads = [\"nope\"]",
+        ),
+        &[],
+        &["compare.strategies[1].workloads", "`nope`"],
+    );
+    refused(
+        "base-on-trace",
+        &trace_scenario("[[compare.strategies]]\nname = \"base\"\nbase_percentile = 50\n"),
+        &[],
+        &["trace replay `vms`", "prepaid base"],
+    );
+}
