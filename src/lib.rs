@@ -5,6 +5,7 @@ pub mod cli;
 pub mod cloud;
 pub mod compare;
 pub mod engine;
+pub mod fingerprint;
 pub mod report;
 pub mod run;
 pub mod scenario;

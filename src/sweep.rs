@@ -227,12 +227,14 @@ pub fn sweep(text: &str, plan: &SweepPlan, opts: SweepOptions) -> Result<SweepRe
     });
     let staging = Staging::new(&target)?;
     let jobs = plan.shard_jobs(k, n);
-    let scenarios: Vec<_> = (0..plan.points())
-        .map(|p| {
-            let t = overrides::apply(text, &plan.point(p)).map_err(anyhow::Error::msg)?;
-            Ok(parse_scenario(&t, &plan.origin)?)
-        })
+    let texts: Vec<String> = (0..plan.points())
+        .map(|p| overrides::apply(text, &plan.point(p)).map_err(anyhow::Error::msg))
         .collect::<Result<Vec<_>>>()?;
+    let scenarios: Vec<_> = texts
+        .iter()
+        .map(|t| Ok(parse_scenario(t, &plan.origin)?))
+        .collect::<Result<Vec<_>>>()?;
+    let fingerprint = crate::fingerprint::of_scenario(text, &plan.origin, &texts)?;
     let done = std::sync::atomic::AtomicUsize::new(0);
     let total = jobs.len();
     // Every run goes through `run_jobs`: the first failing job (in job order) stops the sweep
@@ -283,6 +285,7 @@ pub fn sweep(text: &str, plan: &SweepPlan, opts: SweepOptions) -> Result<SweepRe
     write_rows(&staging.path("sweep.csv"), plan, &rows)?;
     let manifest = Manifest {
         plan: plan.clone(),
+        fingerprint,
         shard: (k, n),
         jobs: rows.iter().map(|r| r.job).collect(),
     };
@@ -306,6 +309,8 @@ pub fn sweep(text: &str, plan: &SweepPlan, opts: SweepOptions) -> Result<SweepRe
 #[derive(Serialize, Deserialize)]
 struct Manifest {
     plan: SweepPlan,
+    /// The content of the scenario and of the files it reads: shards merge only when it agrees.
+    fingerprint: crate::fingerprint::Fingerprint,
     shard: (u32, u32),
     jobs: Vec<usize>,
 }
@@ -474,11 +479,57 @@ fn read_rows(dir: &Path, plan: &SweepPlan) -> Result<Vec<SweepRow>> {
     Ok(rows)
 }
 
+/// Why two shards' manifests are not of one sweep, naming what differs (`None`: they are).
+/// The scenario's path is not compared: the same file under another path is the same sweep.
+fn same_sweep(a: &Manifest, b: &Manifest) -> Option<String> {
+    if let Some(why) = crate::fingerprint::difference(&a.fingerprint, &b.fingerprint) {
+        return Some(why);
+    }
+    if a.plan.axes != b.plan.axes {
+        return Some(format!(
+            "the grid differs ({} vs {})",
+            axes_text(&a.plan),
+            axes_text(&b.plan)
+        ));
+    }
+    if a.plan.replications != b.plan.replications {
+        return Some(format!(
+            "the replications differ ({} vs {})",
+            a.plan.replications, b.plan.replications
+        ));
+    }
+    if a.plan.seed != b.plan.seed {
+        return Some(format!(
+            "the seed differs ({} vs {})",
+            a.plan.seed, b.plan.seed
+        ));
+    }
+    if a.shard.1 != b.shard.1 {
+        return Some(format!(
+            "it is one of {} shards, not of {}",
+            b.shard.1, a.shard.1
+        ));
+    }
+    None
+}
+
+fn axes_text(plan: &SweepPlan) -> String {
+    if plan.axes.is_empty() {
+        return "no axis".into();
+    }
+    plan.axes
+        .iter()
+        .map(|(p, v)| format!("{p}={}", v.join(",")))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Merges shard folders into one sweep folder, identical to an unsharded run's.
 pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> Result<SweepResult> {
     if dirs.is_empty() {
         bail!("name the shard folders to merge");
     }
+    let mut first: Option<(Manifest, &PathBuf)> = None;
     let mut plan: Option<SweepPlan> = None;
     let mut shards = Vec::new();
     let mut rows = Vec::new();
@@ -493,13 +544,28 @@ pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> Result<SweepResult> {
         })?;
         let m: Manifest = serde_json::from_str(&text)
             .with_context(|| format!("{}: not a sweep manifest", mpath.display()))?;
-        match &plan {
-            None => plan = Some(m.plan.clone()),
-            Some(p) if *p != m.plan => bail!(
-                "{} is a shard of another sweep (its scenario, grid, replications or seed differ)",
-                d.display()
-            ),
-            _ => {}
+        match &first {
+            None => {
+                plan = Some(m.plan.clone());
+                first = Some((
+                    Manifest {
+                        plan: m.plan.clone(),
+                        fingerprint: m.fingerprint.clone(),
+                        shard: m.shard,
+                        jobs: Vec::new(),
+                    },
+                    d,
+                ));
+            }
+            Some((f, fd)) => {
+                if let Some(why) = same_sweep(f, &m) {
+                    bail!(
+                        "{} is not a shard of the same sweep as {}: {why}",
+                        d.display(),
+                        fd.display()
+                    );
+                }
+            }
         }
         shards.push(m.shard);
         let p = plan.as_ref().expect("set above");
@@ -539,6 +605,7 @@ pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> Result<SweepResult> {
     write_rows(&staging.path("sweep.csv"), &plan, &rows)?;
     let manifest = Manifest {
         plan: plan.clone(),
+        fingerprint: first.map(|(f, _)| f.fingerprint).unwrap_or_default(),
         shard: (1, 1),
         jobs,
     };
