@@ -470,19 +470,27 @@ fn write_estimates(path: &Path, es: &[StrategyEstimate]) -> Result<()> {
     let mut out = String::from(
         "strategy,replications,cost_mean,cost_sd,cost_ci_low,cost_ci_high,diff_to_first_mean,diff_to_first_ci_low,diff_to_first_ci_high,spot_reclaims_mean,requests_refused_mean,api_calls_throttled_mean\n",
     );
+    // With one replication no spread can be estimated: sd and the interval are empty cells.
+    let spread = |e: &Estimate, x: f64| {
+        if e.n < 2 {
+            String::new()
+        } else {
+            format!("{x:.6}")
+        }
+    };
     for e in es {
         let _ = writeln!(
             out,
-            "{},{},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{:.3},{:.3},{:.3}",
+            "{},{},{:.6},{},{},{},{:.6},{},{},{:.3},{:.3},{:.3}",
             e.strategy,
             e.cost.n,
             e.cost.mean,
-            e.cost.sd,
-            e.cost.ci_low,
-            e.cost.ci_high,
+            spread(&e.cost, e.cost.sd),
+            spread(&e.cost, e.cost.ci_low),
+            spread(&e.cost, e.cost.ci_high),
             e.diff_to_first.mean,
-            e.diff_to_first.ci_low,
-            e.diff_to_first.ci_high,
+            spread(&e.diff_to_first, e.diff_to_first.ci_low),
+            spread(&e.diff_to_first, e.diff_to_first.ci_high),
             e.spot_reclaims,
             e.requests_refused,
             e.api_calls_throttled
@@ -585,15 +593,16 @@ pub fn report(r: &CompareResult, currency: &str) -> String {
         "strategy", "mean cost", "95% CI", "vs first", "reclaims"
     );
     for e in &r.estimates {
+        // One replication: no interval can be estimated, and none is shown.
+        let ci = if e.cost.n < 2 {
+            "n/a (1 replication)".to_string()
+        } else {
+            format!("[{:>11.2}, {:>11.2}]", e.cost.ci_low, e.cost.ci_high)
+        };
         let _ = writeln!(
             out,
-            "  {:<w$}  {:>10.2} {currency}  [{:>11.2}, {:>11.2}]  {:>+14.2}  {:>8.1}",
-            e.strategy,
-            e.cost.mean,
-            e.cost.ci_low,
-            e.cost.ci_high,
-            e.diff_to_first.mean,
-            e.spot_reclaims
+            "  {:<w$}  {:>10.2} {currency}  {ci:>27}  {:>+14.2}  {:>8.1}",
+            e.strategy, e.cost.mean, e.diff_to_first.mean, e.spot_reclaims
         );
     }
     if let Some(d) = &r.out_dir {

@@ -390,11 +390,16 @@ fn write_summary(dir: &Path, plan: &SweepPlan, rows: &[SweepRow]) -> Result<()> 
             for (_, v) in &settings {
                 let _ = write!(out, ",{}", csv_field(v));
             }
-            let _ = writeln!(
-                out,
-                ",{name},{},{},{},{},{}",
-                e.n, e.mean, e.sd, e.ci_low, e.ci_high
-            );
+            // With one replication no spread can be estimated: sd and the interval are empty.
+            if e.n < 2 {
+                let _ = writeln!(out, ",{name},{},{},,,", e.n, e.mean);
+            } else {
+                let _ = writeln!(
+                    out,
+                    ",{name},{},{},{},{},{}",
+                    e.n, e.mean, e.sd, e.ci_low, e.ci_high
+                );
+            }
             if *name == "cost_to_horizon" {
                 bars.push((label.clone(), e.mean, e.ci_low, e.ci_high));
             }
@@ -654,18 +659,26 @@ pub fn report(r: &SweepResult) -> String {
         let est = |m: usize| estimate(&sel.iter().map(|x| x.values[m]).collect::<Vec<_>>());
         let (c, a, f) = (est(m_cost), est(m_alive), est(m_refused));
         let label = describe(&plan.point(p));
+        // The half-width of the 95% interval; "n/a" with one replication (no spread known).
+        let half = |e: &crate::stats::Estimate, digits: usize| {
+            if e.n < 2 {
+                "n/a".to_string()
+            } else {
+                format!("{:.digits$}", (e.ci_high - e.mean).max(0.0))
+            }
+        };
         let _ = writeln!(
             out,
-            "  {:<40} cost {:>12.2} ± {:<10.2} alive {:>9.1} ± {:<7.1} refused {:>8.1}",
+            "  {:<40} cost {:>12.2} ± {:<10} alive {:>9.1} ± {:<7} refused {:>8.1}",
             if label.is_empty() {
                 "(base)".to_string()
             } else {
                 label
             },
             c.mean,
-            (c.ci_high - c.mean).max(0.0),
+            half(&c, 2),
             a.mean,
-            (a.ci_high - a.mean).max(0.0),
+            half(&a, 1),
             f.mean
         );
     }

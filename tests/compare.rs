@@ -429,3 +429,35 @@ fn compare_refuses_what_it_cannot_mean() {
         &["trace replay `vms`", "prepaid base"],
     );
 }
+
+#[test]
+fn one_replication_shows_no_interval() {
+    let d = temp("one-rep");
+    let file = d.join("cmp.toml");
+    std::fs::write(&file, SCN).unwrap();
+    let out = d.join("out");
+    let o = fleetsim(&[
+        "compare",
+        file.to_str().unwrap(),
+        "-r",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(stdout.matches("n/a (1 replication)").count(), 4, "{stdout}");
+    assert!(!stdout.contains("± 0"), "{stdout}");
+    let summary = std::fs::read_to_string(out.join("compare_summary.csv")).unwrap();
+    for line in summary.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        assert_eq!(f[1], "1", "{line}");
+        assert!(
+            f[2].parse::<f64>().unwrap() > 0.0,
+            "the mean is there: {line}"
+        );
+        // sd, ci_low, ci_high, then the difference's interval: empty.
+        assert_eq!([f[3], f[4], f[5], f[7], f[8]], [""; 5], "{line}");
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -415,3 +415,35 @@ fn a_shard_counts_its_own_jobs() {
     assert_eq!(*totals.lock().unwrap(), [(1, 2), (2, 2)]);
     let _ = std::fs::remove_dir_all(&base);
 }
+
+#[test]
+fn one_replication_shows_no_interval() {
+    let base = dir("one-rep");
+    let scn = base.join("m.toml");
+    std::fs::write(&scn, SCN.replace("duration = \"20d\"", "duration = \"1d\"")).unwrap();
+    let out = base.join("out");
+    let o = Command::new(env!("CARGO_BIN_EXE_fleetsim"))
+        .args([
+            "sweep",
+            scn.to_str().unwrap(),
+            "-r",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .expect("run fleetsim");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("± n/a") && !stdout.contains("± 0"),
+        "{stdout}"
+    );
+    let summary = read(&out.join("sweep_summary.csv"));
+    assert!(summary.lines().count() > 1);
+    for line in summary.lines().skip(1) {
+        // point,metric,n,mean,sd,ci_low,ci_high: the last three empty.
+        assert!(line.ends_with(",,,") && line.contains(",1,"), "{line}");
+    }
+    let _ = std::fs::remove_dir_all(&base);
+}
