@@ -243,6 +243,9 @@ fn real_main() -> Result<()> {
             if !quiet {
                 say(&fleetsim::cli::run_report(&res));
             }
+            for w in &res.warnings {
+                eprintln!("warning: {w}");
+            }
             Ok(())
         }
         Command::Compare {

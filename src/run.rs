@@ -33,6 +33,50 @@ pub struct RunOptions {
 pub struct RunResult {
     pub summary: Summary,
     pub out_dir: Option<PathBuf>,
+    /// Things the user asked for that the run could not honour (a `--trace-zone` naming no
+    /// zone, a `--trace-instance` no event concerned), for stderr after the results.
+    pub warnings: Vec<String>,
+}
+
+/// Standard output that counts the bytes written through it: whether a filtered `--trace`
+/// narrated anything.
+struct CountingStdout(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl std::io::Write for CountingStdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = std::io::stdout().write(buf)?;
+        self.0
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stdout().flush()
+    }
+}
+
+/// Warnings for `--trace-zone`/`--trace-instance` filters that matched nothing.
+fn trace_warnings(scn: &Scenario, filter: &TraceFilter, narrated: u64) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(z) = &filter.zone
+        && !scn.catalog.zones.iter().any(|x| &x.name == z)
+    {
+        let names: Vec<&str> = scn.catalog.zones.iter().map(|x| x.name.as_str()).collect();
+        out.push(format!(
+            "--trace-zone {z}: the scenario has no such zone ({}), so nothing was narrated",
+            names.join(", ")
+        ));
+    } else if narrated == 0 {
+        let what = match (&filter.instance, &filter.zone) {
+            (Some(i), Some(z)) => format!("--trace-instance {i} --trace-zone {z}"),
+            (Some(i), None) => format!("--trace-instance {i}"),
+            (None, Some(z)) => format!("--trace-zone {z}"),
+            (None, None) => return out,
+        };
+        out.push(format!(
+            "{what}: no event of this run matched, so nothing was narrated"
+        ));
+    }
+    out
 }
 
 /// Builds the cloud and the actors of a scenario, with a seed.
@@ -118,8 +162,9 @@ pub fn run_with_progress(
     };
     let (mut world, mut sched) = build_world(scn, seed);
     world.rec.api_bucket_ms = scn.sample_interval.ms();
+    let narrated = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     if let Some(f) = opts.trace.clone() {
-        world.rec.journal = Some(Journal::new(Box::new(std::io::stdout()), f));
+        world.rec.journal = Some(Journal::new(Box::new(CountingStdout(narrated.clone())), f));
     }
     if let Some(st) = &staging {
         world.rec.costs = scn.rules.enabled.then(|| {
@@ -174,7 +219,20 @@ pub fn run_with_progress(
         }
         None => None,
     };
-    Ok(RunResult { summary, out_dir })
+    let warnings = match &opts.trace {
+        Some(f) => {
+            if let Some(j) = world.rec.journal.as_mut() {
+                j.flush();
+            }
+            trace_warnings(scn, f, narrated.load(std::sync::atomic::Ordering::Relaxed))
+        }
+        None => Vec::new(),
+    };
+    Ok(RunResult {
+        summary,
+        out_dir,
+        warnings,
+    })
 }
 
 /// The headline figures of a finished run.

@@ -327,3 +327,47 @@ fn validate_accepts_the_shipped_quickstart() {
     );
     assert!(s.contains("30d simulated"), "{s}");
 }
+
+/// `--trace-zone`/`--trace-instance` that match nothing still run, and say so on stderr at the
+/// end; one that matches says nothing more.
+#[test]
+fn trace_filters_naming_nothing_warn() {
+    let dir = fresh_dir("cli-trace-warn");
+    let scn = write_file(&dir, "tiny.toml", TINY);
+    let run = |extra: &[&str]| {
+        let out = dir.join("out");
+        let mut args: Vec<&std::ffi::OsStr> = vec![
+            "run".as_ref(),
+            scn.as_os_str(),
+            "--out".as_ref(),
+            out.as_os_str(),
+        ];
+        args.extend(extra.iter().map(|s| std::ffi::OsStr::new(s)));
+        let o = run_cli(args);
+        assert_ok(&o);
+        o
+    };
+    let o = run(&["--trace-zone", "ap-nowhere-9"]);
+    let err = stderr(&o);
+    assert!(
+        err.contains("warning: --trace-zone ap-nowhere-9: the scenario has no such zone"),
+        "{err}"
+    );
+    assert!(stdout(&o).contains("results in"), "the run still reports");
+    let o = run(&["--trace-instance", "ins-00000000"]);
+    let err = stderr(&o);
+    assert!(
+        err.contains("warning: --trace-instance ins-00000000: no event of this run matched"),
+        "{err}"
+    );
+    // The first instance of the run: narrated, no warning.
+    let o = run(&["--trace"]);
+    let id = stdout(&o)
+        .split_whitespace()
+        .find(|w| w.starts_with("ins-"))
+        .expect("an instance id")
+        .to_string();
+    let o = run(&["--trace-instance", &id]);
+    assert!(stdout(&o).contains(&id));
+    assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+}
