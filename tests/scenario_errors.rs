@@ -27,7 +27,7 @@ arrival = { process = "poisson", rate_per_hour = 10 }
 lifetime = { dist = "exponential", mean = "1h" }
 types = { "S5.MEDIUM4" = 1 }
 zones = { ap-guangzhou-3 = 1 }
-period_months = 1
+# period_months: PREPAID only
 
 [[workloads]]
 name = "batch"
@@ -339,7 +339,7 @@ fn prepaid_period_not_offered() {
             r#"charge_type = "PREPAID""#,
             1,
         )
-        .replacen("period_months = 1", "period_months = 13", 1);
+        .replacen("# period_months: PREPAID only", "period_months = 13", 1);
     let line = text
         .lines()
         .position(|l| l == "period_months = 13")
@@ -613,6 +613,22 @@ fn describe_with_select_and_filters_is_refused() {
         Expect {
             line: Some(line),
             contains: &["`actions[0].filters`", "not both", "InvalidParameter"],
+        },
+    );
+}
+
+#[test]
+fn period_months_on_a_postpaid_workload() {
+    let (text, line) = edit("# period_months: PREPAID only", 0, "period_months = 12");
+    rejected(
+        "period-postpaid",
+        &text,
+        Expect {
+            line: Some(line),
+            contains: &[
+                "`workloads[0].period_months`",
+                "a prepaid period on a POSTPAID_BY_HOUR workload means nothing",
+            ],
         },
     );
 }

@@ -685,13 +685,21 @@ fn resolve(f: ScenarioFile, text: &str, origin: &str) -> Result<Scenario, Scenar
                 format!("must be within 1..={}", crate::cloud::api::MAX_RUN_COUNT),
             ));
         }
-        if w.charge_type == ChargeType::Prepaid && !rules.valid_period(w.period_months) {
+        if w.period_months.is_some() && w.charge_type != ChargeType::Prepaid {
             return Err(fail(
                 &at("period_months"),
                 format!(
-                    "{} is not a prepaid period; use 1-12, 24, 36, 48 or 60",
-                    w.period_months
+                    "a prepaid period on a {} workload means nothing; drop it or set \
+                     charge_type = \"PREPAID\"",
+                    w.charge_type.as_str()
                 ),
+            ));
+        }
+        let period_months = w.period_months.unwrap_or(1);
+        if w.charge_type == ChargeType::Prepaid && !rules.valid_period(period_months) {
+            return Err(fail(
+                &at("period_months"),
+                format!("{period_months} is not a prepaid period; use 1-12, 24, 36, 48 or 60"),
             ));
         }
         let renew_flag = parse_renew_flag(&w.renew_flag, &at("renew_flag"), &fail)?;
@@ -731,7 +739,7 @@ fn resolve(f: ScenarioFile, text: &str, origin: &str) -> Result<Scenario, Scenar
             zone_cumulative: cumulative(w.zones.values().map(|p| p.0)),
             placement: w.placement,
             per_request: w.instances_per_request,
-            period_months: w.period_months,
+            period_months,
         });
     }
     // API rate limits and retries.

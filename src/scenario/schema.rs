@@ -591,9 +591,8 @@ pub struct WorkloadSettings {
     /// Instances per RunInstances call (one tenant asks for a batch).
     #[serde(default = "one")]
     pub instances_per_request: u32,
-    /// PREPAID period in months.
-    #[serde(default = "one")]
-    pub period_months: u32,
+    /// PREPAID period in months [default: 1]; only with `charge_type = "PREPAID"`.
+    pub period_months: Option<u32>,
     /// PREPAID RenewFlag: NOTIFY_AND_AUTO_RENEW, NOTIFY_AND_MANUAL_RENEW (default) or
     /// DISABLE_NOTIFY_AND_MANUAL_RENEW.
     pub renew_flag: Option<String>,
