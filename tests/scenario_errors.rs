@@ -632,3 +632,47 @@ fn period_months_on_a_postpaid_workload() {
         },
     );
 }
+
+/// `validate` (and `run`) report every mistake of a file, one `file:line: field: what` each,
+/// not only the first: here one per workload and one in `[api]`. (A mistake the TOML reader
+/// itself finds, a wrong type or an unknown field, still stops the reading there.)
+#[test]
+fn every_problem_is_reported() {
+    let text = GOOD
+        .replacen(
+            "zones = { ap-guangzhou-3 = 1 }",
+            "zones = { ap-nowhere-1 = 1 }",
+            1,
+        )
+        .replacen("instances_per_request = 2", "instances_per_request = 0", 1)
+        + "\n[api.retry]\nmax_attempts = 0\n";
+    let line_of = |needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    let (zone, rate, retry) = (
+        line_of("ap-nowhere-1"),
+        line_of("instances_per_request = 0"),
+        line_of("max_attempts = 0"),
+    );
+    let err = rejected(
+        "many",
+        &text,
+        Expect {
+            line: Some(zone),
+            contains: &[
+                "`workloads[0].zones.ap-nowhere-1`",
+                "`workloads[1].instances_per_request`",
+            ],
+        },
+    );
+    let file = |l: usize| format!("many.toml:{l}: ");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 3, "{err}");
+    assert!(
+        lines[0].starts_with("error: ") && lines[0].contains(&file(zone)),
+        "{err}"
+    );
+    assert!(lines[1].contains(&file(rate)), "{err}");
+    assert!(
+        lines[2].contains(&file(retry)) && lines[2].contains("`api.retry.max_attempts`"),
+        "{err}"
+    );
+}

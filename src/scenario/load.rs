@@ -47,6 +47,10 @@ pub enum ScenarioError {
         field: String,
         message: String,
     },
+    /// Several mistakes, in the order of the file's sections: one `file:line: field: what`
+    /// per line.
+    #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
+    Many(Vec<ScenarioError>),
 }
 
 /// A workload, resolved to catalogue indices.
@@ -624,177 +628,218 @@ fn resolve(f: ScenarioFile, text: &str, origin: &str) -> Result<Scenario, Scenar
         .map(|m| m.step.0)
         .unwrap_or(SimDuration::from_hours(1));
     // Workloads.
-    let mut workloads = Vec::new();
-    for (i, w) in f.workloads.iter().enumerate() {
-        let at = |s: &str| format!("workloads[{i}].{s}");
-        if f.workloads[..i].iter().any(|o| o.name == w.name) {
-            return Err(fail_at(
-                &at("name"),
-                &w.name,
-                format!("two workloads are named `{}`", w.name),
-            ));
-        }
-        let (rate_per_hour, arrival) = crate::workload::arrival::resolve(
-            &w.arrival,
-            f.duration.0.ms(),
-            MAX_RATE_PER_HOUR,
-            crate::cloud::api::MAX_RUN_COUNT,
-        )
-        .map_err(|(k, m)| fail(&at(&format!("arrival.{k}")), m))?;
-        if arrival.batch.is_some() && w.instances_per_request != 1 {
-            return Err(fail(
-                &at("instances_per_request"),
-                "give either `instances_per_request` or `arrival.batch`, not both".into(),
-            ));
-        }
-        let lifetime = dist_ms(&w.lifetime, &at("lifetime"), origin, &fail)?;
-        if w.types.is_empty() {
-            return Err(fail(&at("types"), "name at least one instance type".into()));
-        }
-        if w.zones.is_empty() {
-            return Err(fail(&at("zones"), "name at least one zone".into()));
-        }
-        let mut types = Vec::new();
-        for name in w.types.keys() {
-            types.push(type_ref(&at(&format!("types.{name}")), name)?);
-        }
-        // Lifetimes per type, in the order of `types` (name order, like `w.types`).
-        let mut lifetime_by_type: Vec<Option<Dist>> = vec![None; types.len()];
-        for (name, d) in &w.lifetime_by_type {
-            let field = at(&format!("lifetime_by_type.{name}"));
-            let Some(j) = w.types.keys().position(|k| k == name) else {
+    // Every mistake found from here on is collected, so `validate` reports them all: each
+    // workload, the API settings, scripted actions, traces, autoscalers and faults are
+    // checked on their own (the first mistake within each).
+    let mut errors: Vec<ScenarioError> = Vec::new();
+    let workload =
+        |i: usize, w: &super::schema::WorkloadSettings| -> Result<WorkloadSpec, ScenarioError> {
+            let at = |s: &str| format!("workloads[{i}].{s}");
+            if f.workloads[..i].iter().any(|o| o.name == w.name) {
+                return Err(fail_at(
+                    &at("name"),
+                    &w.name,
+                    format!("two workloads are named `{}`", w.name),
+                ));
+            }
+            let (rate_per_hour, arrival) = crate::workload::arrival::resolve(
+                &w.arrival,
+                f.duration.0.ms(),
+                MAX_RATE_PER_HOUR,
+                crate::cloud::api::MAX_RUN_COUNT,
+            )
+            .map_err(|(k, m)| fail(&at(&format!("arrival.{k}")), m))?;
+            if arrival.batch.is_some() && w.instances_per_request != 1 {
                 return Err(fail(
-                    &field,
+                    &at("instances_per_request"),
+                    "give either `instances_per_request` or `arrival.batch`, not both".into(),
+                ));
+            }
+            let lifetime = dist_ms(&w.lifetime, &at("lifetime"), origin, &fail)?;
+            if w.types.is_empty() {
+                return Err(fail(&at("types"), "name at least one instance type".into()));
+            }
+            if w.zones.is_empty() {
+                return Err(fail(&at("zones"), "name at least one zone".into()));
+            }
+            let mut types = Vec::new();
+            for name in w.types.keys() {
+                types.push(type_ref(&at(&format!("types.{name}")), name)?);
+            }
+            // Lifetimes per type, in the order of `types` (name order, like `w.types`).
+            let mut lifetime_by_type: Vec<Option<Dist>> = vec![None; types.len()];
+            for (name, d) in &w.lifetime_by_type {
+                let field = at(&format!("lifetime_by_type.{name}"));
+                let Some(j) = w.types.keys().position(|k| k == name) else {
+                    return Err(fail(
+                        &field,
+                        format!(
+                            "`{name}` is not among this workload's types ({})",
+                            w.types.keys().cloned().collect::<Vec<_>>().join(", ")
+                        ),
+                    ));
+                };
+                lifetime_by_type[j] = Some(dist_ms(d, &field, origin, &fail)?);
+            }
+            let mut zs = Vec::new();
+            for name in w.zones.keys() {
+                zs.push(zone_ref(&at(&format!("zones.{name}")), name)?);
+            }
+            if w.instances_per_request == 0
+                || w.instances_per_request > crate::cloud::api::MAX_RUN_COUNT
+            {
+                return Err(fail(
+                    &at("instances_per_request"),
+                    format!("must be within 1..={}", crate::cloud::api::MAX_RUN_COUNT),
+                ));
+            }
+            if w.period_months.is_some() && w.charge_type != ChargeType::Prepaid {
+                return Err(fail(
+                    &at("period_months"),
                     format!(
-                        "`{name}` is not among this workload's types ({})",
-                        w.types.keys().cloned().collect::<Vec<_>>().join(", ")
+                        "a prepaid period on a {} workload means nothing; drop it or set \
+                     charge_type = \"PREPAID\"",
+                        w.charge_type.as_str()
                     ),
                 ));
-            };
-            lifetime_by_type[j] = Some(dist_ms(d, &field, origin, &fail)?);
+            }
+            let period_months = w.period_months.unwrap_or(1);
+            if w.charge_type == ChargeType::Prepaid && !rules.valid_period(period_months) {
+                return Err(fail(
+                    &at("period_months"),
+                    format!("{period_months} is not a prepaid period; use 1-12, 24, 36, 48 or 60"),
+                ));
+            }
+            let renew_flag = parse_renew_flag(&w.renew_flag, &at("renew_flag"), &fail)?;
+            let max_price = parse_price(w.max_price, &at("max_price"), &fail)?;
+            if w.quota_refresh.is_some() && w.placement != Placement::LeastQuotaUsed {
+                return Err(fail(
+                    &at("quota_refresh"),
+                    "is only used by placement = \"least_quota_used\"".into(),
+                ));
+            }
+            let quota_refresh = w
+                .quota_refresh
+                .map(|d| d.0)
+                .unwrap_or(SimDuration::from_secs(60));
+            if quota_refresh.ms() == 0 {
+                return Err(fail(
+                    &at("quota_refresh"),
+                    "must be longer than zero".into(),
+                ));
+            }
+            Ok(WorkloadSpec {
+                zone_fallback: w.zone_fallback,
+                replace_failed: w.replace_failed,
+                quota_refresh,
+                fallback: None,
+                renew_flag,
+                max_price,
+                name: w.name.clone(),
+                charge: w.charge_type,
+                rate_per_ms: rate_per_hour / crate::engine::time::MS_PER_HOUR as f64,
+                arrival,
+                lifetime,
+                lifetime_by_type,
+                types,
+                type_cumulative: cumulative(w.types.values().map(|p| p.0)),
+                zones: zs,
+                zone_cumulative: cumulative(w.zones.values().map(|p| p.0)),
+                placement: w.placement,
+                per_request: w.instances_per_request,
+                period_months,
+            })
+        };
+    let mut workloads = Vec::new();
+    for (i, w) in f.workloads.iter().enumerate() {
+        match workload(i, w) {
+            Ok(spec) => workloads.push(spec),
+            Err(e) => errors.push(e),
         }
-        let mut zs = Vec::new();
-        for name in w.zones.keys() {
-            zs.push(zone_ref(&at(&format!("zones.{name}")), name)?);
-        }
-        if w.instances_per_request == 0
-            || w.instances_per_request > crate::cloud::api::MAX_RUN_COUNT
-        {
-            return Err(fail(
-                &at("instances_per_request"),
-                format!("must be within 1..={}", crate::cloud::api::MAX_RUN_COUNT),
-            ));
-        }
-        if w.period_months.is_some() && w.charge_type != ChargeType::Prepaid {
-            return Err(fail(
-                &at("period_months"),
-                format!(
-                    "a prepaid period on a {} workload means nothing; drop it or set \
-                     charge_type = \"PREPAID\"",
-                    w.charge_type.as_str()
-                ),
-            ));
-        }
-        let period_months = w.period_months.unwrap_or(1);
-        if w.charge_type == ChargeType::Prepaid && !rules.valid_period(period_months) {
-            return Err(fail(
-                &at("period_months"),
-                format!("{period_months} is not a prepaid period; use 1-12, 24, 36, 48 or 60"),
-            ));
-        }
-        let renew_flag = parse_renew_flag(&w.renew_flag, &at("renew_flag"), &fail)?;
-        let max_price = parse_price(w.max_price, &at("max_price"), &fail)?;
-        if w.quota_refresh.is_some() && w.placement != Placement::LeastQuotaUsed {
-            return Err(fail(
-                &at("quota_refresh"),
-                "is only used by placement = \"least_quota_used\"".into(),
-            ));
-        }
-        let quota_refresh = w
-            .quota_refresh
-            .map(|d| d.0)
-            .unwrap_or(SimDuration::from_secs(60));
-        if quota_refresh.ms() == 0 {
-            return Err(fail(
-                &at("quota_refresh"),
-                "must be longer than zero".into(),
-            ));
-        }
-        workloads.push(WorkloadSpec {
-            zone_fallback: w.zone_fallback,
-            replace_failed: w.replace_failed,
-            quota_refresh,
-            fallback: None,
-            renew_flag,
-            max_price,
-            name: w.name.clone(),
-            charge: w.charge_type,
-            rate_per_ms: rate_per_hour / crate::engine::time::MS_PER_HOUR as f64,
-            arrival,
-            lifetime,
-            lifetime_by_type,
-            types,
-            type_cumulative: cumulative(w.types.values().map(|p| p.0)),
-            zones: zs,
-            zone_cumulative: cumulative(w.zones.values().map(|p| p.0)),
-            placement: w.placement,
-            per_request: w.instances_per_request,
-            period_months,
-        });
     }
     // API rate limits and retries.
-    let api = &f.api;
-    let mut rate_limits = match api.preset.as_str() {
-        "per-minute-2018" => RateLimits::per_minute_2018(),
-        "per-second" => RateLimits::per_second_current(),
-        "unlimited" => RateLimits::unlimited(),
-        other => {
+    let api_settings = || -> Result<(RateLimits, RetryPolicy), ScenarioError> {
+        let api = &f.api;
+        let mut rate_limits = match api.preset.as_str() {
+            "per-minute-2018" => RateLimits::per_minute_2018(),
+            "per-second" => RateLimits::per_second_current(),
+            "unlimited" => RateLimits::unlimited(),
+            other => {
+                return Err(fail(
+                    "api.preset",
+                    format!(
+                        "unknown preset `{other}`; use per-minute-2018, per-second or unlimited"
+                    ),
+                ));
+            }
+        };
+        rate_limits.window = match api.window {
+            Window::Fixed => WindowKind::Fixed,
+            Window::TokenBucket => WindowKind::TokenBucket,
+        };
+        if let Some(t) = &api.total {
+            rate_limits.total = if t == "none" {
+                None
+            } else {
+                Some(parse_limit(t).map_err(|m| fail("api.total", m))?)
+            };
+        }
+        for (name, text) in &api.limits {
+            let field = format!("api.limits.{name}");
+            let action = Action::parse(name).ok_or_else(|| {
+                fail_at(
+                    &field,
+                    name,
+                    format!("unknown action `{name}`; use CVM's names such as RunInstances"),
+                )
+            })?;
+            let limit = parse_limit(text).map_err(|m| fail_at(&field, name, m))?;
+            rate_limits.per_action.retain(|(a, _)| *a != action);
+            rate_limits.per_action.push((action, limit));
+        }
+        if api.retry.max_attempts == 0 {
             return Err(fail(
-                "api.preset",
-                format!("unknown preset `{other}`; use per-minute-2018, per-second or unlimited"),
+                "api.retry.max_attempts",
+                "must be at least 1 (the first attempt)".into(),
             ));
         }
-    };
-    rate_limits.window = match api.window {
-        Window::Fixed => WindowKind::Fixed,
-        Window::TokenBucket => WindowKind::TokenBucket,
-    };
-    if let Some(t) = &api.total {
-        rate_limits.total = if t == "none" {
-            None
-        } else {
-            Some(parse_limit(t).map_err(|m| fail("api.total", m))?)
+        let retry = RetryPolicy {
+            max_attempts: api.retry.max_attempts,
+            base_delay: api.retry.base_delay.0,
+            max_delay: api.retry.max_delay.0,
+            jitter: api.retry.jitter,
         };
-    }
-    for (name, text) in &api.limits {
-        let field = format!("api.limits.{name}");
-        let action = Action::parse(name).ok_or_else(|| {
-            fail_at(
-                &field,
-                name,
-                format!("unknown action `{name}`; use CVM's names such as RunInstances"),
-            )
-        })?;
-        let limit = parse_limit(text).map_err(|m| fail_at(&field, name, m))?;
-        rate_limits.per_action.retain(|(a, _)| *a != action);
-        rate_limits.per_action.push((action, limit));
-    }
-    if api.retry.max_attempts == 0 {
-        return Err(fail(
-            "api.retry.max_attempts",
-            "must be at least 1 (the first attempt)".into(),
-        ));
-    }
-    let retry = RetryPolicy {
-        max_attempts: api.retry.max_attempts,
-        base_delay: api.retry.base_delay.0,
-        max_delay: api.retry.max_delay.0,
-        jitter: api.retry.jitter,
+        Ok((rate_limits, retry))
     };
-    let scripts = resolve_actions(&f, &cat, &rules, &fail, &fail_at)?;
-    let traces = resolve_traces(&f, &cat, &rules, origin, &fail)?;
-    let autoscalers = super::controllers::resolve_autoscalers(&f, &cat, &fail)?;
-    let faults = super::controllers::resolve_faults(&f, &cat, &fail)?;
+    let api_resolved = match api_settings() {
+        Ok(x) => Some(x),
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    };
+    let scripts = collect(
+        resolve_actions(&f, &cat, &rules, &fail, &fail_at),
+        &mut errors,
+    );
+    let traces = collect(resolve_traces(&f, &cat, &rules, origin, &fail), &mut errors);
+    let autoscalers = collect(
+        super::controllers::resolve_autoscalers(&f, &cat, &fail),
+        &mut errors,
+    );
+    let faults = collect(
+        super::controllers::resolve_faults(&f, &cat, &fail),
+        &mut errors,
+    );
+    match errors.len() {
+        0 => {}
+        1 => return Err(errors.remove(0)),
+        _ => return Err(ScenarioError::Many(errors)),
+    }
+    // Resolved whenever no mistake was collected.
+    let Some((rate_limits, retry)) = api_resolved else {
+        return Err(fail("api", "cannot be resolved".into()));
+    };
     Ok(Scenario {
         autoscalers,
         faults,
@@ -820,6 +865,14 @@ fn resolve(f: ScenarioFile, text: &str, origin: &str) -> Result<Scenario, Scenar
         not_offered,
         workloads,
         file: f,
+    })
+}
+
+/// The value of a section that resolved, or its default with the mistake kept in `errors`.
+fn collect<T: Default>(r: Result<T, ScenarioError>, errors: &mut Vec<ScenarioError>) -> T {
+    r.unwrap_or_else(|e| {
+        errors.push(e);
+        T::default()
     })
 }
 
