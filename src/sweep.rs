@@ -178,12 +178,33 @@ pub fn plan(
         replications,
         seed: seed.unwrap_or(scn.seed),
     };
-    // Check every grid point reads before running anything.
+    // Check every grid point reads before running anything. A point built from the file's
+    // `[sweep]` table is blamed on that table's line.
+    let table_line = scn
+        .file
+        .sweep
+        .as_ref()
+        .filter(|sw| !sw.set.is_empty())
+        .and_then(|_| crate::scenario::locate::line_of_path(text, "sweep.set"));
+    let blame = |settings: &[(String, String)], e: String| match table_line {
+        Some(l)
+            if settings
+                .iter()
+                .any(|(p, _)| !sets.iter().any(|(q, _)| q == p)) =>
+        {
+            anyhow::anyhow!(
+                "{origin}:{l}: `sweep.set`: the grid point {} does not read: {e}",
+                describe(settings)
+            )
+        }
+        _ => anyhow::anyhow!("{e}"),
+    };
     for p in 0..plan.points() {
         let settings = plan.point(p);
         let t = overrides::apply(text, &settings)
-            .map_err(|e| anyhow::anyhow!("{origin}: --set {e}"))?;
-        parse_scenario(&t, &format!("{origin} with {}", describe(&settings)))?;
+            .map_err(|e| blame(&settings, format!("{origin}: --set {e}")))?;
+        parse_scenario(&t, &format!("{origin} with {}", describe(&settings)))
+            .map_err(|e| blame(&settings, e.to_string()))?;
     }
     Ok(plan)
 }
