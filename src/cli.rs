@@ -109,15 +109,15 @@ pub fn validate(path: &Path) -> anyhow::Result<String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| anyhow::anyhow!("{}: cannot read the scenario: {e}", path.display()))?;
     let mut problems = Vec::new();
-    if scn.file.compare.is_some() {
-        if let Err(e) = crate::compare::strategies_in(&scn, Some(&text)) {
-            problems.push(format!("{e:#}"));
-        }
+    if scn.file.compare.is_some()
+        && let Err(e) = crate::compare::strategies_in(&scn, Some(&text))
+    {
+        problems.push(format!("{e:#}"));
     }
-    if scn.file.sweep.is_some() {
-        if let Err(e) = crate::sweep::plan(&text, &scn.origin, &[], None, None) {
-            problems.push(format!("{e:#}"));
-        }
+    if scn.file.sweep.is_some()
+        && let Err(e) = crate::sweep::plan(&text, &scn.origin, &[], None, None)
+    {
+        problems.push(format!("{e:#}"));
     }
     if !problems.is_empty() {
         anyhow::bail!("{}", problems.join("\n"));

@@ -342,7 +342,7 @@ fn trace_filters_naming_nothing_warn() {
             "--out".as_ref(),
             out.as_os_str(),
         ];
-        args.extend(extra.iter().map(|s| std::ffi::OsStr::new(s)));
+        args.extend(extra.iter().map(std::ffi::OsStr::new));
         let o = run_cli(args);
         assert_ok(&o);
         o
