@@ -108,7 +108,7 @@ impl<Q: PendingEvents<u64>> BenchQueue for Project<Q> {
     }
     #[inline]
     fn cancel(&mut self, id: u64) {
-        self.0.cancel(EventId(id))
+        self.0.cancel(EventId(id));
     }
     fn len(&self) -> usize {
         self.0.len()

@@ -30,7 +30,7 @@ fn end_to_end(c: &mut Criterion) {
     g.bench_function("quickstart_1d_events", |b| {
         b.iter(|| {
             let (mut world, mut sched) = build_world(&scn, 42);
-            sched.run(&mut world);
+            sched.run(&mut world).unwrap();
             black_box(sched.processed())
         })
     });
@@ -46,14 +46,14 @@ fn control_plane(c: &mut Criterion) {
     g.sample_size(20);
     let calls = {
         let (mut world, mut sched) = build_world(&scn, 42);
-        sched.run(&mut world);
+        sched.run(&mut world).unwrap();
         world.rec.api_calls
     };
     g.throughput(Throughput::Elements(calls));
     g.bench_function("quickstart_1d_api_calls", |b| {
         b.iter(|| {
             let (mut world, mut sched) = build_world(&scn, 42);
-            sched.run(&mut world);
+            sched.run(&mut world).unwrap();
             black_box(world.rec.api_calls)
         })
     });

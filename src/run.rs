@@ -295,12 +295,12 @@ pub fn run_to_horizon(
         let step = (end.ms() / PROGRESS_STEPS).max(1);
         while sched.now() < end && world.error.is_none() {
             let t = SimTime(sched.now().ms().saturating_add(step).min(end.ms()));
-            sched.run_until(t, world);
+            sched.run_until(t, world)?;
             report(t, end);
         }
     }
     if world.error.is_none() {
-        sched.run(world);
+        sched.run(world)?;
     }
     match world.error.take() {
         Some(e) => Err(e),

@@ -693,6 +693,7 @@ impl World {
 
 impl Model for World {
     type Event = Event;
+    type Error = anyhow::Error;
 
     /// A workload's end, and the control plane's own events, touch an instance record that
     /// has usually left the cache since it was last used (ends come hours later).
@@ -711,7 +712,7 @@ impl Model for World {
         self.cloud.fleet().prefetch(key);
     }
 
-    fn handle(&mut self, ev: Event, sched: &mut Scheduler<Event>) {
+    fn handle(&mut self, ev: Event, sched: &mut Scheduler<Event>) -> anyhow::Result<()> {
         match ev {
             Event::Cloud(e) => self.cloud.handle(e, sched, &mut self.rec),
             Event::Arrival(w) => self.arrival(w, sched),
@@ -723,11 +724,8 @@ impl Model for World {
             Event::Fault(k) => self.fault_step(k, sched),
             Event::Failure(p) => self.failure(p, sched),
             Event::Sample => {
-                if let Some(f) = self.sampler.as_mut()
-                    && self.error.is_none()
-                    && let Err(e) = f(sched.now(), &self.rec, &self.cloud)
-                {
-                    self.error = Some(e);
+                if let Some(f) = self.sampler.as_mut() {
+                    f(sched.now(), &self.rec, &self.cloud)?;
                 }
                 sched.schedule_in(self.sample_interval, Event::Sample);
             }
@@ -737,6 +735,11 @@ impl Model for World {
         let alive = self.cloud.fleet().len() as u64;
         if alive != self.occupancy.current {
             self.occupancy.advance(sched.now(), alive);
+        }
+        // A bad trace row (or an unreadable trace) ends the run here, not at the horizon.
+        match self.error.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
         }
     }
 }

@@ -274,7 +274,7 @@ fn run_light(name: &str, text: &str) -> Run {
         .rec
         .stream_instances(&out.join("instances.csv"))
         .expect("instances.csv");
-    sched.run(&mut world);
+    sched.run(&mut world).unwrap();
     let now = sched.now();
     world.cloud.close_books(now, &mut world.rec);
     world.rec.finish().expect("instances.csv written");

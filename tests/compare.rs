@@ -59,7 +59,7 @@ fn every_strategy_sees_the_same_demand() {
             let s = apply(&scn, st);
             let (mut world, mut sched) = build_world(&s, seed);
             world.demand_log = Some(Vec::new());
-            sched.run(&mut world);
+            sched.run(&mut world).unwrap();
             // Arrival times, zones, types and lifetimes; the charge type is the strategy's.
             let log: Vec<_> = world
                 .demand_log

@@ -138,10 +138,12 @@ struct M {
 
 impl Model for M {
     type Event = Ev;
-    fn handle(&mut self, ev: Ev, sched: &mut Scheduler<Ev>) {
+    type Error = fleetsim::engine::ScheduleError;
+    fn handle(&mut self, ev: Ev, sched: &mut Scheduler<Ev>) -> Result<(), Self::Error> {
         match ev {
             Ev::Cloud(e) => self.cloud.handle(e, sched, &mut self.obs),
         }
+        Ok(())
     }
 }
 
@@ -267,10 +269,10 @@ impl Sim {
     /// Handles every event strictly before `now + ms`; the clock then reads `now + ms`.
     fn advance(&mut self, ms: u64) {
         let until = self.now() + SimDuration(ms);
-        self.s.run_until(until, &mut self.m);
+        self.s.run_until(until, &mut self.m).unwrap();
     }
     fn advance_to(&mut self, t: SimTime) {
-        self.s.run_until(t, &mut self.m);
+        self.s.run_until(t, &mut self.m).unwrap();
     }
     fn settle(&mut self) {
         self.advance(SETTLE_MS);

@@ -110,7 +110,7 @@ fn spread_keeps_per_zone_counts_within_one() {
         built(&placement_scenario("spread", "", "POSTPAID_BY_HOUR", ""));
     // After every hour, whatever the weights (5:1:1), the zones differ by at most one.
     for h in 1..=24 {
-        sched.run_until(SimTime(h * HOUR), &mut world);
+        sched.run_until(SimTime(h * HOUR), &mut world).unwrap();
         let n = per_zone(&world, None);
         let (lo, hi) = (n.iter().min().unwrap(), n.iter().max().unwrap());
         assert!(hi - lo <= 1, "at {h}h: {n:?}");
@@ -118,7 +118,7 @@ fn spread_keeps_per_zone_counts_within_one() {
     assert!(world.cloud.fleet().len() > 200);
     // The weighted draw of the same demand is lopsided: the check above is not vacuous.
     let (_, mut w2, mut s2) = built(&placement_scenario("weighted", "", "POSTPAID_BY_HOUR", ""));
-    s2.run(&mut w2);
+    s2.run(&mut w2).unwrap();
     let n = per_zone(&w2, None);
     assert!(n[0] > 2 * n[1], "{n:?}");
 }
@@ -154,7 +154,7 @@ quota_refresh = "5m"
         .map(|n| zone(&world, n))
         .collect();
     for h in 1..=24 {
-        sched.run_until(SimTime(h * HOUR), &mut world);
+        sched.run_until(SimTime(h * HOUR), &mut world).unwrap();
         let q = world.cloud.quotas();
         let frac: Vec<f64> = z
             .iter()
@@ -198,7 +198,7 @@ fn cheapest_goes_where_the_spot_market_is_lowest_and_ties_go_by_name() {
         "[cloud.spot_market]\nmin = 0.03\nmax = 0.2\nmean = 0.1\nvolatility = 0.03\nstep = \"1h\"";
     let text = placement_scenario("cheapest", "", "SPOTPAID", market);
     let (scn, mut world, mut sched) = built(&text);
-    sched.run(&mut world);
+    sched.run(&mut world).unwrap();
     assert!(world.cloud.fleet().len() > 200);
     // The market's path depends only on its streams: an independent copy gives the prices.
     let SpotModel::Random { .. } = scn.spot_model else {
@@ -230,7 +230,7 @@ fn cheapest_goes_where_the_spot_market_is_lowest_and_ties_go_by_name() {
     // Postpaid prices are the same everywhere: every request goes to the first zone by name.
     let (_, mut world, mut sched) =
         built(&placement_scenario("cheapest", "", "POSTPAID_BY_HOUR", ""));
-    sched.run(&mut world);
+    sched.run(&mut world).unwrap();
     let n = per_zone(&world, None);
     assert!(n[0] > 200 && n[1] == 0 && n[2] == 0, "{n:?}");
 }
@@ -243,7 +243,7 @@ fn policies_that_read_the_fleet_leave_the_demand_draw_alone() {
         .map(|p| {
             let (_, mut world, mut sched) = built(&placement_scenario(p, "", "SPOTPAID", market));
             world.demand_log = Some(Vec::new());
-            sched.run(&mut world);
+            sched.run(&mut world).unwrap();
             (p, world.demand_log.take().unwrap(), per_zone(&world, None))
         })
         .collect();
@@ -295,7 +295,7 @@ fn zone_fallback_refuses_nothing_while_any_zone_has_room() {
     let (_, mut world, mut sched) = built(&fallback_scenario(true));
     let mut last_asked = 0;
     for m in 1..=120 {
-        sched.run_until(SimTime(m * MIN), &mut world);
+        sched.run_until(SimTime(m * MIN), &mut world).unwrap();
         let w = &world.workloads[0];
         let alive = world.cloud.fleet().len() as u64;
         assert_eq!(alive, w.asked.min(13), "at {m} min");
@@ -325,7 +325,7 @@ fn zone_fallback_refuses_nothing_while_any_zone_has_room() {
 
     // Without fallback the same demand is refused although other zones have room.
     let (_, mut world, mut sched) = built(&fallback_scenario(false));
-    sched.run(&mut world);
+    sched.run(&mut world).unwrap();
     let w = &world.workloads[0];
     assert_eq!(w.asked, last_asked, "same demand");
     assert!(w.refused > last_asked - 13, "{} refused", w.refused);
@@ -361,7 +361,7 @@ scale_in_cooldown = "10m"
 fn autoscaler_tracks_a_step_signal() {
     let (_, mut world, mut sched) = built(STEP_SIGNAL);
     let mut check = |t_min: u64, running: u64, alive: u64| {
-        sched.run_until(SimTime(t_min * MIN), &mut world);
+        sched.run_until(SimTime(t_min * MIN), &mut world).unwrap();
         let r: u64 = per_zone(&world, Some(InstanceState::Running)).iter().sum();
         assert_eq!(
             (r, world.cloud.fleet().len() as u64),
@@ -423,7 +423,7 @@ fn autoscaler_follows_a_curve_within_its_cooldown_lags() {
     let lag = out_cd.max(in_cd) + MIN + 90_000;
     for k in 1..=(2 * 24 * 60) {
         let t = k * MIN + 30_000;
-        sched.run_until(SimTime(t), &mut world);
+        sched.run_until(SimTime(t), &mut world).unwrap();
         let alive = world.cloud.fleet().len() as u64;
         let window = (t.saturating_sub(lag)..=t).step_by(10_000).map(desired);
         let (lo, hi) = window.fold((u64::MAX, 0), |(a, b), d| (a.min(d), b.max(d)));
@@ -488,14 +488,14 @@ target_per_instance = 1
 max = 500
 "#;
     let (_, mut world, mut sched) = built(text);
-    sched.run_until(SimTime(30_000), &mut world);
+    sched.run_until(SimTime(30_000), &mut world).unwrap();
     // 250 per zone wanted; 130 fit in the first (a partial delivery with MinCount 1), the rest
     // goes to the second, in calls of at most 100 instances: 100+100+30 in the first,
     // 100+100+50 then 20 more in the second.
     assert_eq!(per_zone(&world, None), vec![130, 370]);
     let c = calls(&world);
     assert_eq!(c.get(&(Action::RunInstances, None)), Some(&7));
-    sched.run(&mut world);
+    sched.run(&mut world).unwrap();
     assert_eq!(world.cloud.fleet().len(), 500);
 }
 
@@ -528,7 +528,7 @@ max = 30
     let mut seen = std::collections::BTreeSet::new();
     for m in 1..=300u64 {
         let t = m * MIN;
-        sched.run_until(SimTime(t + 1), &mut world);
+        sched.run_until(SimTime(t + 1), &mut world).unwrap();
         // What the workload wants at t, from its requests: lifetimes not yet over. It wants
         // them whether the control plane served them or not (its quota of 20 is shared).
         let wanted = world
@@ -587,17 +587,19 @@ instances = "{mode}"
 "#
         );
         let (_, mut world, mut sched) = built(&text);
-        sched.run_until(SimTime(HOUR), &mut world);
+        sched.run_until(SimTime(HOUR), &mut world).unwrap();
         assert_eq!(per_zone(&world, Some(InstanceState::Running)), vec![5, 5]);
         // Lost (or stopped, then terminated as unhealthy) and replaced in the other zone at the
         // next evaluations.
-        sched.run_until(SimTime(HOUR + 5 * MIN), &mut world);
+        sched
+            .run_until(SimTime(HOUR + 5 * MIN), &mut world)
+            .unwrap();
         assert_eq!(per_zone(&world, None), vec![0, 10], "{mode}");
         assert_eq!(world.autoscalers()[0].in_service(), 10);
         let c = calls(&world);
         assert!(c.contains_key(&(Action::RunInstances, Some(ErrorCode::ZoneSoldOut))));
         // Once the zone is back nothing is moved: the fleet already has what it wants.
-        sched.run(&mut world);
+        sched.run(&mut world).unwrap();
         assert_eq!(per_zone(&world, None), vec![0, 10], "{mode}");
     }
 }
@@ -644,7 +646,7 @@ fn zone_outage_loses_exactly_the_zones_instances_and_refuses_the_zone_until_it_e
         zone(&world, "ap-guangzhou-3"),
         zone(&world, "ap-guangzhou-4"),
     );
-    sched.run_until(SimTime(HOUR), &mut world);
+    sched.run_until(SimTime(HOUR), &mut world).unwrap();
     let before: Vec<_> = world
         .cloud
         .fleet()
@@ -655,7 +657,7 @@ fn zone_outage_loses_exactly_the_zones_instances_and_refuses_the_zone_until_it_e
     assert!(in_a > 10, "{in_a}");
     let released_before = world.rec.released;
     // The outage begins at 1h: exactly the zone's instances are released, then and there.
-    sched.run_until(SimTime(HOUR + 1), &mut world);
+    sched.run_until(SimTime(HOUR + 1), &mut world).unwrap();
     assert_eq!(per_zone(&world, None)[a.0 as usize], 0);
     for (id, z) in &before {
         let alive = world.cloud.fleet().key_of(*id).is_some();
@@ -663,7 +665,9 @@ fn zone_outage_loses_exactly_the_zones_instances_and_refuses_the_zone_until_it_e
     }
     assert_eq!(world.rec.released - released_before, in_a as u64);
     // During the outage nothing is placed in the zone: the documented code.
-    sched.run_until(SimTime(HOUR + 30 * MIN), &mut world);
+    sched
+        .run_until(SimTime(HOUR + 30 * MIN), &mut world)
+        .unwrap();
     assert_eq!(
         run_request(&mut world, &mut sched, a),
         Err(ErrorCode::ZoneSoldOut)
@@ -676,7 +680,7 @@ fn zone_outage_loses_exactly_the_zones_instances_and_refuses_the_zone_until_it_e
         run_request(&mut world, &mut sched, b),
         Ok(Response::Launched(_))
     ));
-    sched.run_until(SimTime(2 * HOUR - 1), &mut world);
+    sched.run_until(SimTime(2 * HOUR - 1), &mut world).unwrap();
     assert_eq!(per_zone(&world, None)[a.0 as usize], 0);
     let refused = calls(&world)
         .get(&(Action::RunInstances, Some(ErrorCode::ZoneSoldOut)))
@@ -687,17 +691,17 @@ fn zone_outage_loses_exactly_the_zones_instances_and_refuses_the_zone_until_it_e
         "the workload's half of the requests was refused: {refused}"
     );
     // After it (it ends at 2h), the zone takes instances again.
-    sched.run_until(SimTime(2 * HOUR + 1), &mut world);
+    sched.run_until(SimTime(2 * HOUR + 1), &mut world).unwrap();
     assert!(matches!(
         run_request(&mut world, &mut sched, a),
         Ok(Response::Launched(_))
     ));
-    sched.run_until(SimTime(3 * HOUR), &mut world);
+    sched.run_until(SimTime(3 * HOUR), &mut world).unwrap();
     assert!(per_zone(&world, None)[a.0 as usize] > 10);
 
     // The second outage stops ap-guangzhou-4's instances: every RUNNING one is STOPPED at 3h.
     let running_b = per_zone(&world, Some(InstanceState::Running))[b.0 as usize];
-    sched.run_until(SimTime(3 * HOUR + 1), &mut world);
+    sched.run_until(SimTime(3 * HOUR + 1), &mut world).unwrap();
     assert_eq!(
         per_zone(&world, Some(InstanceState::Running))[b.0 as usize],
         0
@@ -723,9 +727,11 @@ fn zone_outage_loses_exactly_the_zones_instances_and_refuses_the_zone_until_it_e
             )
             .map_err(|e| e.code)
     };
-    sched.run_until(SimTime(3 * HOUR + 10 * MIN), &mut world);
+    sched
+        .run_until(SimTime(3 * HOUR + 10 * MIN), &mut world)
+        .unwrap();
     assert_eq!(start(&mut world, &mut sched), Err(ErrorCode::ZoneSoldOut));
-    sched.run_until(SimTime(4 * HOUR + 1), &mut world);
+    sched.run_until(SimTime(4 * HOUR + 1), &mut world).unwrap();
     assert_eq!(start(&mut world, &mut sched), Ok(Response::Accepted));
 }
 
@@ -817,7 +823,7 @@ kind = "instance_failures"
 #[test]
 fn random_failures_match_rate_times_instance_time() {
     let (_, mut world, mut sched) = built(&failures("rate_per_instance_per_day = 0.3", true));
-    sched.run(&mut world);
+    sched.run(&mut world).unwrap();
     let p = &world.failure_processes()[0];
     let exposure_days = p.exposure_ms as f64 / (24 * HOUR) as f64;
     // ~300 RUNNING instances for 20 days: ~6000 instance-days, ~1800 failures expected.
@@ -835,11 +841,11 @@ fn random_failures_match_rate_times_instance_time() {
 
     // The same with `mtbf`: 0.3 per day is an MTBF of 80 h; same streams, same run.
     let (_, mut w2, mut s2) = built(&failures("mtbf = \"80h\"", true));
-    s2.run(&mut w2);
+    s2.run(&mut w2).unwrap();
     assert_eq!(w2.failure_processes()[0].failures, p.failures);
     // Without replacement, no extra instances.
     let (_, mut w3, mut s3) = built(&failures("rate_per_instance_per_day = 0.3", false));
-    s3.run(&mut w3);
+    s3.run(&mut w3).unwrap();
     assert_eq!(w3.rec.created, w3.workloads[0].asked);
     assert!(w3.failure_processes()[0].failures > 1000);
 }
@@ -852,7 +858,7 @@ fn failures_in_a_window_and_a_zone_only() {
     );
     let (_, mut world, mut sched) = built(&text);
     let b = zone(&world, "ap-guangzhou-4");
-    sched.run_until(SimTime(5 * 24 * HOUR), &mut world);
+    sched.run_until(SimTime(5 * 24 * HOUR), &mut world).unwrap();
     assert_eq!(world.failure_processes()[0].failures, 0);
     assert_eq!(world.failure_processes()[0].exposure_ms, 0);
     // The exposure is the zone's RUNNING instance-time: compare with samples every minute.
@@ -860,10 +866,14 @@ fn failures_in_a_window_and_a_zone_only() {
     for m in 0..(2 * 24 * 60) {
         sampled +=
             per_zone(&world, Some(InstanceState::Running))[b.0 as usize] as u128 * MIN as u128;
-        sched.run_until(SimTime(5 * 24 * HOUR + (m + 1) * MIN), &mut world);
+        sched
+            .run_until(SimTime(5 * 24 * HOUR + (m + 1) * MIN), &mut world)
+            .unwrap();
     }
     // The window closes at 7d (its last stretch is counted then).
-    sched.run_until(SimTime(7 * 24 * HOUR + 1), &mut world);
+    sched
+        .run_until(SimTime(7 * 24 * HOUR + 1), &mut world)
+        .unwrap();
     let p = &world.failure_processes()[0];
     let (f, e) = (p.failures, p.exposure_ms);
     assert!(
@@ -875,7 +885,7 @@ fn failures_in_a_window_and_a_zone_only() {
         (f as f64 - expected).abs() <= 4.0 * expected.sqrt(),
         "{f} vs {expected}"
     );
-    sched.run(&mut world);
+    sched.run(&mut world).unwrap();
     let p = &world.failure_processes()[0];
     assert_eq!(
         (p.failures, p.exposure_ms),
@@ -1039,7 +1049,7 @@ fn shipped_diurnal_autoscaler_scenario_runs() {
     let (mut world, mut sched) = build_world(&scn, scn.seed);
     let spec = scn.autoscalers[0].clone();
     for h in 1..(7 * 24) {
-        sched.run_until(SimTime(h * HOUR), &mut world);
+        sched.run_until(SimTime(h * HOUR), &mut world).unwrap();
         let mine = world
             .cloud
             .fleet()

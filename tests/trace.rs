@@ -535,7 +535,7 @@ fn fitting_the_sample_and_simulating_it_gives_back_its_arrivals_and_lifetimes() 
         .unwrap_or_else(|e| panic!("the fitted workload does not load: {e}\n{scn_text}"));
     let (mut world, mut sched) = fleetsim::run::build_world(&scn, 11);
     world.demand_log = Some(Vec::new());
-    sched.run(&mut world);
+    sched.run(&mut world).unwrap();
     let log = world.demand_log.take().expect("demand log");
 
     let mut sim_req = [0u64; 24];

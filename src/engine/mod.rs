@@ -13,5 +13,5 @@ pub mod time;
 pub use dist::Dist;
 pub use queue::{EventId, EventQueue, PendingEvents};
 pub use rng::{RandomStream, RngStreams};
-pub use sim::{Model, Scheduler};
+pub use sim::{Model, ScheduleError, Scheduler};
 pub use time::{SimDuration, SimTime, format_duration, parse_duration};

@@ -264,6 +264,46 @@ fn grid_points(steps: &[(u64, f64)], max_t: u64, ps: &[f64]) -> Vec<(f64, u64)> 
     out
 }
 
+/// The estimate's quantile function (`steps` as from [`kaplan_meier`], the mass above the last
+/// step at `max_t`) integrated over `[0, p]`.
+fn quantile_integral(steps: &[(u64, f64)], max_t: u64, p: f64) -> f64 {
+    let mut sum = 0.0;
+    let mut prev_f = 0.0;
+    for &(t, f) in steps {
+        if f >= p {
+            return sum + (p - prev_f).max(0.0) * t as f64;
+        }
+        sum += (f - prev_f) * t as f64;
+        prev_f = f;
+    }
+    sum + (p - prev_f).max(0.0) * max_t as f64
+}
+
+/// A step law on the probability grid `ps`: between two grid points the lifetime is the
+/// estimate's mean over that stretch of probability. Linear interpolation between quantiles
+/// would add the convexity of a heavy tail to the mean (7% too long on the Azure 2017 trace,
+/// 38% for one type); this keeps the mean, and every value stays between the quantiles at the
+/// stretch's ends. `one` is the unit of probability the points are rounded to; each step
+/// starts one unit above the previous one's end, so interpolation moves a unit of mass at most.
+fn interval_means(steps: &[(u64, f64)], max_t: u64, ps: &[f64], one: u64) -> Vec<(f64, u64)> {
+    let mut pts: Vec<(u64, u64)> = Vec::new();
+    for w in ps.windows(2) {
+        let (a, b) = (w[0], w[1]);
+        let m = (quantile_integral(steps, max_t, b) - quantile_integral(steps, max_t, a)) / (b - a);
+        let m = (m.round().max(0.0) as u64).max(pts.last().map(|x| x.1).unwrap_or(0));
+        let pa = (a * one as f64).round() as u64;
+        let pb = (b * one as f64).round() as u64;
+        let start = if pts.is_empty() { pa } else { pa + 1 };
+        if start < pb {
+            pts.push((start, m));
+        }
+        pts.push((pb, m));
+    }
+    pts.into_iter()
+        .map(|(p, t)| (p as f64 / one as f64, t))
+        .collect()
+}
+
 /// Most distinct lifetimes written as an exact step law; above, a grid of quantiles.
 const MAX_EXACT_STEPS: usize = 300;
 
@@ -274,10 +314,10 @@ const MAX_EXACT_STEPS: usize = 300;
 /// quantiles at [`QUANTILE_PS`].
 pub fn lifetime_points(obs: &mut [(u64, bool)]) -> Option<Vec<(f64, u64)>> {
     let (steps, max_t) = kaplan_meier(obs)?;
-    if steps.len() > MAX_EXACT_STEPS {
-        return Some(grid_points(&steps, max_t, QUANTILE_PS));
-    }
     const ONE: u64 = 1_000_000;
+    if steps.len() > MAX_EXACT_STEPS {
+        return Some(interval_means(&steps, max_t, QUANTILE_PS, ONE));
+    }
     let mut pts: Vec<(u64, u64)> = vec![(0, steps[0].0)];
     let mut prev_p = 0u64;
     for &(t, f) in &steps {
@@ -349,9 +389,18 @@ pub fn fit(opts: &FitOptions) -> Result<Fitted> {
     }
     let offset = slots.reader.offset().unwrap_or(0.0);
     let end_ms = match opts.end {
-        Some(e) => ((e - offset) * spec.unit_ms / spec.speedup)
-            .round()
-            .max(0.0) as u64,
+        Some(e) if !e.is_finite() => bail!("--end: `{e}` is not a time"),
+        Some(e) if e < offset => bail!(
+            "--end {e} is before every creation in {} (the first is at {offset})",
+            spec.path.display()
+        ),
+        Some(e) => {
+            let ms = ((e - offset) * spec.unit_ms / spec.speedup).round();
+            if ms > crate::workload::trace::MAX_TRACE_MS {
+                bail!("--end {e} is past the simulated clock's reach");
+            }
+            ms as u64
+        }
         None => last_at.max(last_end),
     };
     // Arrival profile.
@@ -765,6 +814,19 @@ pub fn options_from_args(a: &FitArgs) -> Result<FitOptions> {
     }
     opts.end = a.end;
     if let Some(z) = &a.zones {
+        // The zones the fitted workload may name: the scenario's, or the documented ones.
+        let known_zones: Vec<String> = match &a.scenario {
+            Some(path) => crate::scenario::load_file(path)?
+                .catalog
+                .zones
+                .iter()
+                .map(|z| z.name.clone())
+                .collect(),
+            None => crate::cloud::catalog::KNOWN_ZONES
+                .iter()
+                .map(|(n, _)| n.to_string())
+                .collect(),
+        };
         let mut v = Vec::new();
         for part in z.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (name, w) = match part.split_once('=') {
@@ -780,6 +842,17 @@ pub fn options_from_args(a: &FitArgs) -> Result<FitOptions> {
             };
             if crate::cloud::catalog::region_of_zone(&name).is_none() {
                 bail!("--zones: `{name}` is not a zone name such as ap-guangzhou-3");
+            }
+            if !known_zones.contains(&name) {
+                bail!(
+                    "--zones: `{name}` is not a zone of the {} ({})",
+                    if a.scenario.is_some() {
+                        "scenario's catalogue"
+                    } else {
+                        "catalogue CVM documents"
+                    },
+                    known_zones.join(", ")
+                );
             }
             v.push((name, w));
         }

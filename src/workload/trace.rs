@@ -147,16 +147,84 @@ fn named_columns(c: &TraceColumns) -> Vec<(&'static str, &str)> {
     v
 }
 
+/// The latest simulated time a trace row may reach (creation plus lifetime), in ms: 2^53, about
+/// 285 000 years, the last whole number of milliseconds a float holds exactly. Anything beyond
+/// is a unit or column mistake, and past it sums of times could overflow.
+pub const MAX_TRACE_MS: f64 = 9_007_199_254_740_992.0;
+
 /// A mistake in the mapping of columns: (setting name such as `created`, message).
 pub type ColumnError = (String, String);
 
-fn open_csv(path: &Path) -> std::result::Result<csv::Reader<File>, String> {
+fn open_csv(path: &Path) -> std::result::Result<csv::Reader<CrlfAsLf<File>>, String> {
     let f = File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     Ok(csv::ReaderBuilder::new()
         .has_headers(true)
         .trim(csv::Trim::All)
         .flexible(false)
-        .from_reader(f))
+        .from_reader(CrlfAsLf::new(f)))
+}
+
+/// Reads through `inner` with every `\r\n` turned into `\n`. The csv reader counts a line
+/// when it meets a `\n` at the start of the next record, so on a CRLF file every record's
+/// line number came out one too low; with plain `\n` endings they are right. A lone `\r` is
+/// kept (the csv reader treats it as a line end of its own).
+pub struct CrlfAsLf<R> {
+    inner: R,
+    buf: Box<[u8]>,
+    pos: usize,
+    len: usize,
+}
+
+impl<R> CrlfAsLf<R> {
+    pub fn new(inner: R) -> Self {
+        CrlfAsLf {
+            inner,
+            buf: vec![0; 64 * 1024].into_boxed_slice(),
+            pos: 0,
+            len: 0,
+        }
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for CrlfAsLf<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let mut w = 0;
+        while w < out.len() {
+            if self.pos == self.len {
+                if w > 0 {
+                    break;
+                }
+                self.len = self.inner.read(&mut self.buf)?;
+                self.pos = 0;
+                if self.len == 0 {
+                    return Ok(0);
+                }
+            }
+            let take = (self.len - self.pos).min(out.len() - w);
+            let chunk = &self.buf[self.pos..self.pos + take];
+            let k = chunk.iter().position(|&c| c == b'\r').unwrap_or(take);
+            out[w..w + k].copy_from_slice(&chunk[..k]);
+            w += k;
+            self.pos += k;
+            if k == take {
+                continue;
+            }
+            // A `\r` at `pos`: look at the byte after it, reading more if it is not here yet.
+            if self.pos + 1 == self.len {
+                self.buf[0] = b'\r';
+                self.pos = 0;
+                self.len = 1 + self.inner.read(&mut self.buf[1..])?;
+            }
+            if self.pos + 1 < self.len && self.buf[self.pos + 1] == b'\n' {
+                self.pos += 1; // drop the `\r`; the `\n` is copied next
+            } else {
+                out[w] = b'\r';
+                w += 1;
+                self.pos += 1;
+            }
+        }
+        Ok(w)
+    }
 }
 
 fn locate(
@@ -267,7 +335,7 @@ pub struct Row {
 /// Streams the rows of a trace, converted and checked.
 pub struct TraceReader {
     spec: TraceSpec,
-    reader: csv::Reader<File>,
+    reader: csv::Reader<CrlfAsLf<File>>,
     idx: ColumnIdx,
     record: csv::ByteRecord,
     offset: Option<f64>,
@@ -348,10 +416,20 @@ impl TraceReader {
         }
     }
 
-    fn to_ms(&self, units: f64) -> u64 {
-        (units * self.spec.unit_ms / self.spec.speedup)
-            .round()
-            .max(0.0) as u64
+    /// `units` of trace time in simulated ms, refused past [`MAX_TRACE_MS`].
+    fn to_ms_checked(&self, units: f64, line: u64, col: Col, what: &str) -> Result<u64> {
+        let ms = (units * self.spec.unit_ms / self.spec.speedup).round();
+        if ms > MAX_TRACE_MS {
+            return Err(self.err(
+                line,
+                col,
+                format!(
+                    "{what} {units} is past the simulated clock's reach ({} trace units)",
+                    MAX_TRACE_MS * self.spec.speedup / self.spec.unit_ms
+                ),
+            ));
+        }
+        Ok(ms.max(0.0) as u64)
     }
 
     /// The next row, or `None` at the end of the file.
@@ -399,7 +477,7 @@ impl TraceReader {
             return Ok(None);
         }
         let since = created - offset;
-        let at = SimTime(self.to_ms(since));
+        let at = SimTime(self.to_ms_checked(since, line, Col::Created, "creation time")?);
         let slot = ((since * self.spec.unit_ms) / self.spec.batch_window_ms as f64).floor() as u64;
         let life = if idx.lifetime.is_some() {
             match self.number(idx.lifetime, line, Col::Lifetime)? {
@@ -407,7 +485,17 @@ impl TraceReader {
                 Some(l) if l < 0.0 => {
                     return Err(self.err(line, Col::Lifetime, format!("negative lifetime {l}")));
                 }
-                Some(l) => Some(SimDuration(self.to_ms(l))),
+                Some(l) => {
+                    let ms = self.to_ms_checked(l, line, Col::Lifetime, "lifetime")?;
+                    if at.ms() as f64 + ms as f64 > MAX_TRACE_MS {
+                        return Err(self.err(
+                            line,
+                            Col::Lifetime,
+                            format!("lifetime {l} ends past the simulated clock's reach"),
+                        ));
+                    }
+                    Some(SimDuration(ms))
+                }
             }
         } else if idx.deleted.is_some() {
             match self.number(idx.deleted, line, Col::Deleted)? {
@@ -419,7 +507,10 @@ impl TraceReader {
                         format!("deleted at {d}, before its creation at {created}"),
                     ));
                 }
-                Some(d) => Some(SimTime(self.to_ms(d - offset)).since(at)),
+                Some(d) => Some(
+                    SimTime(self.to_ms_checked(d - offset, line, Col::Deleted, "deletion time")?)
+                        .since(at),
+                ),
             }
         } else {
             None
@@ -443,9 +534,19 @@ impl TraceReader {
             let vcpus = self
                 .number(idx.vcpus, line, Col::Vcpus)?
                 .ok_or_else(|| self.err(line, Col::Vcpus, "the vCPU count is empty".into()))?;
+            if vcpus <= 0.0 {
+                return Err(self.err(
+                    line,
+                    Col::Vcpus,
+                    format!("{vcpus} vCPUs: a VM has at least one"),
+                ));
+            }
             let memory = self
                 .number(idx.memory, line, Col::Memory)?
                 .ok_or_else(|| self.err(line, Col::Memory, "the memory is empty".into()))?;
+            if memory < 0.0 {
+                return Err(self.err(line, Col::Memory, format!("negative memory {memory}")));
+            }
             self.spec.sizes.map(vcpus, memory)
         };
         let zone = if idx.zone.is_some() {
@@ -743,5 +844,51 @@ mod tests {
         assert_eq!(name(m.map(2.0, 14.0)), "M5.MEDIUM16");
         assert_eq!(name(m.map(4.0, 7.0)), "S5.2XLARGE16");
         assert_eq!(name(m.map(16.0, 112.0)), "S5.2XLARGE16"); // none fits: the largest
+    }
+
+    /// A reader that hands out at most `step` bytes per call, to split `\r\n` across reads.
+    struct Trickle<'a>(&'a [u8], usize);
+    impl std::io::Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.0.len().min(self.1).min(out.len());
+            out[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn crlf_becomes_lf_whatever_the_chunking() {
+        use std::io::Read;
+        let input = b"a,b\r\n1,2\r\n\r3,4\r\r\n5\r";
+        let want = b"a,b\n1,2\n\r3,4\r\n5\r";
+        for step in 1..=input.len() {
+            for out_len in [1, 2, 3, 7, 64] {
+                let mut r = CrlfAsLf::new(Trickle(input, step));
+                let mut got = Vec::new();
+                let mut buf = vec![0; out_len];
+                loop {
+                    let n = r.read(&mut buf).unwrap();
+                    if n == 0 {
+                        break;
+                    }
+                    got.extend_from_slice(&buf[..n]);
+                }
+                assert_eq!(got, want, "step {step}, out {out_len}");
+            }
+        }
+    }
+
+    /// The csv reader's line numbers are right for CRLF files read through [`CrlfAsLf`].
+    #[test]
+    fn csv_line_numbers_count_crlf_lines() {
+        let data = b"a,b\r\n1,2\r\n3,4\r\n5,6\r\n";
+        let mut r = csv::ReaderBuilder::new().from_reader(CrlfAsLf::new(&data[..]));
+        let mut rec = csv::ByteRecord::new();
+        let mut lines = vec![];
+        while r.read_byte_record(&mut rec).unwrap() {
+            lines.push(rec.position().unwrap().line());
+        }
+        assert_eq!(lines, vec![2, 3, 4]);
     }
 }
