@@ -723,6 +723,11 @@ impl Model for World {
             Event::Autoscale(i) => self.autoscale(i, sched),
             Event::Fault(k) => self.fault_step(k, sched),
             Event::Failure(p) => self.failure(p, sched),
+            // A sample counts everything due at its instant, whatever order the events were
+            // queued in: while anything else is due now, it steps behind it.
+            Event::Sample if sched.next_time() == Some(sched.now()) => {
+                sched.schedule_at(sched.now(), Event::Sample);
+            }
             Event::Sample => {
                 if let Some(f) = self.sampler.as_mut() {
                     f(sched.now(), &self.rec, &self.cloud)?;

@@ -116,6 +116,12 @@ impl<E> Scheduler<E> {
         self.queue.len()
     }
 
+    /// Time of the earliest pending event, if any. A handler that finds it equal to
+    /// [`now`](Self::now) knows other events are due at this same instant.
+    pub fn next_time(&mut self) -> Option<SimTime> {
+        self.queue.peek_time()
+    }
+
     /// Schedules `event` at `time`, which must not be before [`now`](Self::now). Events at the
     /// same time are handled in the order they were scheduled.
     ///

@@ -346,6 +346,10 @@ fn cumulative(weights: impl Iterator<Item = f64>) -> Vec<f64> {
         .collect()
 }
 
+/// The highest price a scenario may give (per hour, or per month for prepaid), in its currency:
+/// far above any real one, and low enough that costs in micro-units cannot overflow.
+pub const MAX_PRICE: f64 = 1e6;
+
 fn to_micros(x: f64) -> u64 {
     (x * 1e6).round() as u64
 }
@@ -447,11 +451,22 @@ fn resolve(f: ScenarioFile, text: &str, origin: &str) -> Result<Scenario, Scenar
         let price = match f.prices.get(name).or(file_prices.get(name)) {
             None => illustrative_price(&t),
             Some(p) => {
-                if !(p.postpaid_hourly.is_finite() && p.postpaid_hourly >= 0.0) {
+                if !(p.postpaid_hourly.is_finite()
+                    && (0.0..=MAX_PRICE).contains(&p.postpaid_hourly))
+                {
                     return Err(fail_at(
                         &format!("prices.{name}.postpaid_hourly"),
                         "postpaid_hourly",
-                        "must be a price of zero or more".into(),
+                        format!("must be a price from 0 to {MAX_PRICE}"),
+                    ));
+                }
+                if let Some(m) = p.prepaid_monthly
+                    && !(m.is_finite() && (0.0..=MAX_PRICE).contains(&m))
+                {
+                    return Err(fail_at(
+                        &format!("prices.{name}.prepaid_monthly"),
+                        "prepaid_monthly",
+                        format!("must be a price from 0 to {MAX_PRICE}"),
                     ));
                 }
                 let ill = illustrative_price(&t);
@@ -1340,10 +1355,10 @@ fn parse_renew_flag(
 fn parse_price(p: Option<f64>, field: &str, fail: Fail<'_>) -> Result<Option<u64>, ScenarioError> {
     match p {
         None => Ok(None),
-        Some(x) if x.is_finite() && x >= 0.0 => Ok(Some(to_micros(x))),
+        Some(x) if x.is_finite() && (0.0..=MAX_PRICE).contains(&x) => Ok(Some(to_micros(x))),
         Some(x) => Err(fail(
             field,
-            format!("must be a price of zero or more, got {x}"),
+            format!("must be a price from 0 to {MAX_PRICE}, got {x}"),
         )),
     }
 }
