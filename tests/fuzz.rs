@@ -8,7 +8,7 @@
 //! * no output is left behind: runs write into a folder of their own, which after a failed
 //!   run holds neither a result folder nor a staging folder.
 //!
-//! `FLEETSIM_FUZZ_CASES` sets the number of scenario cases (default 1500, about 40 s in a
+//! `FLEETSIM_FUZZ_CASES` sets the number of scenario cases (default 3000, 10 to 30 s in a
 //! debug build with the CSV and CLI cases; they scale with it); `FLEETSIM_FUZZ_SEED` the seed.
 
 mod common;
@@ -506,7 +506,7 @@ fn csv_case(dir: &Path, case: &str, csv: &str, t: &mut Tally) {
 
 #[test]
 fn mutated_inputs_never_panic_and_fail_cleanly() {
-    let cases = env_u64("FLEETSIM_FUZZ_CASES", 1500);
+    let cases = env_u64("FLEETSIM_FUZZ_CASES", 3000);
     let seed = env_u64("FLEETSIM_FUZZ_SEED", 20_261_202);
     let mut g = Gen(seed | 1);
     let corpus = shipped_scenarios();
