@@ -14,11 +14,12 @@ COPY assets ./assets
 COPY scenarios ./scenarios
 RUN cargo build --release --locked && cp target/release/fleetsim /usr/local/bin/fleetsim
 
-# Runtime: the binary and the shipped scenarios, run as an unprivileged user. The results
-# volume is mounted at /results.
+# Runtime: the binary and the shipped scenarios, run as an unprivileged user in /results
+# (the Jobs mount the results volume there).
 FROM debian:bookworm-slim
 COPY --from=build /usr/local/bin/fleetsim /usr/local/bin/fleetsim
 COPY scenarios /scenarios
+RUN mkdir -p /results && chown 10001:10001 /results
 USER 10001:10001
 WORKDIR /results
 CMD ["fleetsim", "--help"]
