@@ -116,8 +116,9 @@ PARALLEL_SSH="ssh -F $T/ssh_config" SSHLOGINFILE=$T/hosts.txt FLEETSIM_REMOTE=$F
   FLEETSIM_REMOTE_WD=$T/remote FLEETSIM_RESULTS=$T/ssh \
   deploy/parallel-sweep.sh scenarios/quickstart.toml 4 "${STUDY[@]}" </dev/null
 diff -r "$T/ssh/merged" "$T/unsharded" || fail "the ssh run's merged folder differs"
-left=$(find "$T/remote" -type f)
+left=
+[[ -d $T/remote ]] && left=$(find "$T/remote" -mindepth 1)
 [[ -z $left ]] || fail "files left in the remote work folder: $left"
 say "over ssh (127.0.0.1:$port): 4 shards copied back and merged, byte-identical to one" \
-  "unsharded sweep; no file left in the remote work folder"
+  "unsharded sweep; nothing left in the remote work folder"
 say "passed in $((SECONDS - start)) s"

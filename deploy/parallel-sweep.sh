@@ -10,7 +10,8 @@
 # after another. Each host runs one shard at a time on all its cores; use more shards than
 # hosts so a fast host is not left idle. Each shard runs in its own temporary folder on the
 # host (parallel's --wd ..., or the folder FLEETSIM_REMOTE_WD names), gets the scenario
-# copied in, and its shard folder copied back with rsync; then both are removed there.
+# copied in, and its shard folder copied back with rsync as a tar file; then both are
+# removed there.
 #
 # Needs: GNU parallel here, ssh access without a password prompt (keys, ssh-agent), rsync on
 # both ends, and fleetsim on every host: FLEETSIM_REMOTE names it there (default: fleetsim on
@@ -54,7 +55,7 @@ if [[ -n ${SSHLOGINFILE:-} ]]; then
   [[ -f $SSHLOGINFILE ]] || die "SSHLOGINFILE $SSHLOGINFILE: no such file"
   logins=(--sshloginfile "$(readlink -f "$SSHLOGINFILE")")
   remote=(--wd "${FLEETSIM_REMOTE_WD:-...}" --transferfile scenario.toml
-    --return 'shards/shard-{}' --cleanup)
+    --return 'shard-{}.tar' --cleanup)
 else
   REMOTE=$(printf %q "$FLEETSIM")
 fi
@@ -75,13 +76,17 @@ rm -rf "$plan"
 
 # One shell command per shard: the study's words quoted for the (remote) shell, so --set
 # values with quotes or spaces arrive intact; FLEETSIM_REMOTE as written (~ expands there).
+# The shard folder travels back as one tar file, which parallel's --cleanup can remove.
 cmd="$REMOTE sweep scenario.toml $(printf '%q ' "$@")--shard {}/$SHARDS --out shards/shard-{} --quiet"
+cmd+=" && tar -cf shard-{}.tar shards/shard-{} && rm -rf shards/shard-{}"
+cmd+=" && { rmdir shards 2>/dev/null || true; }"
 started=$SECONDS
 parallel "${logins[@]}" --jobs 1 --halt now,fail=1 --tag --line-buffer "${remote[@]}" "$cmd" \
   ::: $(seq 1 "$SHARDS") ||
   die "a shard failed (see above): rerun the script with a new FLEETSIM_RESULTS"
 shards=()
 for ((k = 1; k <= SHARDS; k++)); do
+  tar -xf "shard-$k.tar" && rm "shard-$k.tar"
   shards+=("shards/shard-$k")
 done
 "$FLEETSIM" merge "${shards[@]}" --out merged --quiet
