@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 
 use crate::cloud::capacity::{Quotas, Stock};
-use crate::cloud::{Cloud, ErrorCode};
+use crate::cloud::{Cloud, ErrorCode, Observer};
 use crate::engine::{RngStreams, Scheduler, SimTime};
 use crate::report::journal::{Journal, TraceFilter};
 use crate::report::output::Staging;
@@ -79,8 +79,17 @@ fn trace_warnings(scn: &Scenario, filter: &TraceFilter, narrated: u64) -> Vec<St
     out
 }
 
-/// Builds the cloud and the actors of a scenario, with a seed.
+/// Builds the cloud and the actors of a scenario, with a seed, watched by a [`Recorder`].
 pub fn build_world(scn: &Scenario, seed: u64) -> (World, Scheduler<Event>) {
+    build_world_with(scn, seed, Recorder::new(scn.catalog.zones.len()))
+}
+
+/// [`build_world`] watched by any observer (the run is the same whatever watches it).
+pub fn build_world_with<O: Observer>(
+    scn: &Scenario,
+    seed: u64,
+    rec: O,
+) -> (World<O>, Scheduler<Event>) {
     let streams = RngStreams::new(seed);
     let mut stock = Stock::new(scn.catalog.zones.len(), scn.catalog.types.len());
     for &(z, t, cap) in &scn.stock {
@@ -110,7 +119,6 @@ pub fn build_world(scn: &Scenario, seed: u64) -> (World, Scheduler<Event>) {
         .iter()
         .map(|w| Workload::new(w.clone(), &streams))
         .collect();
-    let rec = Recorder::new(scn.catalog.zones.len());
     let mut world = World::new(
         cloud,
         workloads,

@@ -3,7 +3,7 @@
 
 use crate::engine::hash::{FxHashMap, FxHashSet};
 
-use crate::cloud::api::InstanceRef;
+use crate::cloud::api::{InstanceRef, Notice, Observer};
 use crate::cloud::{
     Cloud, CloudEvent, InstanceId, InstanceState, Owner, Request, Response, RunInstances,
 };
@@ -84,7 +84,7 @@ impl From<CloudEvent> for Event {
 }
 
 /// Called on every Sample event with the world as it is (writes `timeseries.csv`).
-pub type Sampler = Box<dyn FnMut(SimTime, &Recorder, &Cloud) -> anyhow::Result<()>>;
+pub type Sampler<O = Recorder> = Box<dyn FnMut(SimTime, &O, &Cloud) -> anyhow::Result<()>>;
 
 /// Fleet state integrated over time, for time-average figures (Little's law checks).
 #[derive(Default, Clone, Copy, Debug)]
@@ -113,24 +113,26 @@ impl Occupancy {
     }
 }
 
-pub struct World {
+/// The world, watched by the observer `O` (the [`Recorder`] in a normal run).
+pub struct World<O: Observer = Recorder> {
     pub cloud: Cloud,
     pub workloads: Vec<Workload>,
-    pub rec: Recorder,
+    pub rec: O,
     /// Instances whose end came while they were still booting: ended once RUNNING.
     end_when_running: FxHashSet<InstanceId>,
     /// Prepaid instances their workload ended (isolated, to be destroyed once SHUTDOWN).
     ended_prepaid: FxHashSet<InstanceId>,
     /// Spot instances of workloads with a fallback: when their work ends.
     spot_ends: FxHashMap<InstanceId, SimTime>,
-    /// An empty buffer with capacity, swapped with the recorder's notices each event.
-    spare_notices: Vec<crate::report::recorder::Notice>,
+    /// The owners' notices being handed on (a buffer kept between events, so neither side
+    /// allocates per event).
+    notices: Vec<Notice>,
     /// A prepaid base shared by workloads (`compare` strategies).
     pub pool: Option<Pool>,
     /// Every request drawn, in order (kept when set to `Some`, for common-random-number checks).
     pub demand_log: Option<Vec<(u32, Demand)>>,
     /// Called on every Sample event, with the world as it is.
-    pub sampler: Option<Sampler>,
+    pub sampler: Option<Sampler<O>>,
     pub sample_interval: crate::engine::SimDuration,
     pub occupancy: Occupancy,
     pub error: Option<anyhow::Error>,
@@ -148,11 +150,11 @@ pub struct World {
     ctl: controllers::Controllers,
 }
 
-impl World {
+impl<O: Observer> World<O> {
     pub fn new(
         cloud: Cloud,
         workloads: Vec<Workload>,
-        rec: Recorder,
+        rec: O,
         retry: RetryPolicy,
         retry_rng: RandomStream,
     ) -> Self {
@@ -163,7 +165,7 @@ impl World {
             end_when_running: Default::default(),
             ended_prepaid: Default::default(),
             spot_ends: Default::default(),
-            spare_notices: Vec::new(),
+            notices: Vec::new(),
             pool: None,
             demand_log: None,
             sampler: None,
@@ -309,10 +311,11 @@ impl World {
             max_price,
             client_token: None,
         });
-        self.rec.attempt = attempt;
-        let result = self.cloud.call(owner_of(w), req, sched, &mut self.rec);
+        let result = self
+            .cloud
+            .call_attempt(owner_of(w), req, attempt, sched, &mut self.rec);
         match result {
-            Ok(Response::Launched(ids)) => {
+            Ok(Response::Launched { ids, keys }) => {
                 self.on_launched(w, &demand, &ids, sched);
                 let refused = demand.lifetimes.len() - ids.len();
                 self.add_refused(w, refused as u64);
@@ -323,7 +326,7 @@ impl World {
                     let end = (demand.requested + *life).max(sched.now());
                     // The handle, so the end needs no id lookup.
                     let fleet = self.cloud.fleet();
-                    let key = match self.cloud.launched_keys().get(i) {
+                    let key = match keys.get(i) {
                         Some(&k) if fleet.get(k).is_some_and(|inst| inst.id == id) => Some(k),
                         _ => fleet.key_of(id),
                     };
@@ -388,7 +391,7 @@ impl World {
             RetryCall::Plain(ref r) => r.action(),
         };
         if attempts >= self.retry.max_attempts {
-            self.rec.give_up(sched.now(), action, code);
+            self.rec.give_up(sched.now(), action, code, attempts);
             return false;
         }
         let p = &self.retry;
@@ -495,8 +498,10 @@ impl World {
         let req = Request::TerminateInstances {
             ids: vec![target.clone()],
         };
-        self.rec.attempt = attempt;
-        if let Err(e) = self.cloud.call(owner_of(w), req, sched, &mut self.rec) {
+        if let Err(e) = self
+            .cloud
+            .call_attempt(owner_of(w), req, attempt, sched, &mut self.rec)
+        {
             self.maybe_retry(w, attempt, e.code, RetryCall::Terminate(target), sched);
         }
     }
@@ -524,8 +529,7 @@ impl World {
                     max_price: None,
                     client_token: None,
                 });
-                self.rec.attempt = 1;
-                if let Ok(Response::Launched(ids)) =
+                if let Ok(Response::Launched { ids, .. }) =
                     self.cloud.call(Owner::Pool, req, sched, &mut self.rec)
                     && let Some(pool) = self.pool.as_mut()
                 {
@@ -546,9 +550,10 @@ impl World {
         attempt: u32,
         sched: &mut Scheduler<Event>,
     ) -> Result<Response, crate::cloud::ApiError> {
-        self.rec.attempt = attempt;
         let owner = owner_of(w);
-        let res = self.cloud.call(owner, req.clone(), sched, &mut self.rec);
+        let res = self
+            .cloud
+            .call_attempt(owner, req.clone(), attempt, sched, &mut self.rec);
         if let Err(e) = &res {
             self.maybe_retry(w, attempt, e.code, RetryCall::Plain(req), sched);
         }
@@ -573,7 +578,7 @@ impl World {
             ScriptCall::Run(_)
             | ScriptCall::DescribeQuota { .. }
             | ScriptCall::DescribeConfigs { .. } => {
-                if let Ok(Response::Launched(ids)) =
+                if let Ok(Response::Launched { ids, .. }) =
                     self.script_call(a.call.request(vec![]), 1, sched)
                 {
                     applied = ids.into_vec();
@@ -589,7 +594,6 @@ impl World {
                         offset,
                         limit: Some(*page_size),
                     };
-                    self.rec.attempt = 1;
                     match self.cloud.call(Owner::Script, req, sched, &mut self.rec) {
                         Ok(Response::Instances { total, items }) => {
                             applied.extend(items.iter().map(|v| v.id));
@@ -626,10 +630,9 @@ impl World {
 
     /// Lets owners react to what happened to their instances.
     fn dispatch_notices(&mut self, sched: &mut Scheduler<Event>) {
-        while !self.rec.notices.is_empty() {
-            // Swap in the spare buffer so neither allocates per event.
-            let mut notices = std::mem::take(&mut self.spare_notices);
-            std::mem::swap(&mut notices, &mut self.rec.notices);
+        while self.cloud.has_notices() {
+            let mut notices = std::mem::take(&mut self.notices);
+            self.cloud.take_notices(&mut notices);
             for n in notices.drain(..) {
                 if self.controller_notice(&n) {
                     continue;
@@ -686,12 +689,12 @@ impl World {
                     _ => {}
                 }
             }
-            self.spare_notices = notices;
+            self.notices = notices;
         }
     }
 }
 
-impl Model for World {
+impl<O: Observer> Model for World<O> {
     type Event = Event;
     type Error = anyhow::Error;
 

@@ -280,7 +280,7 @@ impl Sim {
     #[track_caller]
     fn launch(&mut self, r: RunInstances) -> Vec<InstanceId> {
         match self.accept(Request::RunInstances(r)) {
-            Response::Launched(ids) => ids.into_vec(),
+            Response::Launched { ids, .. } => ids.into_vec(),
             other => panic!("RunInstances answered {other:?}"),
         }
     }
@@ -472,7 +472,7 @@ fn request_limit_fixed_window_throttles_exactly_50_of_150_run_instances_in_a_min
         // one call every 400 ms: all 150 fall in the window [0 s, 60 s)
         sim.advance_to(SimTime(i * 400));
         match sim.call(Request::RunInstances(run(GZ3, MEDIUM, POST, 1))) {
-            Ok(Response::Launched(ids)) => assert_eq!(ids.len(), 1),
+            Ok(Response::Launched { ids, .. }) => assert_eq!(ids.len(), 1),
             Err(e) => {
                 assert_eq!(e.code.as_str(), "RequestLimitExceeded");
                 throttled.push(i);
@@ -2376,7 +2376,7 @@ impl Driver {
         };
         let r = self.sim.call(req);
         match &r {
-            Ok(Response::Launched(ids)) => {
+            Ok(Response::Launched { ids, .. }) => {
                 self.launched.extend(ids);
                 if let Op::Run {
                     zone, charge: PRE, ..

@@ -678,7 +678,7 @@ fn zone_outage_loses_exactly_the_zones_instances_and_refuses_the_zone_until_it_e
     );
     assert!(matches!(
         run_request(&mut world, &mut sched, b),
-        Ok(Response::Launched(_))
+        Ok(Response::Launched { .. })
     ));
     sched.run_until(SimTime(2 * HOUR - 1), &mut world).unwrap();
     assert_eq!(per_zone(&world, None)[a.0 as usize], 0);
@@ -694,7 +694,7 @@ fn zone_outage_loses_exactly_the_zones_instances_and_refuses_the_zone_until_it_e
     sched.run_until(SimTime(2 * HOUR + 1), &mut world).unwrap();
     assert!(matches!(
         run_request(&mut world, &mut sched, a),
-        Ok(Response::Launched(_))
+        Ok(Response::Launched { .. })
     ));
     sched.run_until(SimTime(3 * HOUR), &mut world).unwrap();
     assert!(per_zone(&world, None)[a.0 as usize] > 10);

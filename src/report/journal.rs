@@ -400,7 +400,7 @@ fn params(req: &Request, names: &Names) -> String {
 /// An accepted call: what it did.
 fn ok_words(req: &Request, resp: &Response, names: &Names) -> String {
     match resp {
-        Response::Launched(ids) => format!(
+        Response::Launched { ids, .. } => format!(
             "ok, {} launched: {} ({})",
             ids.len(),
             id_list(ids.iter().map(|i| i.to_string())),

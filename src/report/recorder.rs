@@ -1,5 +1,5 @@
 //! The observer of a run: keeps the fleet counts and cost totals, streams `instances.csv`,
-//! narrates for `--trace`, and passes state changes on to the instances' owners.
+//! counts `api.csv`, and narrates for `--trace`. It only watches: the model never reads it.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -10,29 +10,13 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use crate::cloud::api::{CallRecord, ChangeKind};
-use crate::cloud::{
-    Action, Change, ChargeType, ErrorCode, InstanceId, InstanceState, Money, Observer, Owner,
-};
+use crate::cloud::{Action, Change, ChargeType, ErrorCode, InstanceState, Money, Observer, Owner};
 use crate::engine::SimTime;
 
 use super::costs::CostLedger;
 use super::csvline::{CsvLine, ShortStr};
 use super::fleet_counts::FleetCounts;
 use super::journal::Journal;
-
-/// A state change that concerns an instance's owner.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Notice {
-    pub owner: Owner,
-    pub id: InstanceId,
-    /// Its fleet handle (stale once released), for calls about it without an id lookup.
-    pub key: crate::cloud::InstanceKey,
-    pub to: Option<InstanceState>,
-    pub zone: crate::cloud::ZoneIdx,
-    pub itype: crate::cloud::TypeIdx,
-    /// The instance was destroyed by a spot reclaim.
-    pub reclaimed: bool,
-}
 
 /// Seconds with millisecond precision, exactly, from integer milliseconds.
 pub fn secs(t: SimTime) -> String {
@@ -194,12 +178,9 @@ pub struct Recorder {
     pub launch_failed: u64,
     pub api_calls: u64,
     pub api_by_code: BTreeMap<ErrorCode, u64>,
-    pub notices: Vec<Notice>,
     pub journal: Option<Journal>,
     /// Hourly settlement for `costs.csv`.
     pub costs: Option<CostLedger>,
-    /// Attempt number of the call being made (1 = first try), set by the caller.
-    pub attempt: u32,
     pub give_ups: u64,
     /// Spot instances destroyed by a reclaim.
     pub spot_reclaims: u64,
@@ -226,10 +207,8 @@ impl Recorder {
             launch_failed: 0,
             api_calls: 0,
             api_by_code: BTreeMap::new(),
-            notices: Vec::new(),
             journal: None,
             costs: None,
-            attempt: 1,
             give_ups: 0,
             spot_reclaims: 0,
             prepaid_unused: Money::ZERO,
@@ -268,17 +247,6 @@ impl Recorder {
             Some(e) => Err(e).context("cannot write instances.csv"),
             None => Ok(()),
         }
-    }
-
-    /// A client gave up on a call after `code`.
-    pub fn give_up(&mut self, now: SimTime, action: Action, code: ErrorCode) {
-        self.give_ups += 1;
-        if let Some(j) = self.journal.as_mut() {
-            j.give_up(now, action, code, self.attempt);
-        }
-        self.api_log
-            .cell(now, self.api_bucket_ms, action, Some(code))
-            .give_ups += 1;
     }
 
     /// Writes `api.csv`.
@@ -525,25 +493,11 @@ impl Observer for Recorder {
                 }
                 self.write_instance(ch, true);
             }
-            _ if ch.kind == ChangeKind::Close => {
-                // End-of-run closing of the books: the instance is still alive.
-                self.write_instance(ch, false);
-                return;
-            }
-            _ if ch.kind == ChangeKind::Charge => return,
+            // End-of-run closing of the books: the instance is still alive.
+            _ if ch.kind == ChangeKind::Close => self.write_instance(ch, false),
+            _ if ch.kind == ChangeKind::Charge => {}
             (Some(_), Some(InstanceState::LaunchFailed)) => self.launch_failed += 1,
             _ => {}
-        }
-        if let Owner::Workload(_) | Owner::Autoscaler(_) | Owner::Trace(_) = ch.instance.owner {
-            self.notices.push(Notice {
-                owner: ch.instance.owner,
-                id: ch.instance.id,
-                key: ch.key,
-                to: ch.to,
-                zone: ch.instance.zone,
-                itype: ch.instance.itype,
-                reclaimed: ch.instance.reclaiming,
-            });
         }
     }
 
@@ -557,11 +511,27 @@ impl Observer for Recorder {
             .api_log
             .cell(c.time, self.api_bucket_ms, c.request.action(), code);
         cell.calls += 1;
-        if self.attempt > 1 {
+        if c.attempt > 1 {
             cell.retries += 1;
         }
         if let Some(j) = self.journal.as_mut() {
-            j.call_attempt(c, self.attempt);
+            j.call_attempt(c, c.attempt);
+        }
+    }
+
+    fn give_up(&mut self, now: SimTime, action: Action, code: ErrorCode, attempts: u32) {
+        self.give_ups += 1;
+        if let Some(j) = self.journal.as_mut() {
+            j.give_up(now, action, code, attempts);
+        }
+        self.api_log
+            .cell(now, self.api_bucket_ms, action, Some(code))
+            .give_ups += 1;
+    }
+
+    fn platform(&mut self, now: SimTime, zone: &str, what: &str) {
+        if let Some(j) = self.journal.as_mut() {
+            j.platform(now, zone, what);
         }
     }
 }

@@ -11,11 +11,12 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use super::*;
-use crate::cloud::api::{MAX_IDS_PER_CALL, MAX_RUN_COUNT, OutageMode, PlatformNotice, QuotaView};
+use crate::cloud::api::{
+    MAX_IDS_PER_CALL, MAX_RUN_COUNT, Notice, OutageMode, PlatformNotice, QuotaView,
+};
 use crate::cloud::capacity::Quotas;
 use crate::cloud::{ChargeType, ErrorCode, ZoneIdx};
 use crate::engine::RngStreams;
-use crate::report::recorder::Notice;
 use crate::scenario::schema::Placement;
 use crate::workload::autoscale::{Autoscaler, AutoscalerSpec, ScaleAction, Signal};
 use crate::workload::faults::{FailureProcess, FaultInjector, FaultSpec, Step};
@@ -73,7 +74,7 @@ fn zone_error(code: ErrorCode) -> bool {
     )
 }
 
-impl World {
+impl<O: Observer> World<O> {
     /// Installs the autoscalers and the fault plan (before [`World::start`]). Failure process
     /// `i` of `faults` draws from the stream `faults:<i>`.
     pub fn set_controllers(
@@ -212,7 +213,6 @@ impl World {
             return;
         }
         self.ctl.clients[w as usize].quota_asked = Some(now);
-        self.rec.attempt = 1;
         let req = Request::DescribeAccountQuota { zone: None };
         if let Ok(Response::Quotas(views)) =
             self.cloud
@@ -477,7 +477,6 @@ impl World {
         let req = Request::TerminateInstances {
             ids: ids.iter().map(|&id| id.into()).collect(),
         };
-        self.rec.attempt = 1;
         let ok = self
             .cloud
             .call(Owner::Autoscaler(i), req, sched, &mut self.rec)
@@ -518,12 +517,11 @@ impl World {
                         max_price: spec.max_price,
                         client_token: None,
                     });
-                    self.rec.attempt = 1;
                     match self
                         .cloud
                         .call(Owner::Autoscaler(i), req, sched, &mut self.rec)
                     {
-                        Ok(Response::Launched(ids)) => {
+                        Ok(Response::Launched { ids, .. }) => {
                             let got = ids.len() as u32;
                             self.ctl.autoscalers[i as usize].launched(z, &ids);
                             launched += got;
@@ -551,21 +549,9 @@ impl World {
 
     // ---- faults ---------------------------------------------------------------------------
 
-    /// Instances RUNNING now, in one zone or all, from the recorder's live counts.
+    /// Instances RUNNING now, in one zone or all.
     fn running_now(&self, zone: Option<ZoneIdx>) -> u64 {
-        let counts = &self.rec.counts;
-        let zones = match zone {
-            Some(z) => z.0 as usize..z.0 as usize + 1,
-            None => 0..counts.zones(),
-        };
-        zones
-            .map(|z| {
-                ChargeType::ALL
-                    .iter()
-                    .map(|&c| counts.get(z, c, InstanceState::Running).instances)
-                    .sum::<u64>()
-            })
-            .sum()
+        self.cloud.running(zone)
     }
 
     /// Step `k` of the fault plan.
@@ -608,10 +594,8 @@ impl World {
 
     /// Narrates a platform event for `--trace` (`{zone}` is replaced by the zone's name).
     fn narrate(&mut self, now: SimTime, z: ZoneIdx, what: &str) {
-        if let Some(j) = self.rec.journal.as_mut() {
-            let name = &self.cloud.catalog.zone(z).name;
-            j.platform(now, name, &what.replace("{zone}", name));
-        }
+        let name = &self.cloud.catalog.zone(z).name;
+        self.rec.platform(now, name, &what.replace("{zone}", name));
     }
 
     fn reschedule_failure(&mut self, p: u32, sched: &mut Scheduler<Event>) {

@@ -104,14 +104,122 @@ pub struct Change<'a> {
 pub struct CallRecord<'a> {
     pub time: SimTime,
     pub caller: Owner,
+    /// Which try of the client's call this is (1: the first).
+    pub attempt: u32,
     pub request: &'a Request,
     pub result: &'a Result<Response, ApiError>,
 }
 
-/// Who watches the fleet: accounting, metrics, the journal. They read, never write.
+/// Who watches the run: accounting, metrics, the journal, the output files. Observers read,
+/// never write: nothing the model decides depends on them, so any observer (or none) gives
+/// the same run.
 pub trait Observer {
     fn state_change(&mut self, change: &Change<'_>);
     fn api_call(&mut self, _call: &CallRecord<'_>) {}
+    /// A client gave up on a call after `attempts` tries, the last refused with `code`.
+    fn give_up(&mut self, _time: SimTime, _action: Action, _code: ErrorCode, _attempts: u32) {}
+    /// The platform did something to a zone (an outage begins or ends), in words.
+    fn platform(&mut self, _time: SimTime, _zone: &str, _what: &str) {}
+}
+
+/// An observer that watches nothing (a run whose outputs nobody reads).
+impl Observer for () {
+    fn state_change(&mut self, _change: &Change<'_>) {}
+}
+
+/// Two observers watching the same run, `.0` first.
+impl<A: Observer, B: Observer> Observer for (A, B) {
+    fn state_change(&mut self, change: &Change<'_>) {
+        self.0.state_change(change);
+        self.1.state_change(change);
+    }
+    fn api_call(&mut self, call: &CallRecord<'_>) {
+        self.0.api_call(call);
+        self.1.api_call(call);
+    }
+    fn give_up(&mut self, time: SimTime, action: Action, code: ErrorCode, attempts: u32) {
+        self.0.give_up(time, action, code, attempts);
+        self.1.give_up(time, action, code, attempts);
+    }
+    fn platform(&mut self, time: SimTime, zone: &str, what: &str) {
+        self.0.platform(time, zone, what);
+        self.1.platform(time, zone, what);
+    }
+}
+
+/// A state change that concerns an instance's owner: the control plane's own word to the
+/// client that holds the instance (as CVM clients learn from polling), kept in its outbox
+/// until the world hands it on.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Notice {
+    pub owner: Owner,
+    pub id: InstanceId,
+    /// Its fleet handle (stale once released), for calls about it without an id lookup.
+    pub key: InstanceKey,
+    pub to: Option<InstanceState>,
+    pub zone: ZoneIdx,
+    pub itype: TypeIdx,
+    /// The instance was destroyed by a spot reclaim.
+    pub reclaimed: bool,
+}
+
+/// What a change did beyond the instance's own record: the kind, the states and types before
+/// and after, and the billing interval it closed (from `start` to now; `pieces`: the interval's
+/// pieces are in the cloud's scratch buffer, else the amount is charged at one instant).
+struct Move {
+    kind: ChangeKind,
+    from: Option<InstanceState>,
+    to: Option<InstanceState>,
+    from_type: TypeIdx,
+    from_charge: ChargeType,
+    start: SimTime,
+    amount: Money,
+    pieces: bool,
+}
+
+impl Move {
+    /// A state change that closed the billing interval from `start` (its pieces are in the
+    /// cloud's scratch buffer) with `amount`.
+    fn interval(
+        from: Option<InstanceState>,
+        to: Option<InstanceState>,
+        from_type: TypeIdx,
+        from_charge: ChargeType,
+        start: SimTime,
+        amount: Money,
+    ) -> Move {
+        Move {
+            kind: ChangeKind::State,
+            from,
+            to,
+            from_type,
+            from_charge,
+            start,
+            amount,
+            pieces: true,
+        }
+    }
+
+    /// A change whose `amount` is charged (or, negative, refunded) at one instant.
+    fn point(
+        kind: ChangeKind,
+        from: Option<InstanceState>,
+        to: Option<InstanceState>,
+        from_type: TypeIdx,
+        from_charge: ChargeType,
+        amount: Money,
+    ) -> Move {
+        Move {
+            kind,
+            from,
+            to,
+            from_type,
+            from_charge,
+            start: SimTime::ZERO,
+            amount,
+            pieces: false,
+        }
+    }
 }
 
 /// Most ids one call may name.
@@ -138,8 +246,10 @@ pub struct Cloud {
     spot_holders: Vec<crate::cloud::spot_holders::SpotHolders>,
     /// Scratch buffer for the pieces of the interval being closed (no allocation per event).
     pieces: Vec<Piece>,
-    /// Handles of the instances the last RunInstances created, in the order of its ids.
-    launched: Vec<InstanceKey>,
+    /// State changes their owners have not yet been told of.
+    outbox: Vec<Notice>,
+    /// Instances RUNNING per zone (the platform's failure hazards depend on it).
+    running: Vec<u64>,
     fleet: Fleet,
     quotas: Quotas,
     stock: Stock,
@@ -168,6 +278,7 @@ impl Cloud {
     pub fn new(setup: CloudSetup, streams: &RngStreams) -> Self {
         let market = SpotMarket::new(&setup.catalog, setup.spot_model, setup.spot_step, streams);
         let cells = setup.catalog.zones.len() * setup.catalog.types.len();
+        let zones = setup.catalog.zones.len();
         Cloud {
             catalog: setup.catalog,
             rules: setup.rules,
@@ -180,7 +291,8 @@ impl Cloud {
             client_tokens: Default::default(),
             market,
             pieces: Vec::new(),
-            launched: Vec::new(),
+            outbox: Vec::new(),
+            running: vec![0; zones],
             fleet: Fleet::new(),
             quotas: setup.quotas,
             stock: setup.stock,
@@ -189,11 +301,23 @@ impl Cloud {
         }
     }
 
-    /// Fleet handles of the instances the last RunInstances call created, in the order of the
-    /// ids it answered (empty if it created none), so a client that keeps handles needs no id
-    /// lookups.
-    pub fn launched_keys(&self) -> &[InstanceKey] {
-        &self.launched
+    /// Moves the owners' notices gathered since the last take into `into` (emptied first).
+    pub fn take_notices(&mut self, into: &mut Vec<Notice>) {
+        into.clear();
+        std::mem::swap(into, &mut self.outbox);
+    }
+
+    /// Whether state changes are waiting to be told to their owners.
+    pub fn has_notices(&self) -> bool {
+        !self.outbox.is_empty()
+    }
+
+    /// Instances RUNNING now, in one zone or in all.
+    pub fn running(&self, zone: Option<ZoneIdx>) -> u64 {
+        match zone {
+            Some(z) => self.running[z.0 as usize],
+            None => self.running.iter().sum(),
+        }
     }
 
     /// Read-only view of the fleet.
@@ -207,11 +331,24 @@ impl Cloud {
         &self.stock
     }
 
-    /// Makes a call. The observers see the call's outcome and every state change it causes.
+    /// Makes a call (a first try). The observers see the call's outcome and every state
+    /// change it causes.
     pub fn call<E: From<CloudEvent>, O: Observer>(
         &mut self,
         caller: Owner,
         request: Request,
+        sched: &mut Scheduler<E>,
+        obs: &mut O,
+    ) -> Result<Response, ApiError> {
+        self.call_attempt(caller, request, 1, sched, obs)
+    }
+
+    /// Makes a call that is try number `attempt` (1: the first) of the client's call.
+    pub fn call_attempt<E: From<CloudEvent>, O: Observer>(
+        &mut self,
+        caller: Owner,
+        request: Request,
+        attempt: u32,
         sched: &mut Scheduler<E>,
         obs: &mut O,
     ) -> Result<Response, ApiError> {
@@ -227,6 +364,7 @@ impl Cloud {
         obs.api_call(&CallRecord {
             time: sched.now(),
             caller,
+            attempt,
             request: &request,
             result: &result,
         });
@@ -617,13 +755,15 @@ impl Cloud {
         sched: &mut Scheduler<E>,
         obs: &mut O,
     ) -> Result<Response, ApiError> {
-        self.launched.clear();
         // Idempotency: a token already used by an accepted call answers with that call's
         // instances, whatever has happened to them since, and creates nothing.
         if let Some(t) = &r.client_token
             && let Some(ids) = self.client_tokens.get(t)
         {
-            return Ok(Response::Launched(ids.clone()));
+            return Ok(Response::Launched {
+                ids: ids.clone(),
+                keys: LaunchedKeys::new(),
+            });
         }
         if r.count == 0 || r.count > MAX_RUN_COUNT {
             return Err(ApiError::new(
@@ -763,6 +903,7 @@ impl Cloud {
         // Prepaid quota counts this month's purchases, not instances alive.
         let holds_quota = c != ChargeType::Prepaid;
         let mut ids = LaunchedIds::with_capacity(n as usize);
+        let mut keys = LaunchedKeys::with_capacity(n as usize);
         for _ in 0..n {
             let id = self.fleet.next_id();
             let expires = (c == ChargeType::Prepaid).then(|| now + prepaid_period(r.period_months));
@@ -793,7 +934,7 @@ impl Cloud {
                 },
             };
             let key = self.fleet.insert(inst);
-            self.launched.push(key);
+            keys.push(key);
             let upfront = if c == ChargeType::Prepaid {
                 self.rules
                     .prepaid_price(self.catalog.price(t).prepaid_monthly, r.period_months)
@@ -813,24 +954,69 @@ impl Cloud {
             let inst = self.fleet.get_mut(key).expect("just inserted");
             let delay = sample_ms(&self.timings.pending, &mut self.timing_rng);
             inst.pending = Some(sched.schedule_in(delay, CloudEvent::Complete(key).into()));
-            obs.state_change(&Change {
+            self.tell(
                 key,
-                time: now,
-                instance: inst,
-                from: None,
-                to: Some(InstanceState::Pending),
-                from_type: t,
-                from_charge: c,
-                accrual: Accrual::point(now, upfront),
-                kind: ChangeKind::State,
-                catalog: &self.catalog,
-            });
+                now,
+                Move::point(
+                    ChangeKind::State,
+                    None,
+                    Some(InstanceState::Pending),
+                    t,
+                    c,
+                    upfront,
+                ),
+                obs,
+            );
             ids.push(id);
         }
         if let Some(t) = &r.client_token {
             self.client_tokens.insert(t.clone(), ids.clone());
         }
-        Ok(Response::Launched(ids))
+        Ok(Response::Launched { ids, keys })
+    }
+
+    /// Tells the observers of a change to the instance at `key` (the one place a [`Change`] is
+    /// built), and its owner too, through the outbox, when it moved between states; keeps the
+    /// model's own count of RUNNING instances.
+    fn tell<O: Observer>(&mut self, key: InstanceKey, now: SimTime, m: Move, obs: &mut O) {
+        let inst = self.fleet.get(key).expect("live");
+        obs.state_change(&Change {
+            kind: m.kind,
+            time: now,
+            instance: inst,
+            key,
+            from: m.from,
+            to: m.to,
+            from_type: m.from_type,
+            from_charge: m.from_charge,
+            accrual: Accrual {
+                start: if m.pieces { m.start } else { now },
+                end: now,
+                amount: m.amount,
+                pieces: if m.pieces { &self.pieces } else { &[] },
+            },
+            catalog: &self.catalog,
+        });
+        let z = inst.zone.0 as usize;
+        if m.from == Some(InstanceState::Running) {
+            self.running[z] -= 1;
+        }
+        if m.to == Some(InstanceState::Running) {
+            self.running[z] += 1;
+        }
+        if m.kind == ChangeKind::State
+            && let Owner::Workload(_) | Owner::Autoscaler(_) | Owner::Trace(_) = inst.owner
+        {
+            self.outbox.push(Notice {
+                owner: inst.owner,
+                id: inst.id,
+                key,
+                to: m.to,
+                zone: inst.zone,
+                itype: inst.itype,
+                reclaimed: inst.reclaiming,
+            });
+        }
     }
 
     fn mark(&mut self, key: InstanceKey, op: &'static str, st: OperationState) {
@@ -902,24 +1088,8 @@ impl Cloud {
                     let (cell, fleet) = self.holders_and_fleet(z, ty);
                     cell.forget(id, fleet);
                 }
-                let inst = self.fleet.get(key).expect("live");
-                obs.state_change(&Change {
-                    key,
-                    time: now,
-                    instance: inst,
-                    from: Some(from),
-                    to: Some(to),
-                    from_type: inst.itype,
-                    from_charge: inst.charge,
-                    accrual: Accrual {
-                        start: acc_start,
-                        end: now,
-                        amount: acc_amount - refund,
-                        pieces: &self.pieces,
-                    },
-                    kind: ChangeKind::State,
-                    catalog: &self.catalog,
-                });
+                let m = Move::interval(Some(from), Some(to), ty, c, acc_start, acc_amount - refund);
+                self.tell(key, now, m, obs);
             }
             After::Released => {
                 // Observers see the record where it lies; it is then dropped in place (moving
@@ -927,23 +1097,8 @@ impl Cloud {
                 let inst = self.fleet.get(key).expect("live");
                 let (zone, itype, charge) = (inst.zone, inst.itype, inst.charge);
                 let (holds_quota, holds_stock) = (inst.holds_quota, inst.holds_stock);
-                obs.state_change(&Change {
-                    key,
-                    time: now,
-                    instance: inst,
-                    from: Some(from),
-                    to: None,
-                    from_type: itype,
-                    from_charge: charge,
-                    accrual: Accrual {
-                        start: acc_start,
-                        end: now,
-                        amount: acc_amount,
-                        pieces: &self.pieces,
-                    },
-                    kind: ChangeKind::State,
-                    catalog: &self.catalog,
-                });
+                let m = Move::interval(Some(from), None, itype, charge, acc_start, acc_amount);
+                self.tell(key, now, m, obs);
                 self.fleet.release(key);
                 if holds_quota {
                     let vcpus = self.catalog.itype(itype).vcpus;
@@ -1051,24 +1206,16 @@ impl Cloud {
         inst.state = to;
         inst.state_since = now;
         inst.latest_operation_state = Some(OperationState::Success);
-        let inst = self.fleet.get(key).expect("live");
-        obs.state_change(&Change {
-            key,
-            time: now,
-            instance: inst,
-            from: Some(from),
-            to: Some(to),
-            from_type: old_type,
-            from_charge: inst.charge,
-            accrual: Accrual {
-                start: acc_start,
-                end: now,
-                amount: acc_amount,
-                pieces: &self.pieces,
-            },
-            kind: ChangeKind::State,
-            catalog: &self.catalog,
-        });
+        let charge = inst.charge;
+        let m = Move::interval(
+            Some(from),
+            Some(to),
+            old_type,
+            charge,
+            acc_start,
+            acc_amount,
+        );
+        self.tell(key, now, m, obs);
     }
 
     /// Closes every open billing interval at the end of the run, so bills cover the whole run.
@@ -1079,25 +1226,17 @@ impl Cloud {
             let (acc_start, acc_amount) =
                 self.rules
                     .accrue(&self.catalog, &mut self.market, inst, now, &mut self.pieces);
-            let state = inst.state;
-            let inst = self.fleet.get(key).expect("live");
-            obs.state_change(&Change {
-                key,
-                time: now,
-                instance: inst,
-                from: Some(state),
-                to: Some(state),
-                from_type: inst.itype,
-                from_charge: inst.charge,
-                accrual: Accrual {
-                    start: acc_start,
-                    end: now,
-                    amount: acc_amount,
-                    pieces: &self.pieces,
-                },
-                kind: ChangeKind::Close,
-                catalog: &self.catalog,
-            });
+            let (state, itype, charge) = (inst.state, inst.itype, inst.charge);
+            let mut m = Move::interval(
+                Some(state),
+                Some(state),
+                itype,
+                charge,
+                acc_start,
+                acc_amount,
+            );
+            m.kind = ChangeKind::Close;
+            self.tell(key, now, m, obs);
         }
     }
 }

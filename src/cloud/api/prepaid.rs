@@ -75,8 +75,7 @@ impl Cloud {
             sched.schedule_at(expires, CloudEvent::Expire(k).into());
             let state = inst.state;
             self.mark(k, "RenewInstances", OperationState::Success);
-            let inst = self.fleet.get(k).expect("live");
-            charge_now(&self.catalog, inst, k, now, price, obs);
+            self.charge_now(k, now, price, obs);
             if state == S::Shutdown {
                 self.apply(k, Transition::Restore, now, obs);
             }
@@ -181,25 +180,17 @@ impl Cloud {
             }
             inst.latest_operation = Some("ModifyInstancesChargeType");
             inst.latest_operation_state = Some(OperationState::Success);
-            let state = inst.state;
-            let inst = self.fleet.get(k).expect("live");
-            obs.state_change(&Change {
-                key: k,
-                time: now,
-                instance: inst,
-                from: Some(state),
-                to: Some(state),
-                from_type: inst.itype,
+            let (state, itype) = (inst.state, inst.itype);
+            let mut m = Move::interval(
+                Some(state),
+                Some(state),
+                itype,
                 from_charge,
-                accrual: Accrual {
-                    start: acc_start,
-                    end: now,
-                    amount: acc_amount + upfront,
-                    pieces: &self.pieces,
-                },
-                kind: ChangeKind::Charge,
-                catalog: &self.catalog,
-            });
+                acc_start,
+                acc_amount + upfront,
+            );
+            m.kind = ChangeKind::Charge;
+            self.tell(k, now, m, obs);
         }
         Ok(Response::Accepted)
     }
@@ -236,9 +227,8 @@ impl Cloud {
         inst.billing.refunded += refund;
         inst.billing.prepaid_paid = paid - refund;
         inst.expires = Some(now);
-        let inst = self.fleet.get(key).expect("live");
         if refund.0 != 0 {
-            charge_now(&self.catalog, inst, key, now, -refund, obs);
+            self.charge_now(key, now, -refund, obs);
         }
     }
 
@@ -286,8 +276,7 @@ impl Cloud {
             inst.latest_operation = Some("RenewInstances");
             inst.latest_operation_state = Some(OperationState::Success);
             sched.schedule_at(expires, CloudEvent::Expire(key).into());
-            let inst = self.fleet.get(key).expect("live");
-            charge_now(&self.catalog, inst, key, now, price, obs);
+            self.charge_now(key, now, price, obs);
             return;
         }
         if inst.busy() || !matches!(inst.state, InstanceState::Running | InstanceState::Stopped) {
@@ -310,28 +299,26 @@ impl Cloud {
             self.apply(key, Transition::BinExpired, now, obs);
         }
     }
-}
 
-/// Tells the observers of a charge (or, negative, a refund) made at `now` without a state
-/// change: a purchase, a renewal, a refund.
-fn charge_now<O: Observer>(
-    catalog: &Catalog,
-    inst: &Instance,
-    key: InstanceKey,
-    now: SimTime,
-    amount: Money,
-    obs: &mut O,
-) {
-    obs.state_change(&Change {
-        key,
-        time: now,
-        instance: inst,
-        from: Some(inst.state),
-        to: Some(inst.state),
-        from_type: inst.itype,
-        from_charge: inst.charge,
-        accrual: Accrual::point(now, amount),
-        kind: ChangeKind::Charge,
-        catalog,
-    });
+    /// Tells the observers of a charge (or, negative, a refund) made at `now` without a state
+    /// change: a renewal, a refund.
+    fn charge_now<O: Observer>(
+        &mut self,
+        key: InstanceKey,
+        now: SimTime,
+        amount: Money,
+        obs: &mut O,
+    ) {
+        let inst = self.fleet.get(key).expect("live");
+        let (state, itype, charge) = (inst.state, inst.itype, inst.charge);
+        let m = Move::point(
+            ChangeKind::Charge,
+            Some(state),
+            Some(state),
+            itype,
+            charge,
+            amount,
+        );
+        self.tell(key, now, m, obs);
+    }
 }

@@ -82,6 +82,9 @@ pub struct RunInstances {
 /// The ids a RunInstances answers with.
 pub type LaunchedIds = smallvec::SmallVec<[InstanceId; 2]>;
 
+/// Fleet handles of the instances a RunInstances created.
+pub type LaunchedKeys = smallvec::SmallVec<[crate::cloud::fleet::InstanceKey; 2]>;
+
 /// An instance named in a call: already parsed (clients that got it from RunInstances), or as
 /// text (scripts), which the control plane checks for `InvalidInstanceId.Malformed`.
 #[derive(Clone, Debug, PartialEq)]
@@ -218,9 +221,14 @@ pub struct ConfigView {
 /// A successful answer.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Response {
-    /// RunInstances: the `InstanceIdSet`.
-    /// The instances created (inline up to two: no allocation for the usual launch).
-    Launched(LaunchedIds),
+    /// RunInstances: the `InstanceIdSet` (inline up to two: no allocation for the usual
+    /// launch), and the fleet handles of the instances this call created, in the same order,
+    /// so a client that keeps handles needs no id lookups (empty when a ClientToken replays
+    /// an earlier answer: nothing was created).
+    Launched {
+        ids: LaunchedIds,
+        keys: LaunchedKeys,
+    },
     /// Any other mutating call: accepted, the work goes on asynchronously.
     Accepted,
     /// DescribeInstances: `TotalCount` and one page.
