@@ -102,6 +102,21 @@ impl Fleet {
         self.slots[key.slot as usize].as_mut()
     }
 
+    /// The instance behind a handle the control plane has resolved (or just created): such a
+    /// handle is live by construction, so a stale one here is a control-plane bug and panics.
+    #[inline]
+    pub fn live(&self, key: InstanceKey) -> &Instance {
+        self.get(key)
+            .expect("a resolved handle names a live instance")
+    }
+
+    /// [`Fleet::live`], to change the instance.
+    #[inline]
+    pub fn live_mut(&mut self, key: InstanceKey) -> &mut Instance {
+        self.get_mut(key)
+            .expect("a resolved handle names a live instance")
+    }
+
     /// Asks the CPU to start loading an instance record that is about to be read.
     #[inline]
     pub fn prefetch(&self, key: InstanceKey) {

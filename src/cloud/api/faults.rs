@@ -132,7 +132,7 @@ impl Cloud {
     /// Cancels the operation in flight on an instance, if any, and gives back the capacity a
     /// ResetInstancesType in flight had reserved for its new type.
     fn cut_short<E: From<CloudEvent>>(&mut self, key: InstanceKey, sched: &mut Scheduler<E>) {
-        let inst = self.fleet.get_mut(key).expect("live");
+        let inst = self.fleet.live_mut(key);
         if let Some(ev) = inst.pending.take() {
             sched.cancel(ev);
         }
@@ -157,7 +157,7 @@ impl Cloud {
         let now = sched.now();
         let mut notice = self.notice(key, true)?;
         self.cut_short(key, sched);
-        let inst = self.fleet.get(key).expect("live");
+        let inst = self.fleet.live(key);
         let cut = match inst.state {
             InstanceState::Pending => Some(Transition::LaunchFailed),
             InstanceState::Starting => Some(Transition::StartFailed),
@@ -175,7 +175,7 @@ impl Cloud {
             self.apply(key, t, now, obs);
         }
         self.mark(key, op, OperationState::Success);
-        if self.fleet.get(key).expect("live").state != InstanceState::Terminating {
+        if self.fleet.live(key).state != InstanceState::Terminating {
             self.refund_early_termination(key, now, obs);
             self.apply(key, Transition::Terminate, now, obs);
         }
@@ -230,7 +230,7 @@ impl Cloud {
                     self.apply(key, Transition::RebootDone, now, obs);
                 }
                 self.mark(key, ZONE_OUTAGE, OperationState::Success);
-                self.fleet.get_mut(key).expect("live").stopped_mode = StoppedMode::KeepCharging;
+                self.fleet.live_mut(key).stopped_mode = StoppedMode::KeepCharging;
                 self.apply(key, Transition::Stop, now, obs);
                 self.apply(key, Transition::StopDone, now, obs);
             }

@@ -6,6 +6,7 @@
 use crate::engine::{Dist, RandomStream, RngStreams, Scheduler, SimDuration, SimTime};
 
 mod faults;
+mod lifecycle;
 mod prepaid;
 mod reads;
 mod requests;
@@ -380,94 +381,11 @@ impl Cloud {
     ) -> Result<Response, ApiError> {
         match request {
             Request::RunInstances(r) => self.run_instances(caller, r, sched, obs),
-            Request::StartInstances { ids } => {
-                let keys = self.resolve(ids, &[InstanceState::Stopped])?;
-                for &key in &keys {
-                    self.zone_outage_check(self.fleet.get(key).expect("resolved").zone)?;
-                }
-                // Instances stopped with STOP_CHARGING need their capacity back, all of it.
-                let mut need: std::collections::BTreeMap<(ZoneIdx, TypeIdx), u32> =
-                    Default::default();
-                for &key in &keys {
-                    let inst = self.fleet.get(key).expect("resolved");
-                    if !inst.holds_stock {
-                        *need.entry((inst.zone, inst.itype)).or_default() += 1;
-                    }
-                }
-                for (&(z, t), &n) in &need {
-                    if self.stock.ask(z, t, n) != StockAnswer::Available {
-                        return Err(ApiError::new(
-                            ErrorCode::ResourceInsufficientType,
-                            format!(
-                                "{n} stopped instance(s) cannot get their capacity back: {} is \
-                                 short of {}",
-                                self.catalog.zone(z).name,
-                                self.catalog.itype(t).name
-                            ),
-                        ));
-                    }
-                }
-                for &key in keys.iter() {
-                    let inst = self.fleet.get(key).expect("resolved");
-                    if !inst.holds_stock {
-                        let (z, t) = (inst.zone, inst.itype);
-                        self.stock.take(z, t, 1);
-                        self.fleet.get_mut(key).expect("resolved").holds_stock = true;
-                    }
-                    self.begin(
-                        key,
-                        Transition::Start,
-                        "StartInstances",
-                        |t| &t.starting,
-                        sched,
-                        obs,
-                    );
-                }
-                Ok(Response::Accepted)
-            }
+            Request::StartInstances { ids } => self.start_instances(ids, sched, obs),
             Request::StopInstances { ids, stopped_mode } => {
-                let keys = self.resolve(ids, &[InstanceState::Running])?;
-                if *stopped_mode == StoppedMode::StopCharging {
-                    for &key in &keys {
-                        let inst = self.fleet.get(key).expect("resolved");
-                        if inst.charge != ChargeType::PostpaidByHour {
-                            return Err(ApiError::new(
-                                ErrorCode::StoppedModeStopCharging,
-                                format!(
-                                    "{} is {}: STOP_CHARGING is only for POSTPAID_BY_HOUR",
-                                    inst.id, inst.charge
-                                ),
-                            ));
-                        }
-                    }
-                }
-                for &key in keys.iter() {
-                    self.fleet.get_mut(key).expect("resolved").stopped_mode = *stopped_mode;
-                    self.begin(
-                        key,
-                        Transition::Stop,
-                        "StopInstances",
-                        |t| &t.stopping,
-                        sched,
-                        obs,
-                    );
-                }
-                Ok(Response::Accepted)
+                self.stop_instances(ids, *stopped_mode, sched, obs)
             }
-            Request::RebootInstances { ids } => {
-                let keys = self.resolve(ids, &[InstanceState::Running])?;
-                for &key in keys.iter() {
-                    self.begin(
-                        key,
-                        Transition::Reboot,
-                        "RebootInstances",
-                        |t| &t.rebooting,
-                        sched,
-                        obs,
-                    );
-                }
-                Ok(Response::Accepted)
-            }
+            Request::RebootInstances { ids } => self.reboot_instances(ids, sched, obs),
             Request::ResetInstancesType {
                 ids,
                 itype,
@@ -487,70 +405,9 @@ impl Cloud {
                 offset,
                 limit,
             } => self.describe_instances(ids, filters, *offset, *limit),
-            Request::DescribeAccountQuota { zone } => Ok(Response::Quotas(
-                self.zone_list(*zone)
-                    .flat_map(|z| ChargeType::ALL.map(|c| (z, c)))
-                    .map(|(z, c)| QuotaView {
-                        zone: z,
-                        charge: c,
-                        used: self.quotas.used(z, c),
-                        remaining: self.quotas.total(z, c).map(|_| self.quotas.remaining(z, c)),
-                        total: self.quotas.total(z, c),
-                        once: (c == ChargeType::Prepaid)
-                            .then(|| self.quotas.once(z))
-                            .flatten(),
-                    })
-                    .collect(),
-            )),
-            Request::DescribeZoneInstanceConfigInfos { zone } => Ok(Response::Configs(
-                self.zone_list(*zone)
-                    .flat_map(|z| {
-                        (0..self.catalog.types.len()).map(move |t| (z, TypeIdx(t as u16)))
-                    })
-                    .map(|(z, t)| ConfigView {
-                        zone: z,
-                        itype: t,
-                        status: self.stock.status(z, t),
-                    })
-                    .collect(),
-            )),
-            Request::TerminateInstances { ids } => {
-                use InstanceState as S;
-                let keys =
-                    self.resolve(ids, &[S::Running, S::Stopped, S::Shutdown, S::LaunchFailed])?;
-                let first = self.fleet.get(keys[0]).expect("resolved").charge;
-                if keys
-                    .iter()
-                    .any(|&k| self.fleet.get(k).expect("resolved").charge != first)
-                {
-                    return Err(ApiError::new(
-                        ErrorCode::InvalidParameter,
-                        "TerminateInstances takes instances of one charge type per call",
-                    ));
-                }
-                for &key in keys.iter() {
-                    let inst = self.fleet.get(key).expect("resolved");
-                    let isolate = inst.charge == ChargeType::Prepaid
-                        && matches!(inst.state, S::Running | S::Stopped);
-                    if isolate {
-                        // First call on a prepaid instance: refund what is left of the paid
-                        // period, then into the recycle bin.
-                        self.mark(key, "TerminateInstances", OperationState::Success);
-                        self.refund_early_termination(key, sched.now(), obs);
-                        self.isolate(key, sched, obs);
-                    } else {
-                        self.begin(
-                            key,
-                            Transition::Terminate,
-                            "TerminateInstances",
-                            |t| &t.terminating,
-                            sched,
-                            obs,
-                        );
-                    }
-                }
-                Ok(Response::Accepted)
-            }
+            Request::DescribeAccountQuota { zone } => self.describe_account_quota(*zone),
+            Request::DescribeZoneInstanceConfigInfos { zone } => self.describe_zone_configs(*zone),
+            Request::TerminateInstances { ids } => self.terminate_instances(ids, sched, obs),
         }
     }
 
@@ -637,7 +494,7 @@ impl Cloud {
                 format!("{id} not found"),
             )
         })?;
-        let inst = self.fleet.get(key).expect("indexed");
+        let inst = self.fleet.live(key);
         debug_assert_eq!(inst.id, id, "a live handle names its own instance");
         if inst.busy() {
             return Err(ApiError::new(
@@ -681,71 +538,6 @@ impl Cloud {
                 self.stock.free(z, t).min(1_000_000_000)
             ),
         )
-    }
-
-    fn reset_type<E: From<CloudEvent>, O: Observer>(
-        &mut self,
-        ids: &[InstanceRef],
-        itype: TypeIdx,
-        force_stop: bool,
-        sched: &mut Scheduler<E>,
-        obs: &mut O,
-    ) -> Result<Response, ApiError> {
-        use InstanceState as S;
-        let accepted: &[S] = if force_stop {
-            &[S::Stopped, S::Running]
-        } else {
-            &[S::Stopped]
-        };
-        let key = self.resolve_capped(ids, accepted, 1)?[0];
-        let inst = self.fleet.get(key).expect("resolved");
-        if inst.charge == ChargeType::Spotpaid {
-            return Err(ApiError::new(
-                ErrorCode::UnsupportedChargeType,
-                format!(
-                    "{} is SPOTPAID: spot instances cannot be reconfigured",
-                    inst.id
-                ),
-            ));
-        }
-        if inst.itype == itype {
-            return Err(ApiError::new(
-                ErrorCode::InvalidParameterValue,
-                format!("{} is already {}", inst.id, self.catalog.itype(itype).name),
-            ));
-        }
-        self.zone_outage_check(inst.zone)?;
-        let answer = self.stock.ask(inst.zone, itype, 1);
-        if answer != StockAnswer::Available {
-            return Err(self.stock_error(inst.zone, itype, answer));
-        }
-        let running = inst.state == S::Running;
-        let zone = inst.zone;
-        // The new type's capacity is reserved now, so nothing can take it during the reset.
-        self.stock.take(zone, itype, 1);
-        let inst = self.fleet.get_mut(key).expect("resolved");
-        inst.next_type = Some(itype);
-        if running {
-            // The forced stop keeps the instance's capacity (KEEP_CHARGING).
-            inst.stopped_mode = StoppedMode::KeepCharging;
-        }
-        if running {
-            // ForceStop: the API stops it first; the reset follows the stop.
-            self.begin(
-                key,
-                Transition::Stop,
-                "ResetInstancesType",
-                |t| &t.stopping,
-                sched,
-                obs,
-            );
-        } else {
-            self.mark(key, "ResetInstancesType", OperationState::Operating);
-            let delay = sample_ms(&self.timings.reset_type, &mut self.timing_rng);
-            let ev = sched.schedule_in(delay, CloudEvent::Complete(key).into());
-            self.fleet.get_mut(key).expect("live").pending = Some(ev);
-        }
-        Ok(Response::Accepted)
     }
 
     fn run_instances<E: From<CloudEvent>, O: Observer>(
@@ -941,7 +733,7 @@ impl Cloud {
             } else {
                 Money::ZERO
             };
-            let inst = self.fleet.get_mut(key).expect("just inserted");
+            let inst = self.fleet.live_mut(key);
             inst.billing.charged += upfront;
             inst.billing.prepaid_paid = upfront;
             inst.billing.prepaid_since = now;
@@ -951,7 +743,7 @@ impl Cloud {
             if c == ChargeType::Spotpaid {
                 self.holders_mut(z, t).insert(id, key);
             }
-            let inst = self.fleet.get_mut(key).expect("just inserted");
+            let inst = self.fleet.live_mut(key);
             let delay = sample_ms(&self.timings.pending, &mut self.timing_rng);
             inst.pending = Some(sched.schedule_in(delay, CloudEvent::Complete(key).into()));
             self.tell(
@@ -979,7 +771,7 @@ impl Cloud {
     /// built), and its owner too, through the outbox, when it moved between states; keeps the
     /// model's own count of RUNNING instances.
     fn tell<O: Observer>(&mut self, key: InstanceKey, now: SimTime, m: Move, obs: &mut O) {
-        let inst = self.fleet.get(key).expect("live");
+        let inst = self.fleet.live(key);
         obs.state_change(&Change {
             kind: m.kind,
             time: now,
@@ -1020,7 +812,7 @@ impl Cloud {
     }
 
     fn mark(&mut self, key: InstanceKey, op: &'static str, st: OperationState) {
-        let inst = self.fleet.get_mut(key).expect("live");
+        let inst = self.fleet.live_mut(key);
         inst.latest_operation = Some(op);
         inst.latest_operation_state = Some(st);
     }
@@ -1039,14 +831,14 @@ impl Cloud {
         self.apply(key, t, sched.now(), obs);
         let delay = sample_ms(duration(&self.timings), &mut self.timing_rng);
         let ev = sched.schedule_in(delay, CloudEvent::Complete(key).into());
-        self.fleet.get_mut(key).expect("live").pending = Some(ev);
+        self.fleet.live_mut(key).pending = Some(ev);
     }
 
     /// Applies one legal transition: closes the billing interval, moves the state, frees quota
     /// and stock on release, tells the observers. Panics on an illegal move, which would be a
     /// bug in this module (callers check preconditions first).
     fn apply<O: Observer>(&mut self, key: InstanceKey, t: Transition, now: SimTime, obs: &mut O) {
-        let inst = self.fleet.get_mut(key).expect("live instance");
+        let inst = self.fleet.live_mut(key);
         let from = inst.state;
         let after = next_state(from, t)
             .unwrap_or_else(|s| panic!("illegal transition {t:?} from {s} (control plane bug)"));
@@ -1094,7 +886,7 @@ impl Cloud {
             After::Released => {
                 // Observers see the record where it lies; it is then dropped in place (moving
                 // the record out cost a copy of it on every release).
-                let inst = self.fleet.get(key).expect("live");
+                let inst = self.fleet.live(key);
                 let (zone, itype, charge) = (inst.zone, inst.itype, inst.charge);
                 let (holds_quota, holds_stock) = (inst.holds_quota, inst.holds_stock);
                 let m = Move::interval(Some(from), None, itype, charge, acc_start, acc_amount);
@@ -1156,7 +948,7 @@ impl Cloud {
                 self.apply(key, Transition::StopDone, now, obs);
                 let delay = sample_ms(&self.timings.reset_type, &mut self.timing_rng);
                 let ev = sched.schedule_in(delay, CloudEvent::Complete(key).into());
-                self.fleet.get_mut(key).expect("live").pending = Some(ev);
+                self.fleet.live_mut(key).pending = Some(ev);
                 return;
             }
             InstanceState::Stopped if inst.next_type.is_some() => {
@@ -1184,7 +976,7 @@ impl Cloud {
     /// stock of the old type is freed and the new one taken, price tiers restart, and the
     /// instance starts RUNNING with the new type.
     fn finish_reset<O: Observer>(&mut self, key: InstanceKey, now: SimTime, obs: &mut O) {
-        let inst = self.fleet.get_mut(key).expect("live");
+        let inst = self.fleet.live_mut(key);
         let Some(new_type) = inst.next_type.take() else {
             return;
         };
@@ -1222,7 +1014,7 @@ impl Cloud {
     pub fn close_books<O: Observer>(&mut self, now: SimTime, obs: &mut O) {
         let keys: Vec<InstanceKey> = self.fleet.iter().map(|(k, _)| k).collect();
         for key in keys {
-            let inst = self.fleet.get_mut(key).expect("live");
+            let inst = self.fleet.live_mut(key);
             let (acc_start, acc_amount) =
                 self.rules
                     .accrue(&self.catalog, &mut self.market, inst, now, &mut self.pieces);

@@ -21,7 +21,7 @@ impl Cloud {
         }
         let keys = self.resolve(ids, &[S::Running, S::Stopped, S::Shutdown])?;
         for &k in &keys {
-            let inst = self.fleet.get(k).expect("resolved");
+            let inst = self.fleet.live(k);
             if inst.charge != ChargeType::Prepaid {
                 return Err(ApiError::new(
                     ErrorCode::UnsupportedChargeType,
@@ -36,13 +36,13 @@ impl Cloud {
         // it up (stopped with STOP_CHARGING before it was isolated).
         let mut need: std::collections::BTreeMap<(ZoneIdx, TypeIdx), u32> = Default::default();
         for &k in &keys {
-            let inst = self.fleet.get(k).expect("resolved");
+            let inst = self.fleet.live(k);
             if inst.state == S::Shutdown && !inst.holds_stock {
                 *need.entry((inst.zone, inst.itype)).or_default() += 1;
             }
         }
         for &k in &keys {
-            let inst = self.fleet.get(k).expect("resolved");
+            let inst = self.fleet.live(k);
             if inst.state == S::Shutdown {
                 // Restored, it runs again: not in a zone in an outage.
                 self.zone_outage_check(inst.zone)?;
@@ -55,13 +55,13 @@ impl Cloud {
             }
         }
         for &k in &keys {
-            let inst = self.fleet.get_mut(k).expect("resolved");
+            let inst = self.fleet.live_mut(k);
             if inst.state == S::Shutdown && !inst.holds_stock {
                 inst.holds_stock = true;
                 let (z, t) = (inst.zone, inst.itype);
                 self.stock.take(z, t, 1);
             }
-            let inst = self.fleet.get_mut(k).expect("resolved");
+            let inst = self.fleet.live_mut(k);
             let price = self
                 .rules
                 .prepaid_price(self.catalog.price(inst.itype).prepaid_monthly, months);
@@ -108,7 +108,7 @@ impl Cloud {
         let keys = self.resolve_capped(ids, &[S::Running, S::Stopped], 20)?;
         let mut per_zone: std::collections::BTreeMap<ZoneIdx, u32> = Default::default();
         for &k in &keys {
-            let inst = self.fleet.get(k).expect("resolved");
+            let inst = self.fleet.live(k);
             if inst.charge == ChargeType::Spotpaid {
                 return Err(ApiError::new(
                     ErrorCode::UnsupportedChargeType,
@@ -143,10 +143,10 @@ impl Cloud {
         for &k in &keys {
             // Leaving PREPAID early refunds what is left of the paid period, like a
             // termination would.
-            if self.fleet.get(k).expect("resolved").charge == ChargeType::Prepaid {
+            if self.fleet.live(k).charge == ChargeType::Prepaid {
                 self.refund_early_termination(k, now, obs);
             }
-            let inst = self.fleet.get_mut(k).expect("resolved");
+            let inst = self.fleet.live_mut(k);
             let (acc_start, acc_amount) =
                 self.rules
                     .accrue(&self.catalog, &mut self.market, inst, now, &mut self.pieces);
@@ -205,7 +205,7 @@ impl Cloud {
         now: SimTime,
         obs: &mut O,
     ) {
-        let inst = self.fleet.get_mut(key).expect("live");
+        let inst = self.fleet.live_mut(key);
         let Some(expires) = inst.expires else {
             return;
         };
@@ -309,7 +309,7 @@ impl Cloud {
         amount: Money,
         obs: &mut O,
     ) {
-        let inst = self.fleet.get(key).expect("live");
+        let inst = self.fleet.live(key);
         let (state, itype, charge) = (inst.state, inst.itype, inst.charge);
         let m = Move::point(
             ChangeKind::Charge,

@@ -1,4 +1,5 @@
-//! DescribeInstances: listing with Limit/Offset, InstanceIds.N or Filters.
+//! The read actions: DescribeInstances (Limit/Offset, InstanceIds.N or Filters),
+//! DescribeAccountQuota and DescribeZoneInstanceConfigInfos.
 
 use super::*;
 
@@ -85,5 +86,44 @@ impl Cloud {
             }
         }
         Ok(Response::Instances { total, items })
+    }
+
+    /// DescribeAccountQuota: used, remaining and total per zone and charge type.
+    pub(super) fn describe_account_quota(
+        &self,
+        zone: Option<ZoneIdx>,
+    ) -> Result<Response, ApiError> {
+        Ok(Response::Quotas(
+            self.zone_list(zone)
+                .flat_map(|z| ChargeType::ALL.map(|c| (z, c)))
+                .map(|(z, c)| QuotaView {
+                    zone: z,
+                    charge: c,
+                    used: self.quotas.used(z, c),
+                    remaining: self.quotas.total(z, c).map(|_| self.quotas.remaining(z, c)),
+                    total: self.quotas.total(z, c),
+                    once: (c == ChargeType::Prepaid)
+                        .then(|| self.quotas.once(z))
+                        .flatten(),
+                })
+                .collect(),
+        ))
+    }
+
+    /// DescribeZoneInstanceConfigInfos: whether each type sells in each zone.
+    pub(super) fn describe_zone_configs(
+        &self,
+        zone: Option<ZoneIdx>,
+    ) -> Result<Response, ApiError> {
+        Ok(Response::Configs(
+            self.zone_list(zone)
+                .flat_map(|z| (0..self.catalog.types.len()).map(move |t| (z, TypeIdx(t as u16))))
+                .map(|(z, t)| ConfigView {
+                    zone: z,
+                    itype: t,
+                    status: self.stock.status(z, t),
+                })
+                .collect(),
+        ))
     }
 }

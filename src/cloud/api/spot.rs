@@ -67,7 +67,7 @@ impl Cloud {
         sched: &mut Scheduler<E>,
     ) {
         for key in self.victims(z, t, n) {
-            let inst = self.fleet.get_mut(key).expect("victim");
+            let inst = self.fleet.live_mut(key);
             inst.reclaiming = true;
             inst.holds_stock = false;
             let id = inst.id;

@@ -1,0 +1,225 @@
+//! The lifecycle actions: StartInstances, StopInstances, RebootInstances,
+//! TerminateInstances and ResetInstancesType. Each resolves its ids (all or nothing), checks
+//! what the action needs, then begins the transition on every instance.
+
+use super::*;
+
+impl Cloud {
+    /// StartInstances: STOPPED instances start again; those stopped with STOP_CHARGING need
+    /// their capacity back, all of it, or none starts.
+    pub(super) fn start_instances<E: From<CloudEvent>, O: Observer>(
+        &mut self,
+        ids: &[InstanceRef],
+        sched: &mut Scheduler<E>,
+        obs: &mut O,
+    ) -> Result<Response, ApiError> {
+        let keys = self.resolve(ids, &[InstanceState::Stopped])?;
+        for &key in &keys {
+            self.zone_outage_check(self.fleet.live(key).zone)?;
+        }
+        // Instances stopped with STOP_CHARGING need their capacity back, all of it.
+        let mut need: std::collections::BTreeMap<(ZoneIdx, TypeIdx), u32> = Default::default();
+        for &key in &keys {
+            let inst = self.fleet.live(key);
+            if !inst.holds_stock {
+                *need.entry((inst.zone, inst.itype)).or_default() += 1;
+            }
+        }
+        for (&(z, t), &n) in &need {
+            if self.stock.ask(z, t, n) != StockAnswer::Available {
+                return Err(ApiError::new(
+                    ErrorCode::ResourceInsufficientType,
+                    format!(
+                        "{n} stopped instance(s) cannot get their capacity back: {} is \
+                             short of {}",
+                        self.catalog.zone(z).name,
+                        self.catalog.itype(t).name
+                    ),
+                ));
+            }
+        }
+        for &key in keys.iter() {
+            let inst = self.fleet.live(key);
+            if !inst.holds_stock {
+                let (z, t) = (inst.zone, inst.itype);
+                self.stock.take(z, t, 1);
+                self.fleet.live_mut(key).holds_stock = true;
+            }
+            self.begin(
+                key,
+                Transition::Start,
+                "StartInstances",
+                |t| &t.starting,
+                sched,
+                obs,
+            );
+        }
+        Ok(Response::Accepted)
+    }
+
+    /// StopInstances: RUNNING instances stop (STOP_CHARGING only for POSTPAID_BY_HOUR).
+    pub(super) fn stop_instances<E: From<CloudEvent>, O: Observer>(
+        &mut self,
+        ids: &[InstanceRef],
+        stopped_mode: StoppedMode,
+        sched: &mut Scheduler<E>,
+        obs: &mut O,
+    ) -> Result<Response, ApiError> {
+        let keys = self.resolve(ids, &[InstanceState::Running])?;
+        if stopped_mode == StoppedMode::StopCharging {
+            for &key in &keys {
+                let inst = self.fleet.live(key);
+                if inst.charge != ChargeType::PostpaidByHour {
+                    return Err(ApiError::new(
+                        ErrorCode::StoppedModeStopCharging,
+                        format!(
+                            "{} is {}: STOP_CHARGING is only for POSTPAID_BY_HOUR",
+                            inst.id, inst.charge
+                        ),
+                    ));
+                }
+            }
+        }
+        for &key in keys.iter() {
+            self.fleet.live_mut(key).stopped_mode = stopped_mode;
+            self.begin(
+                key,
+                Transition::Stop,
+                "StopInstances",
+                |t| &t.stopping,
+                sched,
+                obs,
+            );
+        }
+        Ok(Response::Accepted)
+    }
+
+    /// RebootInstances: RUNNING instances reboot.
+    pub(super) fn reboot_instances<E: From<CloudEvent>, O: Observer>(
+        &mut self,
+        ids: &[InstanceRef],
+        sched: &mut Scheduler<E>,
+        obs: &mut O,
+    ) -> Result<Response, ApiError> {
+        let keys = self.resolve(ids, &[InstanceState::Running])?;
+        for &key in keys.iter() {
+            self.begin(
+                key,
+                Transition::Reboot,
+                "RebootInstances",
+                |t| &t.rebooting,
+                sched,
+                obs,
+            );
+        }
+        Ok(Response::Accepted)
+    }
+
+    /// TerminateInstances: a prepaid instance that is RUNNING or STOPPED is refunded and
+    /// isolated into the recycle bin; any other is released after TERMINATING.
+    pub(super) fn terminate_instances<E: From<CloudEvent>, O: Observer>(
+        &mut self,
+        ids: &[InstanceRef],
+        sched: &mut Scheduler<E>,
+        obs: &mut O,
+    ) -> Result<Response, ApiError> {
+        use InstanceState as S;
+        let keys = self.resolve(ids, &[S::Running, S::Stopped, S::Shutdown, S::LaunchFailed])?;
+        let first = self.fleet.live(keys[0]).charge;
+        if keys.iter().any(|&k| self.fleet.live(k).charge != first) {
+            return Err(ApiError::new(
+                ErrorCode::InvalidParameter,
+                "TerminateInstances takes instances of one charge type per call",
+            ));
+        }
+        for &key in keys.iter() {
+            let inst = self.fleet.live(key);
+            let isolate =
+                inst.charge == ChargeType::Prepaid && matches!(inst.state, S::Running | S::Stopped);
+            if isolate {
+                // First call on a prepaid instance: refund what is left of the paid
+                // period, then into the recycle bin.
+                self.mark(key, "TerminateInstances", OperationState::Success);
+                self.refund_early_termination(key, sched.now(), obs);
+                self.isolate(key, sched, obs);
+            } else {
+                self.begin(
+                    key,
+                    Transition::Terminate,
+                    "TerminateInstances",
+                    |t| &t.terminating,
+                    sched,
+                    obs,
+                );
+            }
+        }
+        Ok(Response::Accepted)
+    }
+
+    /// ResetInstancesType: a STOPPED instance (or, with ForceStop, a RUNNING one, stopped
+    /// first) changes type; the new type's capacity is reserved when the call is accepted.
+    pub(super) fn reset_type<E: From<CloudEvent>, O: Observer>(
+        &mut self,
+        ids: &[InstanceRef],
+        itype: TypeIdx,
+        force_stop: bool,
+        sched: &mut Scheduler<E>,
+        obs: &mut O,
+    ) -> Result<Response, ApiError> {
+        use InstanceState as S;
+        let accepted: &[S] = if force_stop {
+            &[S::Stopped, S::Running]
+        } else {
+            &[S::Stopped]
+        };
+        let key = self.resolve_capped(ids, accepted, 1)?[0];
+        let inst = self.fleet.live(key);
+        if inst.charge == ChargeType::Spotpaid {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedChargeType,
+                format!(
+                    "{} is SPOTPAID: spot instances cannot be reconfigured",
+                    inst.id
+                ),
+            ));
+        }
+        if inst.itype == itype {
+            return Err(ApiError::new(
+                ErrorCode::InvalidParameterValue,
+                format!("{} is already {}", inst.id, self.catalog.itype(itype).name),
+            ));
+        }
+        self.zone_outage_check(inst.zone)?;
+        let answer = self.stock.ask(inst.zone, itype, 1);
+        if answer != StockAnswer::Available {
+            return Err(self.stock_error(inst.zone, itype, answer));
+        }
+        let running = inst.state == S::Running;
+        let zone = inst.zone;
+        // The new type's capacity is reserved now, so nothing can take it during the reset.
+        self.stock.take(zone, itype, 1);
+        let inst = self.fleet.live_mut(key);
+        inst.next_type = Some(itype);
+        if running {
+            // The forced stop keeps the instance's capacity (KEEP_CHARGING).
+            inst.stopped_mode = StoppedMode::KeepCharging;
+        }
+        if running {
+            // ForceStop: the API stops it first; the reset follows the stop.
+            self.begin(
+                key,
+                Transition::Stop,
+                "ResetInstancesType",
+                |t| &t.stopping,
+                sched,
+                obs,
+            );
+        } else {
+            self.mark(key, "ResetInstancesType", OperationState::Operating);
+            let delay = sample_ms(&self.timings.reset_type, &mut self.timing_rng);
+            let ev = sched.schedule_in(delay, CloudEvent::Complete(key).into());
+            self.fleet.live_mut(key).pending = Some(ev);
+        }
+        Ok(Response::Accepted)
+    }
+}
