@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 
 use crate::cloud::capacity::{Quotas, Stock};
-use crate::cloud::{Cloud, ErrorCode, Observer};
+use crate::cloud::{ApiError, Cloud, ErrorCode, Observer, Request, Response};
 use crate::engine::{RngStreams, Scheduler, SimTime};
 use crate::report::journal::{Journal, TraceFilter};
 use crate::report::output::Staging;
@@ -152,95 +152,195 @@ pub fn run(scn: &Scenario, opts: RunOptions) -> Result<RunResult> {
 const PROGRESS_STEPS: u64 = 200;
 
 /// [`run`], calling `progress(now, horizon)` each time simulated time has advanced by 1/200 of
-/// the run. Stepping the scheduler (`run_until`) does not change the run.
+/// the run. Stepping a run ([`Session::advance_to`]) does not change it.
 pub fn run_with_progress(
     scn: &Scenario,
     opts: RunOptions,
-    progress: Option<&mut dyn FnMut(SimTime, SimTime)>,
+    mut progress: Option<&mut dyn FnMut(SimTime, SimTime)>,
 ) -> Result<RunResult> {
-    let seed = opts.seed.unwrap_or(scn.seed);
-    let staging = if opts.write_files {
-        let target = opts
-            .out
-            .clone()
-            .unwrap_or_else(|| Path::new("output").join(&scn.name));
-        Some(Staging::new(&target)?)
-    } else {
-        None
-    };
-    let (mut world, mut sched) = build_world(scn, seed);
-    world.rec.api_bucket_ms = scn.sample_interval.ms();
-    let narrated = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-    if let Some(f) = opts.trace.clone() {
-        world.rec.journal = Some(Journal::new(Box::new(CountingStdout(narrated.clone())), f));
+    let mut session = Session::open(scn, opts)?;
+    if let Some(report) = progress.as_mut() {
+        let end = session.horizon();
+        let step = (end.ms() / PROGRESS_STEPS).max(1);
+        while session.now() < end {
+            let t = SimTime(session.now().ms().saturating_add(step).min(end.ms()));
+            session.advance_to(t)?;
+            report(t, end);
+        }
     }
-    if let Some(st) = &staging {
-        world.rec.costs = scn.rules.enabled.then(|| {
-            crate::report::costs::CostLedger::new(
-                scn.catalog.zones.len(),
-                SimTime::ZERO + scn.duration,
-            )
-        });
-        world.rec.stream_instances(&st.path("instances.csv"))?;
-        let mut ts = Some(TimeseriesWriter::create(st.dir())?);
-        let horizon = SimTime::ZERO + scn.duration;
-        world.sampler = Some(Box::new(move |t, rec, cloud| {
-            if let Some(w) = ts.as_mut() {
-                w.sample(t, &rec.counts, &cloud.catalog)?;
-                w.sample_quota(t, cloud.quotas(), &cloud.catalog)?;
-                if t == horizon {
-                    // The last sample: close the files, so a write error is reported.
-                    if let Some(w) = ts.take() {
-                        w.finish()?;
+    session.finish()
+}
+
+/// A run driven in steps from outside: advanced to a time and held there, called into by an
+/// external client at that time, finished when asked. A session advanced in any steps and
+/// finished, with no external call, writes exactly what [`run`] writes.
+pub struct Session {
+    scn: Scenario,
+    seed: u64,
+    trace: Option<TraceFilter>,
+    /// Bytes the `--trace` journal has written (whether a filter matched anything).
+    narrated: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// The error that stopped the run, if one did.
+    failed: Option<String>,
+    world: World,
+    sched: Scheduler<Event>,
+    staging: Option<Staging>,
+    started: Instant,
+}
+
+impl Session {
+    /// Builds the world of `scn` and opens its outputs (written by [`Session::finish`]); the
+    /// clock reads zero and nothing has happened yet.
+    pub fn open(scn: &Scenario, opts: RunOptions) -> Result<Session> {
+        let seed = opts.seed.unwrap_or(scn.seed);
+        let staging = if opts.write_files {
+            let target = opts
+                .out
+                .clone()
+                .unwrap_or_else(|| Path::new("output").join(&scn.name));
+            Some(Staging::new(&target)?)
+        } else {
+            None
+        };
+        let (mut world, sched) = build_world(scn, seed);
+        world.rec.api_bucket_ms = scn.sample_interval.ms();
+        let narrated = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        if let Some(f) = opts.trace.clone() {
+            world.rec.journal = Some(Journal::new(Box::new(CountingStdout(narrated.clone())), f));
+        }
+        if let Some(st) = &staging {
+            world.rec.costs = scn.rules.enabled.then(|| {
+                crate::report::costs::CostLedger::new(
+                    scn.catalog.zones.len(),
+                    SimTime::ZERO + scn.duration,
+                )
+            });
+            world.rec.stream_instances(&st.path("instances.csv"))?;
+            let mut ts = Some(TimeseriesWriter::create(st.dir())?);
+            let horizon = SimTime::ZERO + scn.duration;
+            world.sampler = Some(Box::new(move |t, rec, cloud| {
+                if let Some(w) = ts.as_mut() {
+                    w.sample(t, &rec.counts, &cloud.catalog)?;
+                    w.sample_quota(t, cloud.quotas(), &cloud.catalog)?;
+                    if t == horizon {
+                        // The last sample: close the files, so a write error is reported.
+                        if let Some(w) = ts.take() {
+                            w.finish()?;
+                        }
                     }
                 }
+                Ok(())
+            }));
+        }
+        Ok(Session {
+            scn: scn.clone(),
+            seed,
+            trace: opts.trace,
+            narrated,
+            failed: None,
+            world,
+            sched,
+            staging,
+            started: Instant::now(),
+        })
+    }
+
+    /// Simulated time now.
+    pub fn now(&self) -> SimTime {
+        self.sched.now()
+    }
+
+    /// The end of the run.
+    pub fn horizon(&self) -> SimTime {
+        self.sched.end()
+    }
+
+    /// The world as it stands (read-only: only the control plane changes it).
+    pub fn world(&self) -> &World {
+        &self.world
+    }
+
+    /// Handles every event before `t` (capped at the horizon) and holds the clock at `t`; the
+    /// events due at `t` itself come after any external call made now. An earlier `t` than
+    /// now changes nothing. An error stops the run for good: it is returned here, and again
+    /// by [`Session::finish`], which then writes nothing.
+    pub fn advance_to(&mut self, t: SimTime) -> Result<()> {
+        if let Some(e) = &self.failed {
+            anyhow::bail!("{e}");
+        }
+        if let Err(e) = self.sched.run_until(t, &mut self.world) {
+            self.failed = Some(format!("{e:#}"));
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// A call from an external client (`Owner::External`) at the current time, through the
+    /// control plane's one door (rate limits, quotas, stock); the answer is its own.
+    pub fn call(&mut self, request: Request) -> Result<Response, ApiError> {
+        self.world.external_call(request, &mut self.sched)
+    }
+
+    /// Runs to the horizon, closes the books and writes the run folder (if asked for); the
+    /// run's error, if it had one, and nothing written.
+    pub fn finish(self) -> Result<RunResult> {
+        let Session {
+            scn,
+            seed,
+            trace,
+            narrated,
+            failed,
+            mut world,
+            mut sched,
+            staging,
+            started,
+        } = self;
+        if let Some(e) = failed {
+            anyhow::bail!("{e}");
+        }
+        let end = run_to_horizon(&mut world, &mut sched, None)?;
+        // The final sample, at the horizon.
+        if let Some(f) = world.sampler.as_mut() {
+            f(end, &world.rec, &world.cloud)?;
+        }
+        world.sampler = None; // flushes and closes timeseries.csv
+        world.cloud.close_books(end, &mut world.rec);
+        world.rec.finish()?;
+        if let Some(st) = &staging {
+            world.rec.write_api_csv(&st.path("api.csv"))?;
+            if let Some(l) = &world.rec.costs {
+                l.write_csv(&st.path("costs.csv"), &scn.catalog, end)?;
             }
-            Ok(())
-        }));
-    }
-    let started = Instant::now();
-    let end = run_to_horizon(&mut world, &mut sched, progress)?;
-    // The final sample, at the horizon.
-    if let Some(f) = world.sampler.as_mut() {
-        f(end, &world.rec, &world.cloud)?;
-    }
-    world.sampler = None; // flushes and closes timeseries.csv
-    world.cloud.close_books(end, &mut world.rec);
-    world.rec.finish()?;
-    if let Some(st) = &staging {
-        world.rec.write_api_csv(&st.path("api.csv"))?;
-        if let Some(l) = &world.rec.costs {
-            l.write_csv(&st.path("costs.csv"), &scn.catalog, end)?;
         }
-    }
-    let wall = started.elapsed().as_secs_f64();
-    let events = sched.processed();
-    let summary = summarize(scn, seed, &world, events, wall);
-    let out_dir = match staging {
-        Some(st) => {
-            let json = serde_json::to_string_pretty(&summary)?;
-            std::fs::write(st.path("summary.json"), json + "\n")
-                .context("cannot write summary.json")?;
-            let figs = crate::report::figures::write_all(st.dir(), &summary, scn)?;
-            crate::report::html::write_report(st.dir(), &summary, scn, &figs)?;
-            Some(st.commit()?)
-        }
-        None => None,
-    };
-    let warnings = match &opts.trace {
-        Some(f) => {
-            if let Some(j) = world.rec.journal.as_mut() {
-                j.flush();
+        let wall = started.elapsed().as_secs_f64();
+        let events = sched.processed();
+        let summary = summarize(&scn, seed, &world, events, wall);
+        let out_dir = match staging {
+            Some(st) => {
+                let json = serde_json::to_string_pretty(&summary)?;
+                std::fs::write(st.path("summary.json"), json + "\n")
+                    .context("cannot write summary.json")?;
+                let figs = crate::report::figures::write_all(st.dir(), &summary, &scn)?;
+                crate::report::html::write_report(st.dir(), &summary, &scn, &figs)?;
+                Some(st.commit()?)
             }
-            trace_warnings(scn, f, narrated.load(std::sync::atomic::Ordering::Relaxed))
-        }
-        None => Vec::new(),
-    };
-    Ok(RunResult {
-        summary,
-        out_dir,
-        warnings,
-    })
+            None => None,
+        };
+        let warnings = match &trace {
+            Some(f) => {
+                if let Some(j) = world.rec.journal.as_mut() {
+                    j.flush();
+                }
+                trace_warnings(&scn, f, narrated.load(std::sync::atomic::Ordering::Relaxed))
+            }
+            None => Vec::new(),
+        };
+        Ok(RunResult {
+            summary,
+            out_dir,
+            warnings,
+        })
+    }
 }
 
 /// The headline figures of a finished run.

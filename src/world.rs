@@ -26,6 +26,8 @@ pub enum Event {
     /// A workload is done with an instance (held by its fleet handle, so the end finds it
     /// without an id lookup; a stale handle means the instance is already gone).
     End(u32, crate::cloud::InstanceKey),
+    /// A trace replay's VM is done with an instance (as `End`).
+    TraceEnd(u32, crate::cloud::InstanceKey),
     /// Time to sample the fleet.
     Sample,
     /// A client retries a call (index into the world's pending retries).
@@ -42,20 +44,13 @@ pub enum Event {
     Failure(u32),
 }
 
-/// The caller index scripts use in retries.
-const SCRIPT: u32 = u32::MAX;
-
-/// Trace replay `t` is caller `TRACE_BASE + t` in retries and `End` events.
-pub const TRACE_BASE: u32 = 1 << 30;
-
-/// The owner behind a caller index (workload, trace replay or script).
-fn owner_of(w: u32) -> Owner {
-    if w == SCRIPT {
-        Owner::Script
-    } else if w >= TRACE_BASE {
-        Owner::Trace(w - TRACE_BASE)
-    } else {
-        Owner::Workload(w)
+/// The event that ends `who`'s use of the instance at `key` (workloads and trace replays hold
+/// instances for a lifetime).
+fn end_event(who: Owner, key: crate::cloud::InstanceKey) -> Option<Event> {
+    match who {
+        Owner::Workload(w) => Some(Event::End(w, key)),
+        Owner::Trace(t) => Some(Event::TraceEnd(t, key)),
+        _ => None,
     }
 }
 
@@ -71,7 +66,7 @@ enum RetryCall {
 
 #[derive(Clone, Debug)]
 struct PendingRetry {
-    workload: u32,
+    who: Owner,
     /// Attempts already made.
     attempts: u32,
     call: RetryCall,
@@ -144,7 +139,7 @@ pub struct World<O: Observer = Recorder> {
     /// Per scripted action: the instances it was applied to (sorted), and its random stream.
     script_sets: Vec<Vec<InstanceId>>,
     script_rngs: Vec<RandomStream>,
-    /// Trace replays (`[[traces]]`), callers `TRACE_BASE + index`.
+    /// Trace replays (`[[traces]]`), callers `Owner::Trace(index)`.
     pub traces: Vec<crate::workload::trace::TraceReplay>,
     /// Placement state, autoscalers and faults (`world/controllers.rs`).
     ctl: controllers::Controllers,
@@ -233,36 +228,40 @@ impl<O: Observer> World<O> {
                 return;
             }
             match tr.pop_due(sched.now()) {
-                Some(d) => self.launch(TRACE_BASE + t, d, 1, sched),
+                Some(d) => self.launch(Owner::Trace(t), d, 1, sched),
                 None => break,
             }
         }
         self.schedule_trace(t, sched);
     }
 
+    /// The workload behind an owner, if it is one.
+    fn workload(&self, who: Owner) -> Option<&Workload> {
+        match who {
+            Owner::Workload(w) => self.workloads.get(w as usize),
+            _ => None,
+        }
+    }
+
     /// A caller's RenewFlag and spot bid (trace replays: auto-renew, bid the market).
-    fn client_terms(&self, w: u32) -> (crate::cloud::RenewFlag, Option<u64>) {
-        match self.workloads.get(w as usize) {
+    fn client_terms(&self, who: Owner) -> (crate::cloud::RenewFlag, Option<u64>) {
+        match self.workload(who) {
             Some(wl) => (wl.spec.renew_flag, wl.spec.max_price),
             None => (crate::cloud::RenewFlag::NotifyAndAutoRenew, None),
         }
     }
 
     /// A caller's spot fallback (only workloads have one).
-    fn fallback_of(&self, w: u32) -> Option<crate::cloud::ChargeType> {
-        self.workloads
-            .get(w as usize)
-            .and_then(|wl| wl.spec.fallback)
+    fn fallback_of(&self, who: Owner) -> Option<crate::cloud::ChargeType> {
+        self.workload(who).and_then(|wl| wl.spec.fallback)
     }
 
     /// Counts instances the control plane refused to a caller.
-    fn add_refused(&mut self, w: u32, n: u64) {
-        if let Some(wl) = self.workloads.get_mut(w as usize) {
-            wl.refused += n;
-        } else if w >= TRACE_BASE
-            && let Some(tr) = self.traces.get_mut((w - TRACE_BASE) as usize)
-        {
-            tr.refused += n;
+    fn add_refused(&mut self, who: Owner, n: u64) {
+        match who {
+            Owner::Workload(w) => self.workloads[w as usize].refused += n,
+            Owner::Trace(t) => self.traces[t as usize].refused += n,
+            _ => {}
         }
     }
 
@@ -293,11 +292,11 @@ impl<O: Observer> World<O> {
                 return;
             }
         }
-        self.launch(w, demand, 1, sched);
+        self.launch(Owner::Workload(w), demand, 1, sched);
     }
 
     /// Calls RunInstances for a demand (attempt `attempt`, counted from 1).
-    fn launch(&mut self, w: u32, demand: Demand, attempt: u32, sched: &mut Scheduler<Event>) {
+    fn launch(&mut self, w: Owner, demand: Demand, attempt: u32, sched: &mut Scheduler<Event>) {
         let (renew_flag, max_price) = self.client_terms(w);
         let req = Request::RunInstances(RunInstances {
             zone: demand.zone,
@@ -313,7 +312,7 @@ impl<O: Observer> World<O> {
         });
         let result = self
             .cloud
-            .call_attempt(owner_of(w), req, attempt, sched, &mut self.rec);
+            .call_attempt(w, req, attempt, sched, &mut self.rec);
         match result {
             Ok(Response::Launched { ids, keys }) => {
                 self.on_launched(w, &demand, &ids, sched);
@@ -330,8 +329,8 @@ impl<O: Observer> World<O> {
                         Some(&k) if fleet.get(k).is_some_and(|inst| inst.id == id) => Some(k),
                         _ => fleet.key_of(id),
                     };
-                    if let Some(key) = key {
-                        sched.schedule_at(end, Event::End(w, key));
+                    if let Some(ev) = key.and_then(|key| end_event(w, key)) {
+                        sched.schedule_at(end, ev);
                     }
                     if track_spot {
                         self.spot_ends.insert(id, end);
@@ -343,13 +342,19 @@ impl<O: Observer> World<O> {
                 self.launch_next_zone(w, demand, e.code, sched);
             }
             Err(e) if self.should_fall_back(w, &demand, e.code) => {
+                // A new request under the fallback charge type: its zones afresh.
                 let mut d = demand;
                 d.charge = self.fallback_of(w).expect("checked");
+                d.tried.clear();
                 self.launch(w, d, 1, sched);
             }
             Err(e) => {
-                if !self.maybe_retry(w, attempt, e.code, RetryCall::Run(demand.clone()), sched) {
-                    self.add_refused(w, demand.lifetimes.len() as u64);
+                // A retry is a new request: its zones afresh.
+                let n = demand.lifetimes.len() as u64;
+                let mut d = demand;
+                d.tried.clear();
+                if !self.maybe_retry(w, attempt, e.code, RetryCall::Run(d), sched) {
+                    self.add_refused(w, n);
                 }
             }
         }
@@ -357,7 +362,7 @@ impl<O: Observer> World<O> {
 
     /// A spot request refused for capacity, quota or price falls back to the workload's
     /// fallback charge type, if it has one.
-    fn should_fall_back(&self, w: u32, demand: &Demand, code: crate::cloud::ErrorCode) -> bool {
+    fn should_fall_back(&self, w: Owner, demand: &Demand, code: crate::cloud::ErrorCode) -> bool {
         use crate::cloud::ErrorCode as E;
         demand.charge == crate::cloud::ChargeType::Spotpaid
             && self.fallback_of(w).is_some()
@@ -376,7 +381,7 @@ impl<O: Observer> World<O> {
     /// counts a give-up otherwise. Returns whether a retry was scheduled.
     fn maybe_retry(
         &mut self,
-        w: u32,
+        who: Owner,
         attempts: u32,
         code: crate::cloud::ErrorCode,
         call: RetryCall,
@@ -406,7 +411,7 @@ impl<O: Observer> World<O> {
             backoff
         };
         let pending = PendingRetry {
-            workload: w,
+            who,
             attempts,
             call,
         };
@@ -430,19 +435,19 @@ impl<O: Observer> World<O> {
         };
         self.free_retries.push(slot);
         match p.call {
-            RetryCall::Run(d) => self.launch(p.workload, d, p.attempts + 1, sched),
+            RetryCall::Run(d) => self.launch(p.who, d, p.attempts + 1, sched),
             RetryCall::Plain(r) => {
-                let _ = self.plain_call(p.workload, r, p.attempts + 1, sched);
+                let _ = self.plain_call(p.who, r, p.attempts + 1, sched);
             }
             RetryCall::Terminate(target) => {
-                self.terminate_attempt(p.workload, target, p.attempts + 1, sched)
+                self.terminate_attempt(p.who, target, p.attempts + 1, sched)
             }
         }
     }
 
     /// A workload ends an instance: terminate it if it can take the call now, else once it is
     /// RUNNING.
-    fn end(&mut self, w: u32, key: crate::cloud::InstanceKey, sched: &mut Scheduler<Event>) {
+    fn end(&mut self, w: Owner, key: crate::cloud::InstanceKey, sched: &mut Scheduler<Event>) {
         let Some(inst) = self.cloud.fleet().get(key) else {
             return;
         };
@@ -476,7 +481,7 @@ impl<O: Observer> World<O> {
     /// Terminates an instance the caller holds a live handle to (no id lookup).
     fn terminate_known(
         &mut self,
-        w: u32,
+        w: Owner,
         id: InstanceId,
         key: crate::cloud::InstanceKey,
         sched: &mut Scheduler<Event>,
@@ -484,13 +489,13 @@ impl<O: Observer> World<O> {
         self.terminate_attempt(w, InstanceRef::Known(id, key), 1, sched);
     }
 
-    fn terminate(&mut self, w: u32, id: InstanceId, sched: &mut Scheduler<Event>) {
+    fn terminate(&mut self, w: Owner, id: InstanceId, sched: &mut Scheduler<Event>) {
         self.terminate_attempt(w, InstanceRef::Id(id), 1, sched);
     }
 
     fn terminate_attempt(
         &mut self,
-        w: u32,
+        w: Owner,
         target: InstanceRef,
         attempt: u32,
         sched: &mut Scheduler<Event>,
@@ -500,7 +505,7 @@ impl<O: Observer> World<O> {
         };
         if let Err(e) = self
             .cloud
-            .call_attempt(owner_of(w), req, attempt, sched, &mut self.rec)
+            .call_attempt(w, req, attempt, sched, &mut self.rec)
         {
             self.maybe_retry(w, attempt, e.code, RetryCall::Terminate(target), sched);
         }
@@ -541,19 +546,18 @@ impl<O: Observer> World<O> {
         }
     }
 
-    /// One call on behalf of workload `w` (`SCRIPT` for scripts); throttled calls are retried
-    /// like any client's.
+    /// One call on behalf of `w` (a workload, trace replay or script); throttled calls are
+    /// retried like any client's.
     fn plain_call(
         &mut self,
-        w: u32,
+        w: Owner,
         req: Request,
         attempt: u32,
         sched: &mut Scheduler<Event>,
     ) -> Result<Response, crate::cloud::ApiError> {
-        let owner = owner_of(w);
         let res = self
             .cloud
-            .call_attempt(owner, req.clone(), attempt, sched, &mut self.rec);
+            .call_attempt(w, req.clone(), attempt, sched, &mut self.rec);
         if let Err(e) = &res {
             self.maybe_retry(w, attempt, e.code, RetryCall::Plain(req), sched);
         }
@@ -566,7 +570,7 @@ impl<O: Observer> World<O> {
         attempt: u32,
         sched: &mut Scheduler<Event>,
     ) -> Result<Response, crate::cloud::ApiError> {
-        self.plain_call(SCRIPT, req, attempt, sched)
+        self.plain_call(Owner::Script, req, attempt, sched)
     }
 
     /// Runs scripted action `i`: selects its instances now and makes as many calls as the
@@ -628,6 +632,32 @@ impl<O: Observer> World<O> {
         self.script_sets[i] = applied;
     }
 
+    /// A call from a client outside the scenario (`Owner::External`), made now through the
+    /// same door as every other (rate limits, quotas, stock), answered with the control
+    /// plane's own response; the world then settles as after any event.
+    pub fn external_call(
+        &mut self,
+        request: Request,
+        sched: &mut Scheduler<Event>,
+    ) -> Result<Response, crate::cloud::ApiError> {
+        let result = self
+            .cloud
+            .call(Owner::External, request, sched, &mut self.rec);
+        self.settle(sched);
+        result
+    }
+
+    /// After an event or an external call: owners react to their notices, failure hazards
+    /// follow the RUNNING count, the occupancy integral moves on.
+    fn settle(&mut self, sched: &mut Scheduler<Event>) {
+        self.dispatch_notices(sched);
+        self.after_event(sched);
+        let alive = self.cloud.fleet().len() as u64;
+        if alive != self.occupancy.current {
+            self.occupancy.advance(sched.now(), alive);
+        }
+    }
+
     /// Lets owners react to what happened to their instances.
     fn dispatch_notices(&mut self, sched: &mut Scheduler<Event>) {
         while self.cloud.has_notices() {
@@ -638,8 +668,7 @@ impl<O: Observer> World<O> {
                     continue;
                 }
                 let w = match n.owner {
-                    Owner::Workload(w) => w,
-                    Owner::Trace(t) => TRACE_BASE + t,
+                    Owner::Workload(_) | Owner::Trace(_) => n.owner,
                     _ => continue,
                 };
                 match n.to {
@@ -674,7 +703,7 @@ impl<O: Observer> World<O> {
                         {
                             // Reclaimed before its work was done: relaunch on the fallback
                             // for the rest of its lifetime.
-                            let spec = &self.workloads[w as usize].spec;
+                            let spec = &self.workload(w).expect("has a fallback").spec;
                             let d = Demand {
                                 zone: n.zone,
                                 itype: n.itype,
@@ -682,6 +711,7 @@ impl<O: Observer> World<O> {
                                 period_months: spec.period_months,
                                 lifetimes: smallvec::smallvec![end.since(sched.now())],
                                 requested: sched.now(),
+                                tried: Vec::new(),
                             };
                             self.launch(w, d, 1, sched);
                         }
@@ -703,7 +733,7 @@ impl<O: Observer> Model for World<O> {
     #[inline]
     fn prefetch(&self, next: &Event) {
         let key = match *next {
-            Event::End(_, key) => key,
+            Event::End(_, key) | Event::TraceEnd(_, key) => key,
             Event::Cloud(
                 CloudEvent::Complete(key)
                 | CloudEvent::Expire(key)
@@ -719,7 +749,8 @@ impl<O: Observer> Model for World<O> {
         match ev {
             Event::Cloud(e) => self.cloud.handle(e, sched, &mut self.rec),
             Event::Arrival(w) => self.arrival(w, sched),
-            Event::End(w, key) => self.end(w, key, sched),
+            Event::End(w, key) => self.end(Owner::Workload(w), key, sched),
+            Event::TraceEnd(t, key) => self.end(Owner::Trace(t), key, sched),
             Event::Retry(slot) => self.do_retry(slot, sched),
             Event::Script(i) => self.script(i as usize, sched),
             Event::Trace(t) => self.trace_step(t, sched),
@@ -738,12 +769,7 @@ impl<O: Observer> Model for World<O> {
                 sched.schedule_in(self.sample_interval, Event::Sample);
             }
         }
-        self.dispatch_notices(sched);
-        self.after_event(sched);
-        let alive = self.cloud.fleet().len() as u64;
-        if alive != self.occupancy.current {
-            self.occupancy.advance(sched.now(), alive);
-        }
+        self.settle(sched);
         // A bad trace row (or an unreadable trace) ends the run here, not at the horizon.
         match self.error.take() {
             Some(e) => Err(e),

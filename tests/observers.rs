@@ -102,7 +102,7 @@ fn same_decisions(file: &str) {
         created: 0,
     };
     let (mut world, mut sched) = fleetsim::run::build_world_with(&scn, scn.seed, ((), counter));
-    sched.run(&mut world);
+    sched.run(&mut world).expect("the run succeeds");
     let counter = &world.rec.1;
     let mut got = counter.csv_rows();
     got.sort();

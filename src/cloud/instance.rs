@@ -130,7 +130,8 @@ impl fmt::Display for InstanceId {
     }
 }
 
-/// Who asked for an instance: a workload (by index), a trace replay, or a scripted action.
+/// Who asked for an instance: a workload (by index), a trace replay, a scripted action, an
+/// autoscaler, the prepaid pool, or an external client.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub enum Owner {
     Workload(u32),
@@ -141,6 +142,8 @@ pub enum Owner {
     Autoscaler(u32),
     /// A trace replay (by index in the scenario's `[[traces]]`).
     Trace(u32),
+    /// A client outside the scenario, calling at the time the run has been advanced to.
+    External,
 }
 
 /// `LatestOperationState`.

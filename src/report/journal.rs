@@ -203,6 +203,7 @@ impl Journal {
             Owner::Workload(w) => format!("workload #{w}"),
             Owner::Script => "script".into(),
             Owner::Pool => "prepaid pool".into(),
+            Owner::External => "external client".into(),
             Owner::Autoscaler(a) => format!("autoscaler #{a}"),
             Owner::Trace(t) => format!("trace #{t}"),
         };

@@ -383,6 +383,7 @@ impl InstancesCsv {
             Owner::Trace(i) => l.lit(b"trace").u64(i as u64),
             Owner::Script => l.lit(b"script"),
             Owner::Pool => l.lit(b"pool"),
+            Owner::External => l.lit(b"external"),
         };
         l.comma()
             .secs(inst.created)

@@ -33,6 +33,9 @@ pub struct Demand {
     pub lifetimes: Lifetimes,
     /// When the request was first made.
     pub requested: SimTime,
+    /// Zones that refused this request for its charge type (`zone_fallback` tries each zone
+    /// once per request; a retry or a change of charge type starts the list afresh).
+    pub tried: Vec<ZoneIdx>,
 }
 
 /// A running workload.
@@ -127,6 +130,7 @@ impl Workload {
             period_months: s.period_months,
             lifetimes,
             requested: now,
+            tried: Vec::new(),
         }
     }
 }

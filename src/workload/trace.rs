@@ -784,6 +784,7 @@ impl TraceReplay {
                         })
                         .collect(),
                     requested: at,
+                    tried: Vec::new(),
                 });
             }
         }

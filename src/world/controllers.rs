@@ -49,10 +49,6 @@ pub(super) struct Controllers {
     clients: Vec<ClientState>,
     autoscalers: Vec<Autoscaler>,
     faults: FaultInjector,
-    /// Zones the RunInstances chain in progress has tried (`zone_fallback`), and its charge
-    /// type.
-    tried: Vec<ZoneIdx>,
-    tried_charge: Option<ChargeType>,
     /// Instances the platform released; notices of their last moves are not acted on twice.
     lost: FxHashSet<InstanceId>,
     /// Lifetime ends of instances of workloads with `replace_failed`.
@@ -235,17 +231,18 @@ impl<O: Observer> World<O> {
         }
     }
 
-    /// RunInstances launched `ids` for caller `w`'s `demand`.
+    /// RunInstances launched `ids` for caller `who`'s `demand`.
     pub(super) fn on_launched(
         &mut self,
-        w: u32,
+        who: Owner,
         demand: &Demand,
         ids: &[InstanceId],
         sched: &mut Scheduler<Event>,
     ) {
-        let Some(wl) = self.workloads.get(w as usize) else {
+        let Owner::Workload(w) = who else {
             return;
         };
+        let wl = &self.workloads[w as usize];
         let replace = wl.spec.replace_failed;
         let z = demand.zone.0 as usize;
         let vcpus = self.cloud.catalog.itype(demand.itype).vcpus;
@@ -268,20 +265,16 @@ impl<O: Observer> World<O> {
     /// the workload's list after the one refused, wrapping, not yet tried by this request).
     pub(super) fn zone_fallback_to(
         &self,
-        w: u32,
+        who: Owner,
         demand: &Demand,
         code: ErrorCode,
     ) -> Option<ZoneIdx> {
-        let wl = self.workloads.get(w as usize)?;
+        let wl = self.workload(who)?;
         if !wl.spec.zone_fallback || !zone_error(code) {
             return None;
         }
         let zones = &wl.spec.zones;
-        let tried: &[ZoneIdx] = if self.ctl.tried_charge == Some(demand.charge) {
-            &self.ctl.tried
-        } else {
-            &[]
-        };
+        let tried = &demand.tried;
         let at = zones.iter().position(|&z| z == demand.zone).unwrap_or(0);
         (1..zones.len())
             .map(|k| zones[(at + k) % zones.len()])
@@ -291,7 +284,7 @@ impl<O: Observer> World<O> {
     /// Calls RunInstances again at once in the next zone (see [`World::zone_fallback_to`]).
     pub(super) fn launch_next_zone(
         &mut self,
-        w: u32,
+        w: Owner,
         demand: Demand,
         code: ErrorCode,
         sched: &mut Scheduler<Event>,
@@ -299,20 +292,10 @@ impl<O: Observer> World<O> {
         let Some(next) = self.zone_fallback_to(w, &demand, code) else {
             return;
         };
-        let mut tried = if self.ctl.tried_charge == Some(demand.charge) {
-            std::mem::take(&mut self.ctl.tried)
-        } else {
-            Vec::new()
-        };
-        tried.push(demand.zone);
-        self.ctl.tried = tried;
-        self.ctl.tried_charge = Some(demand.charge);
         let mut d = demand;
+        d.tried.push(d.zone);
         d.zone = next;
         self.launch(w, d, 1, sched);
-        // The chain is over (a later retry starts a new request).
-        self.ctl.tried.clear();
-        self.ctl.tried_charge = None;
     }
 
     /// Bookkeeping on a notice before the owners' usual handling; `true` when the notice is
@@ -369,7 +352,7 @@ impl<O: Observer> World<O> {
                 None => {}
                 Some(InstanceState::Stopped) => {
                     self.ctl.replace_ends.remove(&n.id);
-                    self.terminate(w, n.id, sched);
+                    self.terminate(Owner::Workload(w), n.id, sched);
                 }
                 // A failed launch is cleaned up by the usual notice.
                 Some(InstanceState::LaunchFailed) => {
@@ -384,9 +367,10 @@ impl<O: Observer> World<O> {
                 period_months,
                 lifetimes: smallvec::smallvec![end.since(now)],
                 requested: now,
+                tried: Vec::new(),
             };
             self.place_demand(w, &mut d, sched);
-            self.launch(w, d, 1, sched);
+            self.launch(Owner::Workload(w), d, 1, sched);
         }
     }
 
