@@ -74,7 +74,7 @@ fn a_run_advanced_in_steps_writes_what_a_run_writes() {
             if t >= horizon || k > 10_000 {
                 break;
             }
-            t = t + SimDuration(ms);
+            t += SimDuration(ms);
             s.advance_to(t).expect("advance");
             assert_eq!(
                 s.now(),
