@@ -362,6 +362,8 @@ pub fn summarize(scn: &Scenario, seed: u64, world: &World, events: u64, wall: f6
         api_calls_total: rec.api_calls,
         api_give_ups: rec.give_ups,
         spot_reclaims: rec.spot_reclaims,
+        prepaid_expiries: rec.prepaid_expiries,
+        prepaid_renewals: rec.prepaid_renewals,
         api_calls_throttled: rec
             .api_by_code
             .get(&ErrorCode::RequestLimitExceeded)

@@ -184,6 +184,10 @@ pub struct Recorder {
     pub give_ups: u64,
     /// Spot instances destroyed by a reclaim.
     pub spot_reclaims: u64,
+    /// Prepaid instances isolated because their paid period ended (not by TerminateInstances).
+    pub prepaid_expiries: u64,
+    /// Prepaid renewals, one per instance: RenewInstances and automatic renewals at expiry.
+    pub prepaid_renewals: u64,
     /// Prepaid payments covering time after the end of the run (alive instances).
     pub prepaid_unused: Money,
     /// Instances alive per zone × type (kept only when `track_types` was called).
@@ -211,6 +215,8 @@ impl Recorder {
             costs: None,
             give_ups: 0,
             spot_reclaims: 0,
+            prepaid_expiries: 0,
+            prepaid_renewals: 0,
             prepaid_unused: Money::ZERO,
             alive_by_zone_type: Vec::new(),
             types: 0,
@@ -496,8 +502,22 @@ impl Observer for Recorder {
             }
             // End-of-run closing of the books: the instance is still alive.
             _ if ch.kind == ChangeKind::Close => self.write_instance(ch, false),
+            // A renewal (by hand or automatic) is the one charge made as RenewInstances; a
+            // refund is negative.
+            _ if ch.kind == ChangeKind::Charge
+                && ch.instance.latest_operation == Some("RenewInstances")
+                && instant >= Money::ZERO =>
+            {
+                self.prepaid_renewals += 1
+            }
             _ if ch.kind == ChangeKind::Charge => {}
             (Some(_), Some(InstanceState::LaunchFailed)) => self.launch_failed += 1,
+            // Into the recycle bin other than by TerminateInstances: the paid period ended.
+            (Some(_), Some(InstanceState::Shutdown))
+                if ch.instance.latest_operation != Some("TerminateInstances") =>
+            {
+                self.prepaid_expiries += 1
+            }
             _ => {}
         }
     }

@@ -22,6 +22,10 @@ pub struct Summary {
     pub api_give_ups: u64,
     /// Spot instances destroyed by a reclaim (after their notice).
     pub spot_reclaims: u64,
+    /// Prepaid instances isolated into the recycle bin because their paid period ended.
+    pub prepaid_expiries: u64,
+    /// Prepaid renewals, one per instance: RenewInstances and automatic renewals.
+    pub prepaid_renewals: u64,
     pub api_errors_by_code: BTreeMap<String, u64>,
     pub cost_total: f64,
     pub cost_by_charge_type: BTreeMap<&'static str, f64>,
