@@ -13,7 +13,12 @@ use fleetsim::scenario::parse_scenario;
 
 /// A day of the quickstart: ~20k instances, all charge types, the full control plane.
 fn day_scenario() -> fleetsim::scenario::Scenario {
-    let text = fleetsim::scenario::QUICKSTART.replace("duration = \"30d\"", "duration = \"1d\"");
+    let full = "duration = \"35d\"";
+    assert!(
+        fleetsim::scenario::QUICKSTART.contains(full),
+        "the quickstart's duration changed: update this benchmark"
+    );
+    let text = fleetsim::scenario::QUICKSTART.replace(full, "duration = \"1d\"");
     parse_scenario(&text, "quickstart-1d").expect("valid")
 }
 

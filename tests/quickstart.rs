@@ -1,0 +1,249 @@
+//! The default run, `fleetsim run` with no scenario (the embedded `scenarios/quickstart.toml`):
+//! the table it prints, a consistent run folder, every headline feature the quickstart is there
+//! to show (a quota wall with zone fallback, throttling and backoff, a sold-out type, spot
+//! reclaims, prepaid expiries and renewals, launch failures), each counted in `summary.json`
+//! and checked against the run's other files, and two runs that are byte-identical.
+//!
+//! The quickstart is 35 days and about 700k instances, so this is the slowest test (two runs,
+//! a few seconds each in a debug build); everything is checked on those two runs.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use common::*;
+use serde_json::Value;
+
+/// The scenario's own settings that the checks below depend on.
+const QUOTA_ZONE: &str = "ap-guangzhou-3";
+const QUOTA: u64 = 500;
+const SOLD_OUT_ZONE: &str = "ap-shanghai-2";
+const SOLD_OUT_TYPE: &str = "S5.2XLARGE16";
+const LAUNCH_FAILURE_PROBABILITY: f64 = 0.001;
+/// The reserved core bought by the script at 0s with NOTIFY_AND_AUTO_RENEW.
+const AUTO_RENEWED: u64 = 20;
+
+fn run_default(out: &Path) -> String {
+    let o = run_cli(["run".as_ref(), "--out".as_ref(), out.as_os_str()]);
+    assert_ok(&o);
+    stdout(&o)
+}
+
+fn code(s: &Value, code: &str) -> u64 {
+    s["api_errors_by_code"]
+        .get(code)
+        .and_then(Value::as_u64)
+        .unwrap_or(0)
+}
+
+/// `api.csv` summed over time: (action, outcome) → (calls, retries, give_ups).
+fn api_totals(dir: &Path) -> BTreeMap<(String, String), (u64, u64, u64)> {
+    let mut r = csv::Reader::from_path(dir.join("api.csv")).expect("api.csv");
+    let mut m: BTreeMap<(String, String), (u64, u64, u64)> = BTreeMap::new();
+    for rec in r.records() {
+        let rec = rec.expect("api.csv record");
+        let e = m
+            .entry((rec[1].to_string(), rec[2].to_string()))
+            .or_default();
+        e.0 += rec[3].parse::<u64>().expect("calls");
+        e.1 += rec[4].parse::<u64>().expect("retries");
+        e.2 += rec[5].parse::<u64>().expect("give_ups");
+    }
+    m
+}
+
+#[test]
+fn quickstart_shows_every_headline_feature_and_repeats_exactly() {
+    let base = fresh_dir("quickstart");
+    let out = base.join("qs");
+    let table = run_default(&out);
+
+    // ---- the printed table and a consistent folder -------------------------------------
+    for needle in [
+        "scenario `quickstart`, seed 42, 35d simulated",
+        "instances created",
+        "instances terminated",
+        "instances alive at end",
+        "total cost",
+        "POSTPAID_BY_HOUR",
+        "PREPAID",
+        "SPOTPAID",
+        "events",
+        &format!("results in {}", out.display()),
+    ] {
+        assert!(table.contains(needle), "no `{needle}` in:\n{table}");
+    }
+    let s = read_summary(&out);
+    assert_eq!(s["scenario"], "quickstart");
+    assert_eq!(u(&s, "seed"), 42);
+    assert_eq!(f(&s, "duration_s"), 35.0 * 86_400.0);
+    assert!(f(&s, "wall_seconds") > 0.0);
+    assert!(f(&s, "events_per_second") > 0.0);
+    let created = u(&s, "instances_created");
+    assert!(
+        table.lines().any(
+            |l| l.contains("instances created") && l.trim_end().ends_with(&created.to_string())
+        ),
+        "{table}"
+    );
+    let throttled = u(&s, "api_calls_throttled");
+    assert!(
+        table.lines().any(|l| l.contains("API calls (throttled)")
+            && l.trim_end().ends_with(&format!("({throttled})"))),
+        "{table}"
+    );
+    for e in std::fs::read_dir(&base).unwrap() {
+        let n = e.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(!n.contains(".partial-"), "staging folder {n} left behind");
+    }
+    // Every invariant of a run folder holds (all three charge types, scripted instances).
+    let folder = check_run_folder(&out, 3600 * 1000);
+    for charge in ["SPOTPAID", "PREPAID", "POSTPAID_BY_HOUR"] {
+        assert!(
+            folder.instances.iter().any(|r| r.charge == charge),
+            "{charge}"
+        );
+    }
+    let api = api_totals(&out);
+    let api_calls = |action: &str, outcome: &str| {
+        api.get(&(action.to_string(), outcome.to_string()))
+            .copied()
+            .unwrap_or_default()
+    };
+
+    // ---- a quota wall, and zone fallback -------------------------------------------------
+    let quota_refusals = code(&s, "LimitExceeded.InstanceQuota");
+    assert!(quota_refusals > 0, "no quota refusal: {s}");
+    assert_eq!(
+        api_calls("RunInstances", "LimitExceeded.InstanceQuota").0,
+        quota_refusals
+    );
+    // quota.csv: the zone's postpaid use reaches its quota and never goes beyond; with the web
+    // tier growing, it is first full on day 3 (as the scenario's comment says).
+    let mut r = csv::Reader::from_path(out.join("quota.csv")).expect("quota.csv");
+    let (mut peak, mut first_full) = (0u64, None);
+    for rec in r.records() {
+        let rec = rec.expect("quota.csv record");
+        if &rec[1] == QUOTA_ZONE && &rec[2] == "POSTPAID_BY_HOUR" {
+            assert_eq!(&rec[5], QUOTA.to_string().as_str(), "{rec:?}");
+            let used: u64 = rec[4].parse().expect("used");
+            assert!(used <= QUOTA, "over the quota: {rec:?}");
+            peak = peak.max(used);
+            if used == QUOTA && first_full.is_none() {
+                first_full = Some(parse_secs(&rec[0]));
+            }
+        }
+    }
+    assert_eq!(peak, QUOTA);
+    let first_full = first_full.expect("never full");
+    assert!(
+        (3 * 86_400_000..4 * 86_400_000).contains(&first_full),
+        "first full at {first_full} ms, not on day 3"
+    );
+    // Fallback: the web tier's zones have equal weights, and each refusal in ap-guangzhou-3 is
+    // made again at once in the next zone, ap-guangzhou-4. So ap-guangzhou-4 holds about
+    // `quota_refusals` more web instances than the Shanghai zones, and ap-guangzhou-3 fewer.
+    let mut r = csv::Reader::from_path(out.join("instances.csv")).expect("instances.csv");
+    let mut web_by_zone: BTreeMap<String, u64> = BTreeMap::new();
+    let mut reclaimed: BTreeMap<(String, String, String), u64> = BTreeMap::new();
+    for rec in r.records() {
+        let rec = rec.expect("instances.csv record");
+        if &rec[6] == "workload0" {
+            *web_by_zone.entry(rec[1].to_string()).or_default() += 1;
+        }
+        if &rec[15] == "1" {
+            let key = (rec[1].to_string(), rec[2].to_string(), rec[5].to_string());
+            *reclaimed.entry(key).or_default() += 1;
+        }
+    }
+    let zone = |z: &str| web_by_zone.get(z).copied().unwrap_or(0) as f64;
+    let shanghai = (zone("ap-shanghai-2") + zone("ap-shanghai-4")) / 2.0;
+    let extra = zone("ap-guangzhou-4") - shanghai;
+    let ratio = extra / quota_refusals as f64;
+    assert!(
+        (0.8..1.2).contains(&ratio),
+        "ap-guangzhou-4 has {extra} more web instances than Shanghai for {quota_refusals} quota refusals: {web_by_zone:?}"
+    );
+    assert!(zone(QUOTA_ZONE) < shanghai, "{web_by_zone:?}");
+
+    // ---- throttling, backoff, give-ups ----------------------------------------------------
+    assert!(throttled > 0, "nothing throttled: {s}");
+    assert_eq!(throttled, code(&s, "RequestLimitExceeded"));
+    let csv_throttled: u64 = api
+        .iter()
+        .filter(|((_, o), _)| o == "RequestLimitExceeded")
+        .map(|(_, c)| c.0)
+        .sum();
+    assert_eq!(csv_throttled, throttled);
+    let (_, retries, give_ups) = api_calls("RunInstances", "RequestLimitExceeded");
+    assert!(retries > 0, "throttled calls are retried (backoff)");
+    assert!(
+        give_ups > 0,
+        "some clients give up after their last attempt"
+    );
+    assert!(u(&s, "api_give_ups") >= give_ups);
+    // Retries get through: more RunInstances retries succeed than are given up.
+    assert!(api_calls("RunInstances", "OK").1 > give_ups);
+
+    // ---- a type that sells out -------------------------------------------------------------
+    let sold_out = code(&s, "ResourcesSoldOut.SpecifiedInstanceType");
+    let insufficient = code(&s, "ResourceInsufficient.SpecifiedInstanceType");
+    assert!(sold_out > 0 && insufficient > 0, "{s}");
+    assert!(u(&s, "requests_refused") > 0, "{s}");
+
+    // ---- spot reclaims: only where on-demand meets the sold-out spot type -------------------
+    let reclaims = u(&s, "spot_reclaims");
+    assert!(reclaims > 0, "no spot reclaim: {s}");
+    let only = (
+        SOLD_OUT_ZONE.to_string(),
+        SOLD_OUT_TYPE.to_string(),
+        "SPOTPAID".to_string(),
+    );
+    assert_eq!(reclaimed, BTreeMap::from([(only, reclaims)]));
+
+    // ---- prepaid expiry and renewal -----------------------------------------------------
+    let expiries = u(&s, "prepaid_expiries");
+    let renewals = u(&s, "prepaid_renewals");
+    let by_hand = api_calls("RenewInstances", "OK").0;
+    assert!(expiries > 0 && by_hand > 0, "{s}");
+    // The workload renews (one instance a call) only instances that expired.
+    assert!(
+        by_hand <= expiries,
+        "{by_hand} renewals by hand, {expiries} expiries"
+    );
+    // The reserved core renews itself once, at d30, without expiring.
+    assert_eq!(renewals, by_hand + AUTO_RENEWED, "{s}");
+
+    // ---- launch failures at the configured rate ---------------------------------------------
+    let failed = u(&s, "instances_launch_failed") as f64;
+    let expected = LAUNCH_FAILURE_PROBABILITY * created as f64;
+    assert!(
+        failed > 0.0 && (failed - expected).abs() < 5.0 * expected.sqrt(),
+        "{failed} launch failures, expected about {expected:.0}"
+    );
+
+    // ---- determinism: a second run writes the same bytes -------------------------------------
+    let again = base.join("again");
+    run_default(&again);
+    let names = |d: &Path| {
+        let mut v: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names(&out), names(&again));
+    for name in names(&out) {
+        if name == "summary.json" {
+            assert_eq!(summary_without_timing(&out), summary_without_timing(&again));
+        } else {
+            assert!(
+                std::fs::read(out.join(&name)).unwrap()
+                    == std::fs::read(again.join(&name)).unwrap(),
+                "{name} differs between two runs"
+            );
+        }
+    }
+}
