@@ -539,7 +539,7 @@ pub fn breakeven(scn: &Scenario) -> Vec<BreakEven> {
             // postpaid has caught up with what the months paid for cost.
             let paid_for = |hours: u64| -> Money {
                 let months = hours.div_ceil(month_h).max(1);
-                rules.prepaid_price(p.prepaid_monthly, 1) * months as i128
+                rules.prepaid_price(p, 1) * months as i128
             };
             let lifetime = (1..=(5 * 12 * month_h))
                 .find(|&h| postpaid(h) >= paid_for(h))
@@ -548,7 +548,7 @@ pub fn breakeven(scn: &Scenario) -> Vec<BreakEven> {
                 if !rules.valid_period(months) {
                     return None;
                 }
-                let price = rules.prepaid_price(p.prepaid_monthly, months);
+                let price = rules.prepaid_price(p, months);
                 let span = months as u64 * month_h;
                 (1..=span)
                     .find(|&h| postpaid(h) >= price)

@@ -325,6 +325,7 @@ preset = "unlimited"
 
 [billing]
 postpaid_tiers = [[0, 100], [96, 50], [360, 34]]
+settlement_rounding = false   # these bills are the exact amounts; tests/money.rs rounds
 
 [zones.ap-guangzhou-3]
 "#
@@ -608,16 +609,16 @@ select = { from = "renewed" }
     // month: back to RUNNING (the StopInstances at 36 d succeeds, so it was RUNNING), and
     // the expiry moves from the OLD expiry: 30 d + 30 d = 60 d (not 64 d 12 h). At 60 d it
     // is isolated again and released 7 d later, at 67 d = 5,788,800 s.
-    // charged = 100 (purchase) + 100 (renewal) = 200.
+    // A month of S5 pays 87% (价格总览): charged = 87 (purchase) + 87 (renewal) = 174.
     assert_eq!(renewed.released, Some(67 * DAY));
-    assert_eq!(renewed.bill(), ("200.000000", "0.000000", "200.000000"));
+    assert_eq!(renewed.bill(), ("174.000000", "0.000000", "174.000000"));
     // Never renewed: created 1 h, expires 30 d 1 h, released 7 d later = 37 d 1 h.
     assert_eq!(lapsed.released, Some(37 * DAY + H));
-    assert_eq!(lapsed.bill(), ("100.000000", "0.000000", "100.000000"));
+    assert_eq!(lapsed.bill(), ("87.000000", "0.000000", "87.000000"));
     assert_eq!(u(&run.summary, "instances_terminated"), 2);
-    assert!(close(run.cost_total(), 300.0));
+    assert!(close(run.cost_total(), 261.0));
     // costs.csv: the renewal is booked at 34 d 12 h = hour 828.
-    assert_eq!(run.hour_cost(828, "PREPAID"), "100.000000");
+    assert_eq!(run.hour_cost(828, "PREPAID"), "87.000000");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -829,21 +830,21 @@ charge_type = "POSTPAID_BY_HOUR"
     let pre = run.one("to prepaid", |r| r.charge == "PREPAID");
     let post = run.one("to postpaid", |r| r.charge == "POSTPAID_BY_HOUR");
     // Postpaid RUNNING 60 s → 5 h = 17,940 s × 0.32 / 3,600 = 1.5946666…, then 1 month
-    // prepaid up front, 100: charged 101.5946666… → 101.594667.
-    assert_eq!(pre.bill(), ("101.594667", "0.000000", "101.594667"));
+    // prepaid up front, 100 × 87% (S5) = 87: charged 88.5946666… → 88.594667.
+    assert_eq!(pre.bill(), ("88.594667", "0.000000", "88.594667"));
     assert_eq!(pre.history, "POSTPAID_BY_HOUR@0.000;PREPAID@18000.000");
-    // Prepaid 100 at 0; leaving PREPAID at 5 h refunds 100 − 5 h × 0.32 = 98.4; then postpaid
-    // 5 h → 24 h = 19 h × 0.32 = 6.08. charged 106.08, refunded 98.4, cost 7.68.
-    assert_eq!(post.bill(), ("106.080000", "98.400000", "7.680000"));
+    // Prepaid 87 at 0; leaving PREPAID at 5 h refunds 87 − 5 h × 0.32 = 85.4; then postpaid
+    // 5 h → 24 h = 19 h × 0.32 = 6.08. charged 93.08, refunded 85.4, cost 7.68.
+    assert_eq!(post.bill(), ("93.080000", "85.400000", "7.680000"));
     assert_eq!(post.history, "PREPAID@0.000;POSTPAID_BY_HOUR@18000.000");
-    // By charge type: POSTPAID 1.5946666… + 6.08 = 7.6746666…; PREPAID 100 + 100 − 98.4 = 101.6.
+    // By charge type: POSTPAID 1.5946666… + 6.08 = 7.6746666…; PREPAID 87 + 87 − 85.4 = 88.6.
     assert!(close(
         run.cost_of("POSTPAID_BY_HOUR"),
         0.32 * 17940.0 / 3600.0 + 6.08
     ));
-    assert!(close(run.cost_of("PREPAID"), 101.6));
-    assert!(close(run.cost_total(), 101.594_666_667 + 7.68));
-    // costs.csv hour 5: prepaid +100 − 98.4 = 1.6; postpaid 0.32 (the other's first hour).
+    assert!(close(run.cost_of("PREPAID"), 88.6));
+    assert!(close(run.cost_total(), 88.594_666_667 + 7.68));
+    // costs.csv hour 5: prepaid +87 − 85.4 = 1.6; postpaid 0.32 (the other's first hour).
     assert_eq!(run.hour_cost(5, "PREPAID"), "1.600000");
     assert_eq!(run.hour_cost(5, "POSTPAID_BY_HOUR"), "0.320000");
     // hour 0 postpaid: 3,540 s × 0.32 / 3,600 = 0.3146666… → 0.314667
@@ -939,9 +940,8 @@ select = { from = "p" }
     assert_eq!(r.running, None);
     assert_eq!(r.released, Some(H + 5 * S));
     assert_eq!(u(&run.summary, "instances_launch_failed"), 1);
-    // Paid 100 at RunInstances; nothing was used: refund 100, net 0. (The code: charged
-    // 100.000000, refunded 0.000000, cost 100.000000, and cost_total 100.)
-    assert_eq!(r.bill(), ("100.000000", "100.000000", "0.000000"));
+    // Paid 100 × 87% = 87 at RunInstances (S5, one month); nothing was used: refund 87, net 0.
+    assert_eq!(r.bill(), ("87.000000", "87.000000", "0.000000"));
     assert_eq!(run.cost_total(), 0.0);
 }
 

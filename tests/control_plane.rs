@@ -81,6 +81,7 @@ fn catalog() -> Catalog {
         spot_fraction: 0.1,
         disk_gib_hourly: 300,
         disk_gib: 50,
+        attach: Default::default(),
         currency: "CNY".to_string(),
     }
 }

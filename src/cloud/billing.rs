@@ -4,50 +4,45 @@
 
 use crate::engine::{SimDuration, SimTime};
 
-use super::catalog::{Catalog, ChargeType};
-use super::instance::{Instance, StoppedMode};
+use super::catalog::{Catalog, ChargeType, TypeIdx, TypePrice};
+use super::instance::{Instance, OpenHour, StoppedMode};
 use super::money::Money;
+use super::pricing::{self, AttachRates, Item, Ladder, OrderPrices, Split};
 use super::spot_market::SpotMarket;
 use super::state::InstanceState;
 
 /// The billing rules that CVM.md marks as documented figures or assumptions; all are scenario
-/// settings.
+/// settings. The prepaid duration discounts are per family, in the catalogue
+/// ([`super::catalog::TypePrice::ladder`]).
 #[derive(Clone, Debug)]
 pub struct BillingRules {
     /// Postpaid price tiers: (accumulated billed hours at which the tier starts, percent of the
     /// tier-1 price). Documented: 0 h 100%, 96 h 50%, 360 h 34%.
     pub postpaid_tiers: Vec<(u64, u32)>,
-    /// Prepaid discount ladder: (period in months, percent of `months × monthly price`).
-    /// ASSUMPTION: the documented periods with a ladder resembling other clouds' commitments.
-    pub prepaid_discounts: Vec<(u32, u32)>,
     /// Billing on (the default). Off, nothing is charged: only for measuring what billing
     /// costs in run time (`--set billing.enabled=false`).
     pub enabled: bool,
+    /// Each hourly settlement (per instance and item) and each order or refund is rounded to
+    /// 0.01 ("费用四舍五入，精确到小数点后2位", 计费模式). On by default.
+    pub round_cents: bool,
+    /// Five-day full refunds per account per year (退还包年包月实例退费说明: 1).
+    pub five_day_returns_per_year: u32,
+    /// Self-service returns of prepaid instances per account per year (the same document:
+    /// 199); beyond it TerminateInstances is refused with `LimitExceeded.UserReturnQuota`.
+    pub returns_per_year: u32,
+    /// Downgrades a prepaid instance may have in all (调整实例配置: 5).
+    pub max_downgrades: u32,
 }
 
 impl Default for BillingRules {
     fn default() -> Self {
         BillingRules {
             postpaid_tiers: vec![(0, 100), (96, 50), (360, 34)],
-            prepaid_discounts: vec![
-                (1, 100),
-                (2, 100),
-                (3, 100),
-                (4, 100),
-                (5, 100),
-                (6, 100),
-                (7, 100),
-                (8, 100),
-                (9, 100),
-                (10, 100),
-                (11, 100),
-                (12, 87),
-                (24, 72),
-                (36, 60),
-                (48, 55),
-                (60, 50),
-            ],
             enabled: true,
+            round_cents: true,
+            five_day_returns_per_year: 1,
+            returns_per_year: 199,
+            max_downgrades: 5,
         }
     }
 }
@@ -60,11 +55,28 @@ pub struct Piece {
     /// Micro-CNY per hour.
     pub hourly: u64,
     pub percent: u32,
+    pub item: Item,
+    /// What the 0.01 rounding of the settlement of this piece's clock hour adds (money units,
+    /// either sign); the piece then lies within that hour.
+    pub settle: i64,
 }
 
 impl Piece {
+    /// `hourly × percent` from `start` to `end`, of `item`, nothing to settle.
+    pub fn new(start: SimTime, end: SimTime, hourly: u64, percent: u32, item: Item) -> Piece {
+        Piece {
+            start,
+            end,
+            hourly,
+            percent,
+            item,
+            settle: 0,
+        }
+    }
+
     pub fn amount(&self) -> Money {
         Money::for_time(self.hourly, self.end.since(self.start).ms(), self.percent)
+            + Money(self.settle as i128)
     }
 }
 
@@ -109,21 +121,58 @@ pub enum RateClass {
 impl BillingRules {
     /// Documented prepaid periods.
     pub fn valid_period(&self, months: u32) -> bool {
-        self.prepaid_discounts.iter().any(|&(m, _)| m == months)
+        pricing::valid_period(months)
     }
 
-    /// Up-front price of a prepaid period, micro-CNY.
-    pub fn prepaid_price(&self, monthly_micro: u64, months: u32) -> Money {
+    /// Up-front price of a prepaid period of a type (its family's ladder), without disks or
+    /// network.
+    pub fn prepaid_price(&self, price: &TypePrice, months: u32) -> Money {
         if !self.enabled {
             return Money::ZERO;
         }
-        let pct = self
-            .prepaid_discounts
-            .iter()
-            .find(|&&(m, _)| m == months)
-            .map(|&(_, p)| p)
-            .unwrap_or(100);
-        Money::from_micros(monthly_micro as i128 * months as i128 * pct as i128 / 100)
+        let m = pricing::months_at(price.prepaid_monthly, months, price.ladder.percent(months));
+        if self.round_cents {
+            pricing::round_cents(m)
+        } else {
+            m
+        }
+    }
+
+    /// The prices a prepaid order of `inst` is made of: its type `t` and its attachments.
+    pub fn order_prices<'a>(
+        &self,
+        cat: &'a Catalog,
+        t: TypeIdx,
+        attach: Option<AttachRates>,
+    ) -> OrderPrices<'a> {
+        let p = cat.price(t);
+        OrderPrices {
+            monthly: p.prepaid_monthly,
+            postpaid_hourly: p.postpaid_hourly,
+            ladder: &p.ladder,
+            attach: attach.unwrap_or_default(),
+            disk_ladder: &cat.attach.disk_ladder,
+        }
+    }
+
+    /// Up-front price of `months` of type `t` with its attachments, per item: what
+    /// RunInstances and RenewInstances charge a PREPAID instance.
+    pub fn order_price(
+        &self,
+        cat: &Catalog,
+        t: TypeIdx,
+        attach: Option<AttachRates>,
+        months: u32,
+    ) -> Split {
+        if !self.enabled {
+            return Split::default();
+        }
+        pricing::purchase(&self.order_prices(cat, t, attach), months, self.round_cents)
+    }
+
+    /// The ladder of a type's family.
+    pub fn ladder<'a>(&self, cat: &'a Catalog, t: TypeIdx) -> &'a Ladder {
+        &cat.price(t).ladder
     }
 
     /// How the instance is billed while in `state`: nothing, a flat hourly rate, the postpaid
@@ -142,23 +191,34 @@ impl BillingRules {
             ChargeType::Prepaid => RateClass::Free,
             ChargeType::PostpaidByHour => {
                 if state == S::Stopped && inst.stopped_mode == StoppedMode::StopCharging {
-                    RateClass::Flat(cat.disk_gib_hourly * cat.disk_gib as u64)
+                    // Launched with explicit disks, they are billed as such; otherwise the
+                    // instance price covers a system disk of `disk_gib`, which is still paid.
+                    let explicit = inst
+                        .billing
+                        .extra
+                        .as_ref()
+                        .is_some_and(|x| x.attach.system_disk.is_some());
+                    if explicit {
+                        RateClass::Free
+                    } else {
+                        RateClass::Flat(cat.disk_gib_hourly * cat.disk_gib as u64)
+                    }
                 } else if price.tiered {
                     RateClass::Tiered(price.postpaid_hourly)
                 } else {
                     RateClass::Flat(price.postpaid_hourly)
                 }
             }
-            // Spot instances are not charged while stopped (they cannot be stopped with
-            // KEEP_CHARGING semantics on CVM); charged at the market price otherwise.
-            ChargeType::Spotpaid if state == S::Stopped => RateClass::Free,
+            // A stopped spot instance keeps billing at the market price: stopping without
+            // charging "不适用于竞价实例" (按量计费实例关机不收费说明).
             ChargeType::Spotpaid => RateClass::Spot,
         }
     }
 
     /// Closes the open interval at `now` (the instance was in `inst.state` throughout) and
-    /// opens the next one. The interval's constant-rate pieces are written to `pieces`
-    /// (cleared first); returns where the interval started and what it cost.
+    /// opens the next one. The interval's constant-rate pieces (the instance, then its disks
+    /// and network) are written to `pieces` (cleared first); returns where the interval
+    /// started and what it cost.
     pub fn accrue(
         &self,
         cat: &Catalog,
@@ -173,12 +233,9 @@ impl BillingRules {
         if ms > 0 && self.enabled {
             match self.rate_class(cat, inst, inst.state) {
                 RateClass::Free => {}
-                RateClass::Flat(rate) => pieces.push(Piece {
-                    start,
-                    end: now,
-                    hourly: rate,
-                    percent: 100,
-                }),
+                RateClass::Flat(rate) => {
+                    pieces.push(Piece::new(start, now, rate, 100, Item::Compute))
+                }
                 RateClass::Tiered(rate) => {
                     self.tier_pieces(rate, inst.billing.tier_ms, start, now, pieces);
                     inst.billing.tier_ms += ms;
@@ -190,19 +247,44 @@ impl BillingRules {
                     let mut k = a / step;
                     while a < now.ms() {
                         let b = ((k + 1) * step).min(now.ms());
-                        pieces.push(Piece {
-                            start: SimTime(a),
-                            end: SimTime(b),
-                            hourly: market.price_in_step(inst.zone, inst.itype, k),
-                            percent: 100,
-                        });
+                        pieces.push(Piece::new(
+                            SimTime(a),
+                            SimTime(b),
+                            market.price_in_step(inst.zone, inst.itype, k),
+                            100,
+                            Item::Compute,
+                        ));
                         a = b;
                         k += 1;
                     }
                 }
             }
+            if let Some(x) = inst.billing.extra.as_deref() {
+                let (disk, net) = attachment_rates(inst.charge, inst.state, &x.rates);
+                if disk > 0 {
+                    pieces.push(Piece::new(start, now, disk, 100, Item::Disk));
+                }
+                if net > 0 {
+                    pieces.push(Piece::new(start, now, net, 100, Item::Network));
+                }
+            }
+            if self.round_cents {
+                settle_in_cents(inst, pieces);
+            }
         }
-        let amount: Money = pieces.iter().map(Piece::amount).sum();
+        let mut amount = Money::ZERO;
+        for p in pieces.iter() {
+            let a = p.amount();
+            amount += a;
+            if p.item != Item::Compute
+                && let Some(x) = inst.billing.extra.as_deref_mut()
+            {
+                match p.item {
+                    Item::Disk => x.net_disk += a,
+                    _ => x.net_network += a,
+                }
+            }
+        }
         inst.billing.charged += amount;
         inst.billing.since = now;
         (start, amount)
@@ -230,12 +312,13 @@ impl BillingRules {
             let a = pos.max(lo);
             let b = stop.min(hi);
             if b > a {
-                out.push(Piece {
-                    start: SimTime(start.ms() + (a - already_ms)),
-                    end: SimTime(start.ms() + (b - already_ms)),
-                    hourly: rate,
-                    percent: pct,
-                });
+                out.push(Piece::new(
+                    SimTime(start.ms() + (a - already_ms)),
+                    SimTime(start.ms() + (b - already_ms)),
+                    rate,
+                    pct,
+                    Item::Compute,
+                ));
                 pos = b;
             }
         }
@@ -247,6 +330,97 @@ impl BillingRules {
         let mut pieces = Vec::with_capacity(self.postpaid_tiers.len());
         self.tier_pieces(rate, already_ms, SimTime::ZERO, SimTime(ms), &mut pieces);
         pieces.iter().map(Piece::amount).sum()
+    }
+}
+
+/// Hourly rates of an instance's disks and network in `state`, micro-CNY: postpaid disks and
+/// hourly bandwidth in every billed state (stopped included: 关机不收费 stops only CPU and
+/// memory), traffic only while RUNNING (a stopped instance sends nothing). A PREPAID
+/// instance's disks and prepaid bandwidth are paid up front.
+pub fn attachment_rates(charge: ChargeType, state: InstanceState, r: &AttachRates) -> (u64, u64) {
+    use InstanceState as S;
+    let billed = matches!(
+        state,
+        S::Running | S::Stopping | S::Starting | S::Rebooting | S::Stopped
+    );
+    if !billed {
+        return (0, 0);
+    }
+    let disk = if charge == ChargeType::Prepaid {
+        0
+    } else {
+        r.disk_hourly
+    };
+    let traffic = if state == S::Running {
+        r.traffic_hourly
+    } else {
+        0
+    };
+    (disk, r.bw_hourly + traffic)
+}
+
+/// Rewrites `pieces` as CVM settles them: per clock hour and per item, the amount of the hour
+/// rounded to 0.01. Whole hours inside a piece are billed at the rounded hourly rate; a part
+/// of an hour adds to the hour's open amount and carries the change of its rounded value
+/// (`settle`), so what has been charged for an hour is always its amount so far, rounded. No
+/// closing step is needed: an instance released mid-hour has paid that hour, rounded.
+fn settle_in_cents(inst: &mut Instance, pieces: &mut Vec<Piece>) {
+    let n = pieces.len();
+    for i in 0..n {
+        let p = pieces[i];
+        let acc = match p.item {
+            Item::Compute => &mut inst.billing.open,
+            Item::Disk => &mut inst.billing.extra.as_deref_mut().expect("disk piece").open[0],
+            Item::Network => &mut inst.billing.extra.as_deref_mut().expect("net piece").open[1],
+        };
+        split_hours(p, acc, pieces);
+    }
+    pieces.drain(..n);
+}
+
+/// 0.01 per hour in units of `hourly × percent`.
+const CENT_RATE: i128 = 1_000_000;
+
+fn split_hours(p: Piece, acc: &mut OpenHour, out: &mut Vec<Piece>) {
+    use crate::engine::time::MS_PER_HOUR as H;
+    let rate = p.hourly as i128 * p.percent as i128;
+    let (mut a, end) = (p.start.ms(), p.end.ms());
+    while a < end {
+        let h = a / H;
+        if a == h * H && end >= (h + 1) * H {
+            // Whole hours: each settles at the hourly amount rounded.
+            let b = a + (end - a) / H * H;
+            let r = (rate + CENT_RATE / 2) / CENT_RATE * CENT_RATE;
+            out.push(Piece::new(
+                SimTime(a),
+                SimTime(b),
+                (r / 100) as u64,
+                100,
+                p.item,
+            ));
+            *acc = OpenHour {
+                hour: (b / H - 1) as u32,
+                raw: 0,
+            };
+            a = b;
+            continue;
+        }
+        let b = end.min((h + 1) * H);
+        let amount = rate * (b - a) as i128;
+        if acc.hour as u64 != h {
+            *acc = OpenHour {
+                hour: h as u32,
+                raw: 0,
+            };
+        }
+        let before = pricing::round_cents(Money(acc.raw as i128)).0;
+        acc.raw += amount as i64;
+        let after = pricing::round_cents(Money(acc.raw as i128)).0;
+        out.push(Piece {
+            settle: (after - before - amount) as i64,
+            ..Piece::new(SimTime(a), SimTime(b), p.hourly, p.percent, p.item)
+        });
+        a = b;
     }
 }
 
@@ -278,16 +452,38 @@ mod tests {
     }
 
     #[test]
-    fn prepaid_ladder() {
+    fn prepaid_ladder_of_the_family() {
         let r = BillingRules::default();
-        assert_eq!(
-            r.prepaid_price(100_000_000, 1),
-            Money::from_micros(100_000_000)
-        );
-        assert_eq!(
-            r.prepaid_price(100_000_000, 12),
-            Money::from_micros(1_044_000_000)
-        );
+        let price = |family: &str| TypePrice {
+            postpaid_hourly: 0,
+            prepaid_monthly: 100_000_000,
+            tiered: false,
+            ladder: Ladder::published_for_family(family),
+        };
+        // S5: 1 month 87%, 12 months 69%; others: 1 month 100%, 12 months 83%.
+        assert_eq!(r.prepaid_price(&price("S5"), 1), Money::from_micros(87_000_000));
+        assert_eq!(r.prepaid_price(&price("S5"), 12), Money::from_micros(828_000_000));
+        assert_eq!(r.prepaid_price(&price("SA2"), 1), Money::from_micros(100_000_000));
+        assert_eq!(r.prepaid_price(&price("SA2"), 12), Money::from_micros(996_000_000));
         assert!(r.valid_period(36) && !r.valid_period(13));
+    }
+
+    #[test]
+    fn settlements_round_each_clock_hour() {
+        use crate::engine::time::MS_PER_HOUR as H;
+        // 0.123456/h from 00:30 to 03:15: hour 0 half (0.061728 → 0.06), hours 1 and 2 whole
+        // (0.12 each), hour 3 a quarter (0.030864 → 0.03): 0.33 in all.
+        let mut acc = OpenHour::default();
+        let mut out = Vec::new();
+        let p = Piece::new(SimTime(H / 2), SimTime(3 * H + H / 4), 123_456, 100, Item::Compute);
+        split_hours(p, &mut acc, &mut out);
+        let total: Money = out.iter().map(Piece::amount).sum();
+        assert_eq!(total, Money::from_micros(330_000));
+        assert_eq!(out.len(), 3);
+        // Hour 3 goes on to 03:45: 0.030864 + 0.061728 = 0.092592 → 0.09, so 0.06 more.
+        let q = Piece::new(SimTime(3 * H + H / 4), SimTime(3 * H + 3 * H / 4), 123_456, 100, Item::Compute);
+        out.clear();
+        split_hours(q, &mut acc, &mut out);
+        assert_eq!(out.iter().map(Piece::amount).sum::<Money>(), Money::from_micros(60_000));
     }
 }

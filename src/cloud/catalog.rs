@@ -8,6 +8,8 @@ use std::fmt;
 
 use serde::Serialize;
 
+use super::pricing::{AttachmentPrices, Ladder};
+
 /// Index of a zone in the [`Catalog`].
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 pub struct ZoneIdx(pub u16);
@@ -158,6 +160,9 @@ pub struct TypePrice {
     pub prepaid_monthly: u64,
     /// Whether the postpaid price falls with accumulated hours (tiers 1.0 / 0.5 / 0.34).
     pub tiered: bool,
+    /// Prepaid duration discount of the type's family (价格总览), replaceable per family by the
+    /// price file or `[billing]`.
+    pub ladder: Ladder,
 }
 
 /// Everything the simulated account can buy, with prices. Zones and types are in scenario order.
@@ -174,6 +179,8 @@ pub struct Catalog {
     pub disk_gib: u32,
     /// The ISO currency of all prices (CNY on the Chinese site).
     pub currency: String,
+    /// Disk and public-network prices (illustrative unless the scenario gives its own).
+    pub attach: AttachmentPrices,
 }
 
 impl Catalog {
@@ -218,8 +225,9 @@ pub const ILLUSTRATIVE_FAMILY_RATES: &[(&str, u64, u64, bool)] = &[
 ];
 /// Rate for families not in the list above (untiered).
 pub const ILLUSTRATIVE_DEFAULT_RATE: (u64, u64) = (65_000, 32_000);
-/// Prepaid monthly price as hours of the postpaid price: 730 h × 0.7 (a one-month commitment
-/// is cheaper than running postpaid all month; the period ladder discounts it further).
+/// Prepaid monthly list price as hours of the postpaid price: 730 h × 0.7 (a month bought is
+/// cheaper than running postpaid all month; the family's published ladder discounts it
+/// further).
 pub const ILLUSTRATIVE_PREPAID_HOURS_PER_MONTH: f64 = 511.0;
 
 /// Illustrative price of a type from its family and size.
@@ -238,6 +246,7 @@ pub fn illustrative_price(t: &InstanceType) -> TypePrice {
         postpaid_hourly: hourly,
         prepaid_monthly: (hourly as f64 * ILLUSTRATIVE_PREPAID_HOURS_PER_MONTH).round() as u64,
         tiered,
+        ladder: Ladder::published_for_family(&t.family),
     }
 }
 

@@ -6,6 +6,7 @@ use crate::engine::{EventId, SimTime};
 
 use super::catalog::{ChargeType, TypeIdx, ZoneIdx};
 use super::money::Money;
+use super::pricing::{AttachRates, Attachments};
 use super::state::InstanceState;
 
 /// An instance id. Inside the simulator it is a serial number (creation order); outside it is
@@ -209,6 +210,65 @@ pub struct BillingState {
     /// and renewals), for the refund of an early termination.
     pub prepaid_since: SimTime,
     pub prepaid_paid: Money,
+    /// PREPAID: the current paid periods began with a RunInstances (not a change of charge
+    /// type), which the five-day full refund requires.
+    pub bought_new: bool,
+    /// The clock hour being settled for the instance itself and what it has accrued in it
+    /// (0.01 rounding of each hourly settlement).
+    pub open: OpenHour,
+    /// Disks, public network, resizes of a prepaid order: boxed, as most instances have none.
+    pub extra: Option<Box<BillingExtra>>,
+}
+
+/// The clock hour of a settlement not yet complete and the unrounded amount accrued in it so
+/// far (money units).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OpenHour {
+    pub hour: u32,
+    pub raw: i64,
+}
+
+/// An upgrade of a prepaid instance, paid for the time left to expiry: its value falls
+/// linearly from `paid` at `since` to nothing at `until` (refunded pro rata on a return).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UpgradeOrder {
+    pub paid: Money,
+    pub since: SimTime,
+    pub until: SimTime,
+}
+
+impl UpgradeOrder {
+    /// The unused value at `now`.
+    pub fn unused(&self, now: SimTime) -> Money {
+        let span = self.until.since(self.since).ms() as i128;
+        if span <= 0 || now >= self.until {
+            return Money::ZERO;
+        }
+        let left = self.until.since(now.max(self.since)).ms() as i128;
+        Money(self.paid.0 * left / span)
+    }
+}
+
+/// Billing state of the instances that have disks, public network or a resized prepaid order.
+#[derive(Clone, Debug, Default)]
+pub struct BillingExtra {
+    /// What RunInstances launched it with (`SystemDisk`, `DataDisks`, `InternetAccessible`).
+    pub attach: Attachments,
+    pub rates: AttachRates,
+    /// Hours being settled for the disks and the network.
+    pub open: [OpenHour; 2],
+    /// Net charges (charged − refunded) for the disks and the network, parts of the bill.
+    pub net_disk: Money,
+    pub net_network: Money,
+    /// PREPAID: the disks' and the network's share of `prepaid_paid`.
+    pub paid_disk: Money,
+    pub paid_network: Money,
+    /// PREPAID: the type the current order was bought as, when a resize changed the type
+    /// since (an upgrade keeps the order and adds an upgrade order; a downgrade re-buys).
+    pub order_type: Option<TypeIdx>,
+    pub upgrade: Option<UpgradeOrder>,
+    /// PREPAID downgrades so far (CVM allows 5 per instance in all).
+    pub downgrades: u32,
 }
 
 /// One instance.

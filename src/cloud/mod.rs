@@ -9,6 +9,7 @@ pub mod errors;
 pub mod fleet;
 pub mod instance;
 pub mod money;
+pub mod pricing;
 pub mod ratelimit;
 pub mod spot_holders;
 pub mod spot_market;

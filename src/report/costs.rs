@@ -77,6 +77,8 @@ impl CostLedger {
             let r = p.hourly as i128 * p.percent as i128;
             let hour_of = |t: SimTime| ((t.ms() / MS_PER_HOUR) as usize).min(last);
             let ha = hour_of(p.start);
+            // The rounding of the hour's settlement (the piece lies within that hour).
+            cell[ha].partial += p.settle as i128;
             if p.end > p.start && hour_of(SimTime(p.end.ms() - 1)) == ha {
                 // Within one hour (a spot price step, a short stay): the whole amount lands in
                 // that hour, which is what the four difference-array updates below add up to.
@@ -157,12 +159,13 @@ mod tests {
     fn pieces_split_across_hours_exactly() {
         let mut l = CostLedger::new(1, SimTime(5 * MS_PER_HOUR));
         // 1.00/h from 00:30 to 02:15, and a point charge of 3.00 at 01:10
-        let pieces = [Piece {
-            start: SimTime(MS_PER_HOUR / 2),
-            end: SimTime(2 * MS_PER_HOUR + MS_PER_HOUR / 4),
-            hourly: 1_000_000,
-            percent: 100,
-        }];
+        let pieces = [Piece::new(
+            SimTime(MS_PER_HOUR / 2),
+            SimTime(2 * MS_PER_HOUR + MS_PER_HOUR / 4),
+            1_000_000,
+            100,
+            crate::cloud::pricing::Item::Compute,
+        )];
         let amount = pieces[0].amount() + Money::from_micros(3_000_000);
         l.book(
             0,

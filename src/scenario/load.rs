@@ -12,6 +12,10 @@ use crate::cloud::catalog::{
     Catalog, TypePrice, Zone, illustrative_price, known_zone_id, parse_instance_type,
     region_of_zone,
 };
+use crate::cloud::pricing::{
+    AttachmentPrices, Attachments, DiskPrice, DiskSpec, DiskType, InternetChargeType,
+    InternetSpec, Ladder,
+};
 use crate::cloud::ratelimit::{Limit, RateLimits, WindowKind};
 use crate::cloud::spot_market::SpotModel;
 use crate::cloud::{Action, ChargeType, Timings, TypeIdx, ZoneIdx};
@@ -84,6 +88,8 @@ pub struct WorkloadSpec {
     pub replace_failed: bool,
     /// `least_quota_used`: how long a DescribeAccountQuota answer is used.
     pub quota_refresh: SimDuration,
+    /// RunInstances `SystemDisk`, `DataDisks`, `InternetAccessible`.
+    pub attach: Option<std::sync::Arc<Attachments>>,
 }
 
 /// A scenario ready to run.
@@ -427,11 +433,30 @@ fn resolve(f: ScenarioFile, text: &str, origin: &str) -> Result<Scenario, Scenar
     // Types and prices: the illustrative catalogue, replaced by `prices_file`, replaced by
     // `[prices]`.
     let file_prices = match &f.prices_file {
-        None => std::collections::BTreeMap::new(),
+        None => PriceFile::default(),
         Some(file) => {
             let path = crate::workload::lifetimes::scenario_relative(origin, file);
             read_price_file(&path).map_err(|m| fail("prices_file", m))?
         }
+    };
+    // Prepaid ladders: per family in `[billing]`, else the price file's, else
+    // `prepaid_discount_percent` for all families, else the published ladders.
+    let all_ladder = match &f.billing.prepaid_discount_percent {
+        None => None,
+        Some(t) => Some(ladder_of(t, "billing.prepaid_discount_percent", &fail)?),
+    };
+    let mut family_ladders = std::collections::BTreeMap::new();
+    for (fam, t) in &f.billing.prepaid_discount_by_family {
+        let field = format!("billing.prepaid_discount_by_family.{fam}");
+        family_ladders.insert(fam.clone(), ladder_of(t, &field, &fail)?);
+    }
+    let ladder_for = |family: &str| -> Ladder {
+        family_ladders
+            .get(family)
+            .or(file_prices.ladders.get(family))
+            .or(all_ladder.as_ref())
+            .cloned()
+            .unwrap_or_else(|| Ladder::published_for_family(family))
     };
     let mut types = Vec::new();
     let mut prices = Vec::new();
@@ -448,7 +473,7 @@ fn resolve(f: ScenarioFile, text: &str, origin: &str) -> Result<Scenario, Scenar
                 format!("`{name}` is listed twice"),
             ));
         }
-        let price = match f.prices.get(name).or(file_prices.get(name)) {
+        let price = match f.prices.get(name).or(file_prices.types.get(name)) {
             None => illustrative_price(&t),
             Some(p) => {
                 if !(p.postpaid_hourly.is_finite()
@@ -477,8 +502,13 @@ fn resolve(f: ScenarioFile, text: &str, origin: &str) -> Result<Scenario, Scenar
                             / ill.postpaid_hourly.max(1),
                     ),
                     tiered: p.tiered,
+                    ladder: Ladder::default(),
                 }
             }
+        };
+        let price = TypePrice {
+            ladder: ladder_for(&t.family),
+            ..price
         };
         types.push(t);
         prices.push(price);
@@ -500,6 +530,7 @@ fn resolve(f: ScenarioFile, text: &str, origin: &str) -> Result<Scenario, Scenar
         disk_gib_hourly: to_micros(f.cloud.disk_price_per_gib_hour),
         disk_gib: f.cloud.disk_gib,
         currency: f.cloud.currency.clone(),
+        attach: attachment_prices(&f, &file_prices, &fail)?,
     };
     let type_ref = |field: &str, name: &str| {
         cat.type_index(name).ok_or_else(|| {
@@ -587,28 +618,10 @@ fn resolve(f: ScenarioFile, text: &str, origin: &str) -> Result<Scenario, Scenar
         }
         rules.postpaid_tiers = tiers.clone();
     }
-    if let Some(ladder) = &f.billing.prepaid_discount_percent {
-        let mut v = Vec::new();
-        for (k, &pct) in ladder {
-            let m: u32 = k.parse().map_err(|_| {
-                fail_at(
-                    &format!("billing.prepaid_discount_percent.{k}"),
-                    k,
-                    format!("`{k}` is not a number of months"),
-                )
-            })?;
-            if m == 0 || pct == 0 || pct > 100 {
-                return Err(fail_at(
-                    &format!("billing.prepaid_discount_percent.{k}"),
-                    k,
-                    "months and percent must be above 0, percent at most 100".into(),
-                ));
-            }
-            v.push((m, pct));
-        }
-        v.sort();
-        rules.prepaid_discounts = v;
-    }
+    rules.round_cents = f.billing.settlement_rounding;
+    rules.five_day_returns_per_year = f.billing.five_day_returns_per_year;
+    rules.returns_per_year = f.billing.returns_per_year;
+    rules.max_downgrades = f.billing.max_downgrades;
     let spot_model = match &f.cloud.spot_market {
         None => SpotModel::Constant {
             fraction: f.cloud.spot_price_fraction.0,
@@ -727,6 +740,16 @@ fn resolve(f: ScenarioFile, text: &str, origin: &str) -> Result<Scenario, Scenar
             }
             let renew_flag = parse_renew_flag(&w.renew_flag, &at("renew_flag"), &fail)?;
             let max_price = parse_price(w.max_price, &at("max_price"), &fail)?;
+            let attach = attachments_of(
+                AttachSettings {
+                    charge_type: w.charge_type,
+                    system_disk: &w.system_disk,
+                    data_disks: &w.data_disks,
+                    internet_accessible: &w.internet_accessible,
+                },
+                &at,
+                &fail,
+            )?;
             if w.quota_refresh.is_some() && w.placement != Placement::LeastQuotaUsed {
                 return Err(fail(
                     &at("quota_refresh"),
@@ -744,6 +767,7 @@ fn resolve(f: ScenarioFile, text: &str, origin: &str) -> Result<Scenario, Scenar
                 ));
             }
             Ok(WorkloadSpec {
+                attach,
                 zone_fallback: w.zone_fallback,
                 replace_failed: w.replace_failed,
                 quota_refresh,
@@ -1366,9 +1390,7 @@ fn parse_price(p: Option<f64>, field: &str, fail: Fail<'_>) -> Result<Option<u64
 /// Reads a price file: CSV with a header naming `instance_type`, `postpaid_hourly` and
 /// optionally `prepaid_monthly` and `tiered` (true/false), prices in the scenario's currency.
 /// Types the scenario does not use are ignored, so one file can hold a whole price list.
-fn read_price_file(
-    path: &Path,
-) -> Result<std::collections::BTreeMap<String, super::schema::PriceSettings>, String> {
+fn read_price_file(path: &Path) -> Result<PriceFile, String> {
     let shown = path.display();
     let mut r = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
@@ -1384,7 +1406,8 @@ fn read_price_file(
         ));
     };
     let (pre, tier) = (col("prepaid_monthly"), col("tiered"));
-    let mut out = std::collections::BTreeMap::new();
+    let ladder_col = col("prepaid_discount");
+    let mut out = PriceFile::default();
     for (i, rec) in r.records().enumerate() {
         let line = i + 2;
         let rec = rec.map_err(|e| format!("`{shown}`:{line}: {e}"))?;
@@ -1404,6 +1427,36 @@ fn read_price_file(
             Some(c) if !cell(c).is_empty() => Some(num(c, "prepaid_monthly")?),
             _ => None,
         };
+        if let Some(d) = DiskType::parse(&name) {
+            // A disk type's row: prices per GiB-hour and per GiB-month.
+            let monthly = prepaid_monthly.ok_or_else(|| {
+                format!("`{shown}`:{line}: disk type {name} needs prepaid_monthly (per GiB-month)")
+            })?;
+            out.disks.insert(
+                d,
+                DiskPrice {
+                    gib_hourly: to_micros(postpaid_hourly),
+                    gib_monthly: to_micros(monthly),
+                },
+            );
+            continue;
+        }
+        if let Some(c) = ladder_col
+            && !cell(c).is_empty()
+        {
+            let ladder = Ladder::parse(&cell(c))
+                .map_err(|e| format!("`{shown}`:{line}: prepaid_discount: {e}"))?;
+            let family = name.split('.').next().unwrap_or("").to_string();
+            if let Some(old) = out.ladders.get(&family)
+                && *old != ladder
+            {
+                return Err(format!(
+                    "`{shown}`:{line}: prepaid_discount of family {family} differs from an \
+                     earlier row's (the ladder is per family)"
+                ));
+            }
+            out.ladders.insert(family, ladder);
+        }
         let tiered = match tier.map(cell).as_deref() {
             None | Some("") => true,
             Some("true") => true,
@@ -1414,7 +1467,7 @@ fn read_price_file(
                 ));
             }
         };
-        out.insert(
+        out.types.insert(
             name,
             super::schema::PriceSettings {
                 postpaid_hourly,
@@ -1424,4 +1477,198 @@ fn read_price_file(
         );
     }
     Ok(out)
+}
+
+/// The catalogue's disk and network prices: the illustrative ones, replaced by the price
+/// file's disk rows, replaced by `[cloud.disk_prices]` and `[cloud.bandwidth]`.
+fn attachment_prices(
+    f: &ScenarioFile,
+    file: &PriceFile,
+    fail: Fail<'_>,
+) -> Result<AttachmentPrices, ScenarioError> {
+    let mut a = AttachmentPrices::default();
+    let price = |x: f64, field: &str| -> Result<u64, ScenarioError> {
+        parse_price(Some(x), field, fail).map(|p| p.unwrap_or(0))
+    };
+    for (d, p) in &file.disks {
+        if let Some(slot) = a.disks.iter_mut().find(|(t, _)| t == d) {
+            slot.1 = *p;
+        }
+    }
+    for (name, p) in &f.cloud.disk_prices {
+        let field = format!("cloud.disk_prices.{name}");
+        let d = DiskType::parse(name).ok_or_else(|| {
+            fail(
+                &field,
+                format!(
+                    "`{name}` is not a cloud disk type; use {}",
+                    DiskType::ALL.map(|t| t.as_str()).join(", ")
+                ),
+            )
+        })?;
+        let p = DiskPrice {
+            gib_hourly: price(p.postpaid_per_gib_hour, &format!("{field}.postpaid_per_gib_hour"))?,
+            gib_monthly: price(p.prepaid_per_gib_month, &format!("{field}.prepaid_per_gib_month"))?,
+        };
+        if let Some(slot) = a.disks.iter_mut().find(|(t, _)| *t == d) {
+            slot.1 = p;
+        }
+    }
+    if let Some(t) = &f.billing.disk_prepaid_discount_percent {
+        a.disk_ladder = ladder_of(t, "billing.disk_prepaid_discount_percent", fail)?;
+    }
+    let b = &f.cloud.bandwidth;
+    let bw = &mut a.bandwidth;
+    if let Some(x) = b.postpaid_per_mbps_hour {
+        bw.hourly_per_mbps = price(x, "cloud.bandwidth.postpaid_per_mbps_hour")?;
+    }
+    if let Some(x) = b.postpaid_per_mbps_hour_above {
+        bw.hourly_per_mbps_above = price(x, "cloud.bandwidth.postpaid_per_mbps_hour_above")?;
+    }
+    if let Some(x) = b.tier_mbps {
+        bw.tier_mbps = x;
+    }
+    if let Some(x) = b.traffic_per_gb {
+        bw.per_gb = price(x, "cloud.bandwidth.traffic_per_gb")?;
+    }
+    if let Some(steps) = &b.prepaid_per_mbps_month {
+        let field = "cloud.bandwidth.prepaid_per_mbps_month";
+        if steps.first().map(|s| s.0) != Some(0) || steps.windows(2).any(|w| w[1].0 <= w[0].0) {
+            return Err(fail(
+                field,
+                "steps must start at 0 Mbps and rise, e.g. [[0, 20], [2, 25], [5, 90]]".into(),
+            ));
+        }
+        bw.monthly_per_mbps = steps
+            .iter()
+            .map(|&(m, p)| price(p, field).map(|p| (m, p)))
+            .collect::<Result<_, _>>()?;
+    }
+    Ok(a)
+}
+
+/// What a price file holds: type prices, family ladders, disk prices.
+#[derive(Default)]
+struct PriceFile {
+    types: std::collections::BTreeMap<String, super::schema::PriceSettings>,
+    ladders: std::collections::BTreeMap<String, Ladder>,
+    disks: std::collections::BTreeMap<DiskType, DiskPrice>,
+}
+
+/// A `{ "months" = percent }` table as a ladder, or a message naming the bad step.
+fn ladder_of(
+    table: &std::collections::BTreeMap<String, u32>,
+    field: &str,
+    fail: Fail<'_>,
+) -> Result<Ladder, ScenarioError> {
+    let mut steps = Vec::new();
+    for (k, &pct) in table {
+        let m: u32 = k.parse().map_err(|_| {
+            fail(
+                &format!("{field}.{k}"),
+                format!("`{k}` is not a number of months"),
+            )
+        })?;
+        steps.push((m, pct));
+    }
+    Ladder::new(steps).map_err(|e| fail(field, e))
+}
+
+/// The RunInstances fields of a workload or a scripted action that choose disks and network.
+struct AttachSettings<'a> {
+    charge_type: ChargeType,
+    system_disk: &'a Option<super::schema::DiskSettings>,
+    data_disks: &'a [super::schema::DiskSettings],
+    internet_accessible: &'a Option<super::schema::InternetSettings>,
+}
+
+/// The disks and public network of a workload's or a script's RunInstances.
+fn attachments_of(
+    w: AttachSettings<'_>,
+    at: &dyn Fn(&str) -> String,
+    fail: Fail<'_>,
+) -> Result<Option<std::sync::Arc<Attachments>>, ScenarioError> {
+    let disk = |d: &super::schema::DiskSettings, field: &str| -> Result<DiskSpec, ScenarioError> {
+        let t = DiskType::parse(&d.disk_type).ok_or_else(|| {
+            fail(
+                &at(&format!("{field}.disk_type")),
+                format!(
+                    "`{}` is not a cloud disk type; use {}",
+                    d.disk_type,
+                    DiskType::ALL.map(|t| t.as_str()).join(", ")
+                ),
+            )
+        })?;
+        if d.disk_size == 0 || d.disk_size > 32_000 {
+            return Err(fail(
+                &at(&format!("{field}.disk_size")),
+                format!("{} GiB: a disk is 1 to 32000 GiB", d.disk_size),
+            ));
+        }
+        Ok(DiskSpec {
+            disk_type: t,
+            disk_size: d.disk_size,
+        })
+    };
+    let mut a = Attachments::default();
+    if let Some(d) = &w.system_disk {
+        a.system_disk = Some(disk(d, "system_disk")?);
+    }
+    if w.data_disks.len() > 20 {
+        return Err(fail(
+            &at("data_disks"),
+            format!("{} data disks: RunInstances takes at most 20 cloud disks", w.data_disks.len()),
+        ));
+    }
+    for (i, d) in w.data_disks.iter().enumerate() {
+        a.data_disks.push(disk(d, &format!("data_disks[{i}]"))?);
+    }
+    if let Some(n) = &w.internet_accessible {
+        let charge = match &n.internet_charge_type {
+            None if w.charge_type == ChargeType::Prepaid => InternetChargeType::BandwidthPrepaid,
+            None => InternetChargeType::BandwidthPostpaidByHour,
+            Some(t) => InternetChargeType::parse(t).ok_or_else(|| {
+                fail(
+                    &at("internet_accessible.internet_charge_type"),
+                    format!(
+                        "`{t}`: use BANDWIDTH_POSTPAID_BY_HOUR, TRAFFIC_POSTPAID_BY_HOUR or \
+                         BANDWIDTH_PREPAID (BANDWIDTH_PACKAGE is not modelled)"
+                    ),
+                )
+            })?,
+        };
+        if charge == InternetChargeType::BandwidthPrepaid && w.charge_type != ChargeType::Prepaid {
+            return Err(fail(
+                &at("internet_accessible.internet_charge_type"),
+                format!("BANDWIDTH_PREPAID needs a PREPAID instance; this workload is {}", w.charge_type),
+            ));
+        }
+        if n.internet_max_bandwidth_out == 0 {
+            return Err(fail(
+                &at("internet_accessible.internet_max_bandwidth_out"),
+                "0 Mbps is no public network: leave internet_accessible out".into(),
+            ));
+        }
+        let gb = n
+            .traffic_gb_per_hour
+            .unwrap_or(n.internet_max_bandwidth_out as f64 * 0.045);
+        if !(gb.is_finite() && gb >= 0.0) {
+            return Err(fail(
+                &at("internet_accessible.traffic_gb_per_hour"),
+                format!("{gb} is not an amount of GB of zero or more"),
+            ));
+        }
+        if n.traffic_gb_per_hour.is_some() && charge != InternetChargeType::TrafficPostpaidByHour {
+            return Err(fail(
+                &at("internet_accessible.traffic_gb_per_hour"),
+                "is only used with TRAFFIC_POSTPAID_BY_HOUR".into(),
+            ));
+        }
+        a.internet = Some(InternetSpec {
+            charge,
+            max_bandwidth_out: n.internet_max_bandwidth_out,
+            traffic_mgb_per_hour: (gb * 1000.0).round() as u64,
+        });
+    }
+    Ok((!a.is_empty()).then(|| std::sync::Arc::new(a)))
 }

@@ -221,6 +221,11 @@ pub struct ActionSettings {
     /// DescribeInstances: Filters, name → values.
     #[serde(default)]
     pub filters: BTreeMap<String, Vec<String>>,
+    /// RunInstances: `SystemDisk`, `DataDisks`, `InternetAccessible` (as for a workload).
+    pub system_disk: Option<DiskSettings>,
+    #[serde(default)]
+    pub data_disks: Vec<DiskSettings>,
+    pub internet_accessible: Option<InternetSettings>,
 }
 
 /// A selection of instances alive at the time of the action.
@@ -350,6 +355,12 @@ pub struct CloudSettings {
     pub disk_gib: u32,
     #[serde(default = "default_disk_price")]
     pub disk_price_per_gib_hour: f64,
+    /// Cloud disk prices by `DiskType`, replacing the illustrative ones.
+    #[serde(default)]
+    pub disk_prices: BTreeMap<String, DiskPriceSettings>,
+    /// Public network prices, replacing the illustrative ones.
+    #[serde(default)]
+    pub bandwidth: BandwidthSettings,
     #[serde(default)]
     pub timings: TimingSettings,
     /// How the spot market price moves; absent = constant at `spot_price_fraction`.
@@ -414,6 +425,12 @@ impl Default for BillingSettings {
         BillingSettings {
             postpaid_tiers: None,
             prepaid_discount_percent: None,
+            prepaid_discount_by_family: BTreeMap::new(),
+            disk_prepaid_discount_percent: None,
+            settlement_rounding: true,
+            five_day_returns_per_year: 1,
+            returns_per_year: default_returns(),
+            max_downgrades: default_downgrades(),
             enabled: true,
         }
     }
@@ -425,12 +442,86 @@ impl Default for BillingSettings {
 pub struct BillingSettings {
     /// Postpaid tiers: `[[from_hours, percent], ...]`; default `[[0, 100], [96, 50], [360, 34]]`.
     pub postpaid_tiers: Option<Vec<(u64, u32)>>,
-    /// Prepaid discount ladder, period in months → percent of the undiscounted price.
-    /// Default 1-11: 100, 12: 87, 24: 72, 36: 60, 48: 55, 60: 50 (ASSUMPTION).
+    /// Prepaid discount ladder for every family: from months → percent of the list price (a
+    /// period pays the step at or below it). Default: the published ladders, S5's for S5 and
+    /// the other families' for the rest.
     pub prepaid_discount_percent: Option<BTreeMap<String, u32>>,
+    /// The same per family (`S5 = { "1" = 87, "3" = 78 }`), over the price file's ladder and
+    /// `prepaid_discount_percent`.
+    #[serde(default)]
+    pub prepaid_discount_by_family: BTreeMap<String, BTreeMap<String, u32>>,
+    /// The prepaid cloud-disk ladder; default 6: 88, 12: 83, 24: 70, 36: 50.
+    pub disk_prepaid_discount_percent: Option<BTreeMap<String, u32>>,
+    /// Round each hourly settlement (per instance and item) and each order to 0.01; default
+    /// `true`, as CVM does.
+    #[serde(default = "yes")]
+    pub settlement_rounding: bool,
+    /// Five-day full refunds per account per year (default 1).
+    #[serde(default = "one")]
+    pub five_day_returns_per_year: u32,
+    /// Self-service returns of prepaid instances per account per year (default 199).
+    #[serde(default = "default_returns")]
+    pub returns_per_year: u32,
+    /// Downgrades a prepaid instance may have in all (default 5).
+    #[serde(default = "default_downgrades")]
+    pub max_downgrades: u32,
     /// `false` turns billing off (to measure its cost in run time); default `true`.
     #[serde(default = "yes")]
     pub enabled: bool,
+}
+
+fn default_returns() -> u32 {
+    199
+}
+fn default_downgrades() -> u32 {
+    5
+}
+
+/// Prices of a cloud disk type, per GiB.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiskPriceSettings {
+    pub postpaid_per_gib_hour: f64,
+    pub prepaid_per_gib_month: f64,
+}
+
+/// Public network prices.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BandwidthSettings {
+    /// BANDWIDTH_POSTPAID_BY_HOUR per Mbps-hour up to `tier_mbps` (default 0.063, 5 Mbps),
+    /// and above it (default 0.25).
+    pub postpaid_per_mbps_hour: Option<f64>,
+    pub postpaid_per_mbps_hour_above: Option<f64>,
+    pub tier_mbps: Option<u32>,
+    /// BANDWIDTH_PREPAID per Mbps-month: `[[from_mbps, price], ...]` (default
+    /// `[[0, 20], [2, 25], [5, 90]]`).
+    pub prepaid_per_mbps_month: Option<Vec<(u32, f64)>>,
+    /// TRAFFIC_POSTPAID_BY_HOUR per GB (default 0.80).
+    pub traffic_per_gb: Option<f64>,
+}
+
+/// A disk of a workload's RunInstances (`SystemDisk`, `DataDisks`).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiskSettings {
+    pub disk_type: String,
+    /// GiB.
+    pub disk_size: u32,
+}
+
+/// `InternetAccessible` of a workload's RunInstances.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct InternetSettings {
+    /// BANDWIDTH_POSTPAID_BY_HOUR, TRAFFIC_POSTPAID_BY_HOUR or BANDWIDTH_PREPAID; default
+    /// BANDWIDTH_PREPAID for a PREPAID workload, BANDWIDTH_POSTPAID_BY_HOUR otherwise.
+    pub internet_charge_type: Option<String>,
+    /// Mbps.
+    pub internet_max_bandwidth_out: u32,
+    /// TRAFFIC_POSTPAID_BY_HOUR: outbound GB per RUNNING hour (ASSUMPTION; default 10% of
+    /// the bandwidth: Mbps × 0.045).
+    pub traffic_gb_per_hour: Option<f64>,
 }
 
 fn default_launch_failure() -> Probability {
@@ -457,6 +548,8 @@ impl Default for CloudSettings {
             currency: default_currency(),
             disk_gib: default_disk_gib(),
             disk_price_per_gib_hour: default_disk_price(),
+            disk_prices: BTreeMap::new(),
+            bandwidth: BandwidthSettings::default(),
             timings: TimingSettings::default(),
             spot_market: None,
             spot_notice: default_spot_notice(),
@@ -609,6 +702,13 @@ pub struct WorkloadSettings {
     /// `least_quota_used`: how long a DescribeAccountQuota answer is used before it is asked
     /// again (default 1m).
     pub quota_refresh: Option<Duration>,
+    /// RunInstances `SystemDisk`; absent, the instance price covers the system disk.
+    pub system_disk: Option<DiskSettings>,
+    /// RunInstances `DataDisks` (at most 20 cloud disks).
+    #[serde(default)]
+    pub data_disks: Vec<DiskSettings>,
+    /// RunInstances `InternetAccessible`; absent, no public bandwidth (CVM's default 0 Mbps).
+    pub internet_accessible: Option<InternetSettings>,
 }
 
 fn default_charge() -> ChargeType {

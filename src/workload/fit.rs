@@ -136,6 +136,7 @@ impl FitOptions {
             spot_fraction: 0.2,
             disk_gib_hourly: 0,
             disk_gib: 0,
+            attach: Default::default(),
             currency: "CNY".into(),
         };
         let stem = path

@@ -825,6 +825,7 @@ mod tests {
             spot_fraction: 0.2,
             disk_gib_hourly: 0,
             disk_gib: 0,
+            attach: Default::default(),
             currency: "CNY".into(),
         }
     }

@@ -729,7 +729,7 @@ impl Cloud {
             keys.push(key);
             let upfront = if c == ChargeType::Prepaid {
                 self.rules
-                    .prepaid_price(self.catalog.price(t).prepaid_monthly, r.period_months)
+                    .prepaid_price(self.catalog.price(t), r.period_months)
             } else {
                 Money::ZERO
             };

@@ -64,7 +64,7 @@ impl Cloud {
             let inst = self.fleet.live_mut(k);
             let price = self
                 .rules
-                .prepaid_price(self.catalog.price(inst.itype).prepaid_monthly, months);
+                .prepaid_price(self.catalog.price(inst.itype), months);
             // ExpiredTime moves on by Period from where it was: an instance renewed out of the
             // recycle bin pays for its days there.
             let base = inst.expires.unwrap_or(now);
@@ -167,7 +167,7 @@ impl Cloud {
             if to == ChargeType::Prepaid {
                 upfront = self
                     .rules
-                    .prepaid_price(self.catalog.price(inst.itype).prepaid_monthly, months);
+                    .prepaid_price(self.catalog.price(inst.itype), months);
                 inst.billing.charged += upfront;
                 inst.billing.prepaid_paid = upfront;
                 inst.billing.prepaid_since = now;
@@ -268,7 +268,7 @@ impl Cloud {
         if inst.renew_flag == RenewFlag::NotifyAndAutoRenew {
             let price = self
                 .rules
-                .prepaid_price(self.catalog.price(inst.itype).prepaid_monthly, 1);
+                .prepaid_price(self.catalog.price(inst.itype), 1);
             let expires = inst.expires.unwrap_or(now) + prepaid_period(1);
             inst.expires = Some(expires);
             inst.billing.charged += price;
