@@ -10,7 +10,7 @@ use crate::cloud::{ApiError, Cloud, ErrorCode, Observer, Request, Response};
 use crate::engine::{RngStreams, Scheduler, SimTime};
 use crate::report::journal::{Journal, TraceFilter};
 use crate::report::output::Staging;
-use crate::report::recorder::{Recorder, by_charge};
+use crate::report::recorder::{Recorder, by_charge, by_item};
 use crate::report::summary::Summary;
 use crate::report::timeseries::TimeseriesWriter;
 use crate::scenario::Scenario;
@@ -376,6 +376,7 @@ pub fn summarize(scn: &Scenario, seed: u64, world: &World, events: u64, wall: f6
             .collect(),
         cost_total: rec.cost_total().as_f64(),
         cost_by_charge_type: by_charge(&rec.cost_by_charge),
+        cost_by_item: by_item(rec.cost_total(), rec.cost_disk, rec.cost_network),
         cost_prepaid_unused: rec.prepaid_unused.as_f64(),
         cost_to_horizon: (rec.cost_total() - rec.prepaid_unused).as_f64(),
         mean_instances_alive: world.occupancy.mean(end),

@@ -309,6 +309,7 @@ impl<O: Observer> World<O> {
             renew_flag,
             max_price,
             client_token: None,
+            attach: self.workload(w).and_then(|wl| wl.spec.attach.clone()),
         });
         let result = self
             .cloud
@@ -533,6 +534,7 @@ impl<O: Observer> World<O> {
                     renew_flag: crate::cloud::RenewFlag::NotifyAndAutoRenew,
                     max_price: None,
                     client_token: None,
+                    attach: None,
                 });
                 if let Ok(Response::Launched { ids, .. }) =
                     self.cloud.call(Owner::Pool, req, sched, &mut self.rec)

@@ -47,6 +47,9 @@ struct Row {
     cost: String,
     history: String,
     reclaimed: String,
+    /// The disks' and the public network's parts of `cost`.
+    disk: String,
+    network: String,
 }
 
 impl Row {
@@ -189,6 +192,8 @@ fn read_folder(dir: TestDir, out: &std::path::Path, summary: Value) -> Run {
             cost: r[col("cost")].to_string(),
             history: r[col("charge_history")].to_string(),
             reclaimed: r[col("spot_reclaimed")].to_string(),
+            disk: r[col("cost_disk")].to_string(),
+            network: r[col("cost_network")].to_string(),
         })
         .collect::<Vec<_>>();
     assert_eq!(
@@ -541,21 +546,23 @@ select = { from = "ended" }
     let run = run_scn("autorenew", &text);
     let kept = run.one("kept", |r| r.state == "RUNNING");
     let ended = run.one("ended", |r| r.state == "SHUTDOWN");
-    // Purchase at 0 (100), renewals at 30 d and 60 d (100 each): charged 3 × 100 = 300; the
-    // next renewal (90 d) is after the 80 d horizon.
-    assert_eq!(kept.bill(), ("300.000000", "0.000000", "300.000000"));
-    // The other one is terminated at 75 d: used 75 d = 2 months + 15 d (360 h);
-    // consumed = 2 × 100 + 360 h × 0.1 = 236; refund = 300 − 236 = 64. In the recycle bin at
+    // A month of S5 pays 87% (价格总览): purchase at 0 (87), renewals at 30 d and 60 d (87
+    // each): charged 3 × 87 = 261; the next renewal (90 d) is after the 80 d horizon.
+    assert_eq!(kept.bill(), ("261.000000", "0.000000", "261.000000"));
+    // The other one is returned at 75 d (past the five days: the ordinary refund): used 75 d
+    // = 2 whole months + 15 d (360 h). Consumed (退还包年包月实例退费说明) = the 2 months at
+    // the monthly price with the discount of 2 months (87%): 2 × 100 × 0.87 = 174, plus 360 h
+    // at the postpaid 0.1/h = 36; 210 in all. Refund = 261 − 210 = 51. In the recycle bin at
     // the horizon (released at 82 d).
-    assert_eq!(ended.bill(), ("300.000000", "64.000000", "236.000000"));
+    assert_eq!(ended.bill(), ("261.000000", "51.000000", "210.000000"));
     assert_eq!(ended.released, None);
-    assert!(close(run.cost_total(), 536.0));
-    // costs.csv: 2 × 100 in hours 0, 720 and 1440; −64 in hour 1800.
-    assert_eq!(run.hour_cost(0, "PREPAID"), "200.000000");
-    assert_eq!(run.hour_cost(720, "PREPAID"), "200.000000");
-    assert_eq!(run.hour_cost(1440, "PREPAID"), "200.000000");
-    assert_eq!(run.hour_cost(1800, "PREPAID"), "-64.000000");
-    assert_eq!(run.costs_sum(None), 536_000_000);
+    assert!(close(run.cost_total(), 471.0));
+    // costs.csv: 2 × 87 in hours 0, 720 and 1440; −51 in hour 1800.
+    assert_eq!(run.hour_cost(0, "PREPAID"), "174.000000");
+    assert_eq!(run.hour_cost(720, "PREPAID"), "174.000000");
+    assert_eq!(run.hour_cost(1440, "PREPAID"), "174.000000");
+    assert_eq!(run.hour_cost(1800, "PREPAID"), "-51.000000");
+    assert_eq!(run.costs_sum(None), 471_000_000);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1219,6 +1226,297 @@ proptest! {
                     prop_assert_eq!(a, *b);
                 }
             }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The published rules (issue 13). Each hand computation follows the document named in the
+// README's *Billing* section: 价格总览 (the prepaid ladders), 退还包年包月实例退费说明 (returns),
+// 实例调整配置费用说明 and 调整实例配置 (resizes), 按量计费实例关机不收费说明 (stopping), 计费模式
+// (0.01 settlements), 云硬盘 价格总览 and 独享型公网网络计费 (disks and bandwidth).
+
+/// The head with settlements rounded to 0.01, as CVM does (the default).
+fn head_cents(name: &str, duration: &str, types: &str) -> String {
+    head(name, duration, types).replace(
+        "settlement_rounding = false   # these bills are the exact amounts; tests/money.rs rounds",
+        "settlement_rounding = true",
+    )
+}
+
+/// Two S5 types, untiered: S5.LARGE8 1.00 / h and 300 a month, S5.2XLARGE16 2.00 / h and 600.
+const TWO_S5: &str = r#"
+[prices."S5.LARGE8"]
+postpaid_hourly = 1.0
+prepaid_monthly = 300.0
+tiered = false
+
+[prices."S5.2XLARGE16"]
+postpaid_hourly = 2.0
+prepaid_monthly = 600.0
+tiered = false
+"#;
+
+fn action(at: &str, body: &str) -> String {
+    format!("\n[[actions]]\nat = \"{at}\"\n{body}\n")
+}
+
+fn run_prepaid(name: &str, itype: &str, months: u32) -> String {
+    format!(
+        "action = \"RunInstances\"\nname = \"{name}\"\nzone = \"ap-guangzhou-3\"\ninstance_type = \"{itype}\"\ncharge_type = \"PREPAID\"\nperiod_months = {months}"
+    )
+}
+
+fn on(name: &str, what: &str) -> String {
+    format!("action = \"{what}\"\nselect = {{ from = \"{name}\" }}")
+}
+
+#[test]
+fn s5_year_returned_on_day_45() {
+    let mut text = head_cents("s5year", "50d", r#""S5.LARGE8", "S5.2XLARGE16""#) + TWO_S5;
+    text += &action("0s", &run_prepaid("y", "S5.LARGE8", 12));
+    text += &action("45d", &on("y", "TerminateInstances"));
+    let run = run_scn("s5year", &text);
+    assert!(run.errors().is_empty(), "{:?}", run.errors());
+    let r = run.one("the instance", |_| true);
+    // Bought at 0 for 12 months: 12 × 300 × 69% (S5, 1 year) = 2,484.00.
+    // Returned at day 45, past five days: the ordinary refund. Used 45 days = 1 whole 30-day
+    // month + 15 days. Consumed = 1 month at the monthly price with the discount of a
+    // 1-month period (S5 1–2 months: 87%) = 300 × 0.87 = 261.00, plus the 15 days (360 h) at
+    // the postpaid price 1.00 / h = 360.00; 621.00 in all. Refund = 2,484 − 621 = 1,863.00.
+    // (The old rule, whole months undiscounted, would have kept 300 + 360 = 660.)
+    assert_eq!(r.bill(), ("2484.000000", "1863.000000", "621.000000"));
+    assert_eq!(r.state, "SHUTDOWN");
+    assert_eq!(run.hour_cost(0, "PREPAID"), "2484.000000");
+    assert_eq!(run.hour_cost(45 * 24, "PREPAID"), "-1863.000000");
+    assert!(close(run.cost_total(), 621.0));
+}
+
+#[test]
+fn prepaid_upgraded_on_day_1_and_returned_on_day_10() {
+    let mut text = head_cents("upgrade", "20d", r#""S5.LARGE8", "S5.2XLARGE16""#)
+        .replace(
+            "terminating = { dist = \"fixed\", value = \"5s\" }",
+            "terminating = { dist = \"fixed\", value = \"5s\" }\nreset_type = { dist = \"fixed\", value = \"120s\" }",
+        )
+        + TWO_S5;
+    text += &action("0s", &run_prepaid("u", "S5.LARGE8", 1));
+    text += &action(
+        "1d",
+        &(on("u", "ResetInstancesType") + "\ninstance_type = \"S5.2XLARGE16\"\nforce_stop = true"),
+    );
+    text += &action("10d", &on("u", "TerminateInstances"));
+    let run = run_scn("upgrade", &text);
+    assert!(run.errors().is_empty(), "{:?}", run.errors());
+    let r = run.one("the instance", |_| true);
+    assert_eq!(r.itype, "S5.2XLARGE16");
+    // Bought at 0 for a month: 300 × 87% (S5, 1 month) = 261.00.
+    // Upgraded at day 1 (实例调整配置费用说明): the monthly difference for the time left,
+    // (600 − 300) × 29 days / 30 days × the discount of the whole months left (0: none,
+    // 100%) = 290.00.
+    // Returned at day 10 (ordinary: past five days): the purchase order used 10 days = 240 h,
+    // no whole month, consumed at the postpaid price of the type it bought (1.00 / h) =
+    // 240.00, refund 261 − 240 = 21.00; the upgrade order is refunded by its unused share,
+    // 290 × (30 − 10) / (30 − 1) = 200.00. Refund 221.00; charged 261 + 290 = 551.00; cost
+    // 330.00.
+    assert_eq!(r.bill(), ("551.000000", "221.000000", "330.000000"));
+    assert_eq!(run.hour_cost(24, "PREPAID"), "290.000000");
+    assert_eq!(run.hour_cost(240, "PREPAID"), "-221.000000");
+}
+
+#[test]
+fn prepaid_downgrade_refunds_and_is_limited() {
+    let mut text = head_cents("downgrade", "40d", r#""S5.LARGE8", "S5.2XLARGE16""#)
+        .replace(
+            "terminating = { dist = \"fixed\", value = \"5s\" }",
+            "terminating = { dist = \"fixed\", value = \"5s\" }\nreset_type = { dist = \"fixed\", value = \"120s\" }",
+        )
+        .replace("[billing]\n", "[billing]\nmax_downgrades = 1\n")
+        + TWO_S5;
+    let reset = |to: &str| on("d", "ResetInstancesType") + &format!("\ninstance_type = \"{to}\"\nforce_stop = true");
+    text += &action("0s", &run_prepaid("d", "S5.2XLARGE16", 3));
+    text += &action("30d", &reset("S5.LARGE8"));
+    text += &action("31d", &reset("S5.2XLARGE16"));
+    text += &action("32d", &reset("S5.LARGE8"));
+    let run = run_scn("downgrade", &text);
+    // The second downgrade is over the limit (调整实例配置: 5 per prepaid instance; 1 here).
+    // No code is documented for it; fleetsim answers UnsupportedOperation.UserLimitOperation
+    // ExceedQuota ("用户限额操作的配额不足").
+    assert_eq!(
+        run.errors(),
+        BTreeMap::from([(
+            "UnsupportedOperation.UserLimitOperationExceedQuota".to_string(),
+            1
+        )])
+    );
+    let r = run.one("the instance", |_| true);
+    assert_eq!(r.itype, "S5.2XLARGE16");
+    // Bought at 0 for 3 months: 3 × 600 × 78% (S5, 3–5 months) = 1,404.00.
+    // Downgraded at day 30 (实例降配退款金额 = 实例退货费用 − 新规格新购费用): returned, the
+    // order is worth 1,404 − 1 whole month × 600 × 87% (the discount of 1 month) = 882.00;
+    // the smaller type for the 60 days left costs 300 × 2 months × 87% = 522.00; refund
+    // 882 − 522 = 360.00.
+    assert_eq!(run.hour_cost(30 * 24, "PREPAID"), "-360.000000");
+    // Upgraded at day 31: (600 − 300) × 59/30 × 87% (1 whole month left) = 513.30.
+    assert_eq!(run.hour_cost(31 * 24, "PREPAID"), "513.300000");
+    // charged 1,404 + 513.30 = 1,917.30; refunded 360; cost 1,557.30.
+    assert_eq!(r.bill(), ("1917.300000", "360.000000", "1557.300000"));
+}
+
+#[test]
+fn five_day_return_once_then_the_yearly_quota() {
+    let mut text = head_cents("returns", "10d", r#""S5.LARGE8", "S5.2XLARGE16""#)
+        .replace("[billing]\n", "[billing]\nreturns_per_year = 1\n")
+        + TWO_S5;
+    for n in ["a", "b", "c"] {
+        text += &action("0s", &run_prepaid(n, "S5.LARGE8", 1));
+    }
+    text += &action("2d", &on("a", "TerminateInstances"));
+    text += &action("3d", &on("b", "TerminateInstances"));
+    text += &action("4d", &on("c", "TerminateInstances"));
+    let run = run_scn("returns", &text);
+    // c's return is over the account's yearly quota (1 here, 199 by default).
+    assert_eq!(
+        run.errors(),
+        BTreeMap::from([("LimitExceeded.UserReturnQuota".to_string(), 1)])
+    );
+    // Each paid 300 × 87% = 261.00.
+    let mut bills: Vec<(&str, &str, &str)> = run.rows.iter().map(Row::bill).collect();
+    bills.sort();
+    // a, day 2: the account's five-day full refund: 261 back, cost 0.
+    // b, day 3: within five days, but the account has used its one: the ordinary refund,
+    //    261 − 72 h × 1.00 = 189.00, cost 72.00.
+    // c, day 4: refused; it keeps running on its paid month: cost 261.00.
+    assert_eq!(
+        bills,
+        vec![
+            ("261.000000", "0.000000", "261.000000"),
+            ("261.000000", "189.000000", "72.000000"),
+            ("261.000000", "261.000000", "0.000000"),
+        ]
+    );
+}
+
+#[test]
+fn spot_stopped_for_ten_hours_keeps_billing() {
+    for cents in [false, true] {
+        let mut text = if cents {
+            head_cents("spotstop", "1d", r#""S5.MEDIUM4""#)
+        } else {
+            head("spotstop", "1d", r#""S5.MEDIUM4""#)
+        } + r#"
+[prices."S5.MEDIUM4"]
+postpaid_hourly = 0.32
+tiered = true
+"#;
+        text += &action(
+            "0s",
+            "action = \"RunInstances\"\nname = \"s\"\nzone = \"ap-guangzhou-3\"\ninstance_type = \"S5.MEDIUM4\"\ncharge_type = \"SPOTPAID\"",
+        );
+        text += &action("1h", &(on("s", "StopInstances") + "\nstopped_mode = \"STOP_CHARGING\""));
+        text += &action("1h", &(on("s", "StopInstances") + "\nstopped_mode = \"KEEP_CHARGING\""));
+        text += &action("39620s", &on("s", "StartInstances"));
+        text += &action("43250s", &on("s", "TerminateInstances"));
+        let run = run_scn("spotstop", &text);
+        // STOP_CHARGING is not for spot (关机不收费 "不适用于竞价实例"): refused with
+        // UnsupportedOperation.StoppedModeStopCharging ("不支持关机不收费特性").
+        assert_eq!(
+            run.errors(),
+            BTreeMap::from([(
+                "UnsupportedOperation.StoppedModeStopCharging".to_string(),
+                1
+            )])
+        );
+        let r = run.one("the spot instance", |_| true);
+        // RUNNING 60 s; stopped at 3,600 s (STOPPED 3,620 s → 39,620 s: 10 h); RUNNING again
+        // 39,650 s; TerminateInstances 43,250 s. The market price is 0.1 × 0.32 = 0.032 / h,
+        // and a stopped spot instance keeps paying it: 43,250 − 60 = 43,190 s × 0.032 / 3,600
+        // = 0.383911… (of which the 10 h stopped: 0.32).
+        // Settled each hour to 0.01: hour 0 (3,540 s) 0.031466… → 0.03; hours 1 to 11 each
+        // 0.032 → 0.03, 0.33; hour 12 (50 s) 0.000444… → 0.00. 0.36 in all.
+        let want = if cents { "0.360000" } else { "0.383911" };
+        assert_eq!(r.bill(), (want, "0.000000", want), "cents {cents}");
+    }
+}
+
+#[test]
+fn disk_and_bandwidth_for_three_days() {
+    let disks = r#"
+data_disks = [{ disk_type = "CLOUD_PREMIUM", disk_size = 100 }]
+internet_accessible = { internet_charge_type = "BANDWIDTH_POSTPAID_BY_HOUR", internet_max_bandwidth_out = 5 }"#;
+    for cents in [false, true] {
+        let mut text = if cents {
+            head_cents("disks", "4d", r#""S5.LARGE8", "S5.2XLARGE16""#)
+        } else {
+            head("disks", "4d", r#""S5.LARGE8", "S5.2XLARGE16""#)
+        } + TWO_S5;
+        text += &action(
+            "59m",
+            &(String::from("action = \"RunInstances\"\nname = \"p\"\nzone = \"ap-guangzhou-3\"\ninstance_type = \"S5.LARGE8\"\ncharge_type = \"POSTPAID_BY_HOUR\"") + disks),
+        );
+        text += &action(
+            "59m",
+            "action = \"RunInstances\"\nname = \"q\"\nzone = \"ap-guangzhou-3\"\ninstance_type = \"S5.LARGE8\"\ncharge_type = \"PREPAID\"\nperiod_months = 1\ndata_disks = [{ disk_type = \"CLOUD_PREMIUM\", disk_size = 100 }]\ninternet_accessible = { internet_charge_type = \"BANDWIDTH_PREPAID\", internet_max_bandwidth_out = 5 }",
+        );
+        text += &action("73h", &on("p", "TerminateInstances"));
+        let run = run_scn("disks", &text);
+        assert!(run.errors().is_empty(), "{:?}", run.errors());
+        let p = run.one("postpaid", |r| r.charge == "POSTPAID_BY_HOUR");
+        // RUNNING from 1 h to 73 h: 72 h. The instance 72 × 1.00 = 72.00; the data disk
+        // (CLOUD_PREMIUM, 0.0009 per GiB-hour) 100 × 0.0009 × 72 = 6.48; the bandwidth
+        // (BANDWIDTH_POSTPAID_BY_HOUR, 0.063 per Mbps-hour up to 5 Mbps) 5 × 0.063 × 72 =
+        // 22.68. 101.16 in all.
+        // Settled each hour per item to 0.01: the instance 1.00, the disk 0.09, the bandwidth
+        // 0.315 → 0.32 (× 72 = 23.04): 101.52.
+        let (total, net) = if cents {
+            ("101.520000", "23.040000")
+        } else {
+            ("101.160000", "22.680000")
+        };
+        assert_eq!(p.bill(), (total, "0.000000", total), "cents {cents}");
+        assert_eq!((p.disk.as_str(), p.network.as_str()), ("6.480000", net));
+        // The prepaid one pays up front for a month: the instance 300 × 87% = 261.00, the
+        // disk 100 × 0.35 (per GiB-month) × 100% (no disk discount below 6 months) = 35.00,
+        // prepaid bandwidth 2 × 20 + 3 × 25 = 115.00: 411.00.
+        let q = run.one("prepaid", |r| r.charge == "PREPAID");
+        assert_eq!(q.bill(), ("411.000000", "0.000000", "411.000000"));
+        assert_eq!((q.disk.as_str(), q.network.as_str()), ("35.000000", "115.000000"));
+        let item = |k: &str| run.summary["cost_by_item"][k].as_f64().unwrap_or(f64::NAN);
+        assert!(close(item("disk"), 41.48), "{}", item("disk"));
+        assert!(close(item("compute") + item("disk") + item("network"), run.cost_total()));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// With settlements rounded (the default), every charge is whole cents: each instance's
+    /// charged, refunded and cost, each hour of `costs.csv`; and the instances and the hours
+    /// still add up exactly to `cost_total`, per charge type too.
+    #[test]
+    fn settlements_are_whole_cents_and_add_up(
+        plans in proptest::collection::vec(plan(), 1..6),
+        fl in flavour(),
+        cut in 1..PROP_DAYS * 1440,
+    ) {
+        let text = prop_scenario(&plans, fl, cut);
+        prop_assert!(!text.contains("settlement_rounding"));
+        let run = run_light(&format!("cents-{cut}"), &text);
+        let cent = 10_000i128;
+        for r in &run.rows {
+            for m in [r.charged_micros(), r.refunded_micros(), r.cost_micros()] {
+                prop_assert_eq!(m % cent, 0, "{:?}", r);
+            }
+        }
+        for c in &run.costs {
+            prop_assert_eq!(micros(&c.cost) % cent, 0, "{:?}", c);
+        }
+        let total = (run.cost_total() * 1e6).round() as i128;
+        prop_assert_eq!(total % cent, 0);
+        prop_assert_eq!(run.rows.iter().map(Row::cost_micros).sum::<i128>(), total);
+        prop_assert_eq!(run.costs_sum(None), total);
+        for c in ["PREPAID", "POSTPAID_BY_HOUR", "SPOTPAID"] {
+            prop_assert_eq!(run.costs_sum(Some(c)), (run.cost_of(c) * 1e6).round() as i128);
         }
     }
 }

@@ -398,6 +398,7 @@ fn run(zone: ZoneIdx, itype: TypeIdx, charge: ChargeType, count: u32) -> RunInst
         renew_flag: RenewFlag::default(),
         max_price: None,
         client_token: None,
+        attach: None,
     }
 }
 fn refs(ids: &[InstanceId]) -> Vec<InstanceRef> {

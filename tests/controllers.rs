@@ -66,6 +66,7 @@ fn run_request(
         renew_flag: Default::default(),
         max_price: None,
         client_token: None,
+        attach: None,
     });
     world
         .cloud

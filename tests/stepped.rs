@@ -129,6 +129,7 @@ zones = { ap-guangzhou-3 = 1 }
             renew_flag: Default::default(),
             max_price: None,
             client_token: None,
+            attach: None,
         })
     };
     let ids = match s.call(run(2)) {

@@ -29,6 +29,11 @@ pub enum ErrorCode {
     TypeUnavailable,
     DryRunOperation,
     BidPriceTooLow,
+    /// The account's yearly self-service returns of prepaid instances are used up.
+    UserReturnQuota,
+    /// A prepaid instance has had all the downgrades CVM allows (no code is documented for
+    /// it; this one's text, "用户限额操作的配额不足", says what happened).
+    LimitOperationQuota,
 }
 
 impl ErrorCode {
@@ -68,6 +73,8 @@ impl ErrorCode {
             E::TypeUnavailable => "ResourceUnavailable.InstanceType",
             E::DryRunOperation => "DryRunOperation",
             E::BidPriceTooLow => "InvalidParameterValue.BidPriceTooLow",
+            E::UserReturnQuota => "LimitExceeded.UserReturnQuota",
+            E::LimitOperationQuota => "UnsupportedOperation.UserLimitOperationExceedQuota",
         }
     }
 

@@ -253,7 +253,7 @@ impl UpgradeOrder {
 #[derive(Clone, Debug, Default)]
 pub struct BillingExtra {
     /// What RunInstances launched it with (`SystemDisk`, `DataDisks`, `InternetAccessible`).
-    pub attach: Attachments,
+    pub attach: std::sync::Arc<Attachments>,
     pub rates: AttachRates,
     /// Hours being settled for the disks and the network.
     pub open: [OpenHour; 2],

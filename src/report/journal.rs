@@ -504,6 +504,8 @@ fn meaning(code: ErrorCode, req: &Request) -> String {
         E::TypeUnavailable => "the zone does not sell this type",
         E::DryRunOperation => "a dry run: checked, nothing was done",
         E::BidPriceTooLow => "the spot bid is below the market price",
+        E::UserReturnQuota => "the account's prepaid returns for the year are used up",
+        E::LimitOperationQuota => "the instance has had all the downgrades CVM allows",
     };
     s.into()
 }

@@ -190,6 +190,10 @@ pub struct Recorder {
     pub prepaid_renewals: u64,
     /// Prepaid payments covering time after the end of the run (alive instances).
     pub prepaid_unused: Money,
+    /// Net charges for disks and for public network (parts of the cost total), summed over
+    /// the instances as their rows are written.
+    pub cost_disk: Money,
+    pub cost_network: Money,
     /// Instances alive per zone × type (kept only when `track_types` was called).
     pub alive_by_zone_type: Vec<u32>,
     types: usize,
@@ -218,6 +222,8 @@ impl Recorder {
             prepaid_expiries: 0,
             prepaid_renewals: 0,
             prepaid_unused: Money::ZERO,
+            cost_disk: Money::ZERO,
+            cost_network: Money::ZERO,
             alive_by_zone_type: Vec::new(),
             types: 0,
             api_log: Default::default(),
@@ -283,6 +289,10 @@ impl Recorder {
     }
 
     fn write_instance(&mut self, ch: &Change<'_>, released: bool) {
+        if let Some(x) = ch.instance.billing.extra.as_deref() {
+            self.cost_disk += x.net_disk;
+            self.cost_network += x.net_network;
+        }
         let Some(w) = self.instances.as_mut() else {
             return;
         };
@@ -323,7 +333,7 @@ impl InstancesCsv {
     fn new(file: File) -> Self {
         // Room for the last row before a write, so the buffer does not grow in a normal run.
         let mut line = CsvLine::with_capacity(INSTANCES_BUFFER + 4096);
-        line.str("instance_id,zone,instance_type,vcpus,memory_gib,charge_type,owner,created_s,running_s,released_s,final_state,charged,refunded,cost,charge_history,spot_reclaimed\n");
+        line.str("instance_id,zone,instance_type,vcpus,memory_gib,charge_type,owner,created_s,running_s,released_s,final_state,charged,refunded,cost,charge_history,spot_reclaimed,cost_disk,cost_network\n");
         InstancesCsv {
             file,
             line,
@@ -426,7 +436,15 @@ impl InstancesCsv {
             }
             l.str(c.as_str()).lit(b"@").secs(*at);
         }
-        l.lit(if inst.reclaiming { b",1\n" } else { b",0\n" });
+        l.lit(if inst.reclaiming { b",1," } else { b",0," });
+        match inst.billing.extra.as_deref() {
+            None => l.lit(b"0.000000,0.000000\n"),
+            Some(x) => l
+                .money(x.net_disk)
+                .comma()
+                .money(x.net_network)
+                .lit(b"\n"),
+        };
     }
 
     /// Writes the buffered rows to the file.
@@ -558,6 +576,16 @@ impl Observer for Recorder {
 }
 
 /// Totals by charge type in a fixed order, for summaries.
+/// Net cost per item: the instances themselves (CPU and memory), their disks, their public
+/// network.
+pub fn by_item(total: Money, disk: Money, network: Money) -> BTreeMap<&'static str, f64> {
+    BTreeMap::from([
+        ("compute", (total - disk - network).as_f64()),
+        ("disk", disk.as_f64()),
+        ("network", network.as_f64()),
+    ])
+}
+
 pub fn by_charge(m: &[Money; 3]) -> BTreeMap<&'static str, f64> {
     ChargeType::ALL
         .iter()

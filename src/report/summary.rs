@@ -29,6 +29,9 @@ pub struct Summary {
     pub api_errors_by_code: BTreeMap<String, u64>,
     pub cost_total: f64,
     pub cost_by_charge_type: BTreeMap<&'static str, f64>,
+    /// `cost_total` split into the instances (`compute`), their `disk`s and their public
+    /// `network`.
+    pub cost_by_item: BTreeMap<&'static str, f64>,
     /// Prepaid payments that cover time after the end of the run (instances still alive).
     pub cost_prepaid_unused: f64,
     /// `cost_total` less `cost_prepaid_unused`: what the run's horizon itself cost, the figure

@@ -1151,6 +1151,16 @@ fn resolve_actions(
                 renew_flag: parse_renew_flag(&a.renew_flag, &at("renew_flag"), fail)?,
                 max_price: parse_price(a.max_price, &at("max_price"), fail)?,
                 client_token: a.client_token.clone(),
+                attach: attachments_of(
+                    AttachSettings {
+                        charge_type: a.charge_type.unwrap_or(ChargeType::PostpaidByHour),
+                        system_disk: &a.system_disk,
+                        data_disks: &a.data_disks,
+                        internet_accessible: &a.internet_accessible,
+                    },
+                    &at,
+                    fail,
+                )?,
             }),
             Action::StartInstances => ScriptCall::Start,
             Action::StopInstances => {
@@ -1625,7 +1635,6 @@ fn attachments_of(
     }
     if let Some(n) = &w.internet_accessible {
         let charge = match &n.internet_charge_type {
-            None if w.charge_type == ChargeType::Prepaid => InternetChargeType::BandwidthPrepaid,
             None => InternetChargeType::BandwidthPostpaidByHour,
             Some(t) => InternetChargeType::parse(t).ok_or_else(|| {
                 fail(

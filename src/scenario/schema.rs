@@ -514,8 +514,8 @@ pub struct DiskSettings {
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct InternetSettings {
-    /// BANDWIDTH_POSTPAID_BY_HOUR, TRAFFIC_POSTPAID_BY_HOUR or BANDWIDTH_PREPAID; default
-    /// BANDWIDTH_PREPAID for a PREPAID workload, BANDWIDTH_POSTPAID_BY_HOUR otherwise.
+    /// BANDWIDTH_POSTPAID_BY_HOUR (default), TRAFFIC_POSTPAID_BY_HOUR or BANDWIDTH_PREPAID
+    /// (PREPAID instances only).
     pub internet_charge_type: Option<String>,
     /// Mbps.
     pub internet_max_bandwidth_out: u32,

@@ -500,6 +500,7 @@ impl<O: Observer> World<O> {
                         renew_flag: Default::default(),
                         max_price: spec.max_price,
                         client_token: None,
+                        attach: None,
                     });
                     match self
                         .cloud

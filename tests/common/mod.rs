@@ -178,7 +178,7 @@ pub struct SampleRow {
     pub memory_gib: u64,
 }
 
-pub const INSTANCES_HEADER: &str = "instance_id,zone,instance_type,vcpus,memory_gib,charge_type,owner,created_s,running_s,released_s,final_state,charged,refunded,cost,charge_history,spot_reclaimed";
+pub const INSTANCES_HEADER: &str = "instance_id,zone,instance_type,vcpus,memory_gib,charge_type,owner,created_s,running_s,released_s,final_state,charged,refunded,cost,charge_history,spot_reclaimed,cost_disk,cost_network";
 pub const TIMESERIES_HEADER: &str = "time_s,zone,charge_type,state,instances,vcpus,memory_gib";
 
 pub const STATES: [&str; 9] = [
@@ -206,7 +206,7 @@ pub fn read_instances(dir: &Path) -> Vec<InstanceRow> {
     let mut rows = Vec::new();
     for rec in r.records() {
         let rec = rec.expect("instances.csv: bad record");
-        assert_eq!(rec.len(), 16, "instances.csv row {rec:?}");
+        assert_eq!(rec.len(), 18, "instances.csv row {rec:?}");
         let cost_text = rec[13].to_string();
         rows.push(InstanceRow {
             id: rec[0].to_string(),

@@ -132,15 +132,30 @@ impl Cloud {
                 "TerminateInstances takes instances of one charge type per call",
             ));
         }
+        // A first call on prepaid instances returns them: the refunds (and the account's
+        // return quota) are settled for the whole call before anything happens.
+        let returns = |inst: &crate::cloud::Instance| {
+            inst.charge == ChargeType::Prepaid && matches!(inst.state, S::Running | S::Stopped)
+        };
+        let returned: Vec<InstanceKey> = keys
+            .iter()
+            .copied()
+            .filter(|&k| returns(self.fleet.live(k)))
+            .collect();
+        let quotes = self.quote_returns(&returned, sched.now())?;
+        let mut quotes = returned.iter().copied().zip(quotes);
         for &key in keys.iter() {
-            let inst = self.fleet.live(key);
-            let isolate =
-                inst.charge == ChargeType::Prepaid && matches!(inst.state, S::Running | S::Stopped);
-            if isolate {
+            if returns(self.fleet.live(key)) {
                 // First call on a prepaid instance: refund what is left of the paid
                 // period, then into the recycle bin.
                 self.mark(key, "TerminateInstances", OperationState::Success);
-                self.refund_early_termination(key, sched.now(), obs);
+                let (k, q) = quotes.next().expect("one quote per returned instance");
+                debug_assert_eq!(k, key);
+                let now = sched.now();
+                let refund = self.apply_return(key, now, q);
+                if refund != Money::ZERO {
+                    self.charge_now(key, now, -refund, obs);
+                }
                 self.isolate(key, sched, obs);
             } else {
                 self.begin(
@@ -196,6 +211,14 @@ impl Cloud {
         }
         let running = inst.state == S::Running;
         let zone = inst.zone;
+        // A prepaid instance pays or gets back the price difference now (InquiryPrice-
+        // ResetInstancesType quotes the same), or is refused past its downgrades.
+        let now = sched.now();
+        let quote = self.quote_resize(key, itype, now)?;
+        let amount = self.apply_resize(key, now, quote);
+        if amount != Money::ZERO {
+            self.charge_now(key, now, amount, obs);
+        }
         // The new type's capacity is reserved now, so nothing can take it during the reset.
         self.stock.take(zone, itype, 1);
         let inst = self.fleet.live_mut(key);

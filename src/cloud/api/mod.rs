@@ -7,12 +7,14 @@ use crate::engine::{Dist, RandomStream, RngStreams, Scheduler, SimDuration, SimT
 
 mod faults;
 mod lifecycle;
+mod orders;
 mod prepaid;
 mod reads;
 mod requests;
 mod spot;
 
 pub use faults::{INSTANCE_FAILURE, OutageMode, PlatformNotice, ZONE_OUTAGE};
+pub use orders::{ResizeQuote, ReturnCounts, ReturnQuote};
 pub use requests::*;
 
 use crate::cloud::billing::{Accrual, BillingRules, Piece};
@@ -251,6 +253,8 @@ pub struct Cloud {
     outbox: Vec<Notice>,
     /// Instances RUNNING per zone (the platform's failure hazards depend on it).
     running: Vec<u64>,
+    /// The account's returns of prepaid instances this year.
+    returns: ReturnCounts,
     fleet: Fleet,
     quotas: Quotas,
     stock: Stock,
@@ -294,6 +298,7 @@ impl Cloud {
             pieces: Vec::new(),
             outbox: Vec::new(),
             running: vec![0; zones],
+            returns: ReturnCounts::default(),
             fleet: Fleet::new(),
             quotas: setup.quotas,
             stock: setup.stock,
@@ -573,6 +578,18 @@ impl Cloud {
                 ),
             ));
         }
+        if r.charge != ChargeType::Prepaid
+            && let Some(net) = r.attach.as_deref().and_then(|a| a.internet)
+            && net.charge == crate::cloud::pricing::InternetChargeType::BandwidthPrepaid
+        {
+            return Err(ApiError::new(
+                ErrorCode::InvalidParameterValue,
+                format!(
+                    "InternetChargeType BANDWIDTH_PREPAID needs a PREPAID instance, not {}",
+                    r.charge
+                ),
+            ));
+        }
         if r.charge == ChargeType::Prepaid && !self.rules.valid_period(r.period_months) {
             return Err(ApiError::new(
                 ErrorCode::InvalidPeriod,
@@ -727,16 +744,14 @@ impl Cloud {
             };
             let key = self.fleet.insert(inst);
             keys.push(key);
-            let upfront = if c == ChargeType::Prepaid {
-                self.rules
-                    .prepaid_price(self.catalog.price(t), r.period_months)
-            } else {
-                Money::ZERO
-            };
-            let inst = self.fleet.live_mut(key);
-            inst.billing.charged += upfront;
-            inst.billing.prepaid_paid = upfront;
-            inst.billing.prepaid_since = now;
+            self.attach(key, &r.attach);
+            let mut upfront = Money::ZERO;
+            if c == ChargeType::Prepaid {
+                let order = self.quote_order(t, r.attach.as_deref(), r.period_months);
+                self.book_order(key, order, Some(now));
+                self.fleet.live_mut(key).billing.bought_new = true;
+                upfront = order.total();
+            }
             if let Some(e) = expires {
                 sched.schedule_at(e, CloudEvent::Expire(key).into());
             }
@@ -864,6 +879,12 @@ impl Cloud {
                     refund = inst.billing.prepaid_paid;
                     inst.billing.refunded += refund;
                     inst.billing.prepaid_paid = Money::ZERO;
+                    if let Some(x) = inst.billing.extra.as_deref_mut() {
+                        x.net_disk -= x.paid_disk;
+                        x.net_network -= x.paid_network;
+                        x.paid_disk = Money::ZERO;
+                        x.paid_network = Money::ZERO;
+                    }
                     inst.expires = Some(now);
                 }
                 if to == InstanceState::LaunchFailed && inst.holds_quota {

@@ -61,17 +61,15 @@ impl Cloud {
                 let (z, t) = (inst.zone, inst.itype);
                 self.stock.take(z, t, 1);
             }
+            let order = self.quote_renewal(k, months);
+            self.book_order(k, order, None);
+            let price = order.total();
             let inst = self.fleet.live_mut(k);
-            let price = self
-                .rules
-                .prepaid_price(self.catalog.price(inst.itype), months);
             // ExpiredTime moves on by Period from where it was: an instance renewed out of the
             // recycle bin pays for its days there.
             let base = inst.expires.unwrap_or(now);
             let expires = base + prepaid_period(months);
             inst.expires = Some(expires);
-            inst.billing.charged += price;
-            inst.billing.prepaid_paid += price;
             sched.schedule_at(expires, CloudEvent::Expire(k).into());
             let state = inst.state;
             self.mark(k, "RenewInstances", OperationState::Success);
@@ -165,12 +163,11 @@ impl Cloud {
             inst.billing.tier_ms = 0;
             let mut upfront = Money::ZERO;
             if to == ChargeType::Prepaid {
-                upfront = self
-                    .rules
-                    .prepaid_price(self.catalog.price(inst.itype), months);
-                inst.billing.charged += upfront;
-                inst.billing.prepaid_paid = upfront;
-                inst.billing.prepaid_since = now;
+                let order = self.quote_renewal(k, months);
+                self.book_order(k, order, Some(now));
+                upfront = order.total();
+                let inst = self.fleet.get_mut(k).expect("resolved");
+                inst.billing.bought_new = false;
                 let expires = now + prepaid_period(months);
                 inst.expires = Some(expires);
                 inst.renew_flag = RenewFlag::default();
@@ -178,6 +175,7 @@ impl Cloud {
             } else {
                 inst.expires = None;
             }
+            let inst = self.fleet.get_mut(k).expect("resolved");
             inst.latest_operation = Some("ModifyInstancesChargeType");
             inst.latest_operation_state = Some(OperationState::Success);
             let (state, itype) = (inst.state, inst.itype);
@@ -195,38 +193,19 @@ impl Cloud {
         Ok(Response::Accepted)
     }
 
-    /// Refunds what is left of a prepaid instance's paid time when it leaves early: paid minus
-    /// consumed, where consumed is the whole months used at the monthly price plus the rest of
-    /// the used time at the postpaid hourly price (ASSUMPTION: the general Tencent rule). The
-    /// paid period then ends now.
+    /// Refunds what is left of a prepaid instance's paid time when it changes to postpaid: the
+    /// ordinary refund of a return (not counted as a self-service return). The paid period
+    /// then ends now.
     pub(super) fn refund_early_termination<O: Observer>(
         &mut self,
         key: InstanceKey,
         now: SimTime,
         obs: &mut O,
     ) {
-        let inst = self.fleet.live_mut(key);
-        let Some(expires) = inst.expires else {
+        let Ok(q) = self.quote_return(key, now, false) else {
             return;
         };
-        if expires <= now {
-            return;
-        }
-        let price = self.catalog.price(inst.itype);
-        let used = now.since(inst.billing.prepaid_since).ms();
-        let month = prepaid_period(1).ms();
-        let months = used / month;
-        let consumed = Money::from_micros(price.prepaid_monthly as i128 * months as i128)
-            + Money::for_time(price.postpaid_hourly, used - months * month, 100);
-        let paid = inst.billing.prepaid_paid;
-        let refund = if paid > consumed {
-            paid - consumed
-        } else {
-            Money::ZERO
-        };
-        inst.billing.refunded += refund;
-        inst.billing.prepaid_paid = paid - refund;
-        inst.expires = Some(now);
+        let refund = self.apply_return(key, now, q);
         if refund.0 != 0 {
             self.charge_now(key, now, -refund, obs);
         }
@@ -266,13 +245,12 @@ impl Cloud {
             return;
         }
         if inst.renew_flag == RenewFlag::NotifyAndAutoRenew {
-            let price = self
-                .rules
-                .prepaid_price(self.catalog.price(inst.itype), 1);
+            let order = self.quote_renewal(key, 1);
+            self.book_order(key, order, None);
+            let price = order.total();
+            let inst = self.fleet.get_mut(key).expect("live");
             let expires = inst.expires.unwrap_or(now) + prepaid_period(1);
             inst.expires = Some(expires);
-            inst.billing.charged += price;
-            inst.billing.prepaid_paid += price;
             inst.latest_operation = Some("RenewInstances");
             inst.latest_operation_state = Some(OperationState::Success);
             sched.schedule_at(expires, CloudEvent::Expire(key).into());
@@ -302,7 +280,7 @@ impl Cloud {
 
     /// Tells the observers of a charge (or, negative, a refund) made at `now` without a state
     /// change: a renewal, a refund.
-    fn charge_now<O: Observer>(
+    pub(super) fn charge_now<O: Observer>(
         &mut self,
         key: InstanceKey,
         now: SimTime,

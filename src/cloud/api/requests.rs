@@ -77,6 +77,9 @@ pub struct RunInstances {
     /// `ClientToken`: a call repeating an accepted call's token gets that call's
     /// `InstanceIdSet` back and creates nothing.
     pub client_token: Option<String>,
+    /// `SystemDisk`, `DataDisks`, `InternetAccessible`; `None`: no disks beyond what the
+    /// instance price covers, no public network.
+    pub attach: Option<std::sync::Arc<crate::cloud::pricing::Attachments>>,
 }
 
 /// The ids a RunInstances answers with.
