@@ -1333,7 +1333,9 @@ fn prepaid_downgrade_refunds_and_is_limited() {
         )
         .replace("[billing]\n", "[billing]\nmax_downgrades = 1\n")
         + TWO_S5;
-    let reset = |to: &str| on("d", "ResetInstancesType") + &format!("\ninstance_type = \"{to}\"\nforce_stop = true");
+    let reset = |to: &str| {
+        on("d", "ResetInstancesType") + &format!("\ninstance_type = \"{to}\"\nforce_stop = true")
+    };
     text += &action("0s", &run_prepaid("d", "S5.2XLARGE16", 3));
     text += &action("30d", &reset("S5.LARGE8"));
     text += &action("31d", &reset("S5.2XLARGE16"));
@@ -1413,8 +1415,14 @@ tiered = true
             "0s",
             "action = \"RunInstances\"\nname = \"s\"\nzone = \"ap-guangzhou-3\"\ninstance_type = \"S5.MEDIUM4\"\ncharge_type = \"SPOTPAID\"",
         );
-        text += &action("1h", &(on("s", "StopInstances") + "\nstopped_mode = \"STOP_CHARGING\""));
-        text += &action("1h", &(on("s", "StopInstances") + "\nstopped_mode = \"KEEP_CHARGING\""));
+        text += &action(
+            "1h",
+            &(on("s", "StopInstances") + "\nstopped_mode = \"STOP_CHARGING\""),
+        );
+        text += &action(
+            "1h",
+            &(on("s", "StopInstances") + "\nstopped_mode = \"KEEP_CHARGING\""),
+        );
         text += &action("39620s", &on("s", "StartInstances"));
         text += &action("43250s", &on("s", "TerminateInstances"));
         let run = run_scn("spotstop", &text);
@@ -1452,7 +1460,9 @@ internet_accessible = { internet_charge_type = "BANDWIDTH_POSTPAID_BY_HOUR", int
         } + TWO_S5;
         text += &action(
             "59m",
-            &(String::from("action = \"RunInstances\"\nname = \"p\"\nzone = \"ap-guangzhou-3\"\ninstance_type = \"S5.LARGE8\"\ncharge_type = \"POSTPAID_BY_HOUR\"") + disks),
+            &(String::from(
+                "action = \"RunInstances\"\nname = \"p\"\nzone = \"ap-guangzhou-3\"\ninstance_type = \"S5.LARGE8\"\ncharge_type = \"POSTPAID_BY_HOUR\"",
+            ) + disks),
         );
         text += &action(
             "59m",
@@ -1480,10 +1490,16 @@ internet_accessible = { internet_charge_type = "BANDWIDTH_POSTPAID_BY_HOUR", int
         // prepaid bandwidth 2 × 20 + 3 × 25 = 115.00: 411.00.
         let q = run.one("prepaid", |r| r.charge == "PREPAID");
         assert_eq!(q.bill(), ("411.000000", "0.000000", "411.000000"));
-        assert_eq!((q.disk.as_str(), q.network.as_str()), ("35.000000", "115.000000"));
+        assert_eq!(
+            (q.disk.as_str(), q.network.as_str()),
+            ("35.000000", "115.000000")
+        );
         let item = |k: &str| run.summary["cost_by_item"][k].as_f64().unwrap_or(f64::NAN);
         assert!(close(item("disk"), 41.48), "{}", item("disk"));
-        assert!(close(item("compute") + item("disk") + item("network"), run.cost_total()));
+        assert!(close(
+            item("compute") + item("disk") + item("network"),
+            run.cost_total()
+        ));
     }
 }
 

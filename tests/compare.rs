@@ -149,7 +149,7 @@ fn compare_writes_its_tables() {
 fn breakeven_matches_hand_computation() {
     // The rule: break-even is the first whole hour at which the postpaid cost of those hours
     // reaches the prepaid price. Untiered, postpaid 1.00/h, prepaid month 511.00 (the
-    // illustrative ratio), 1-month ladder 100%: at 510 h postpaid is 510.00 < 511.00, at 511 h
+    // illustrative ratio), no discount for one month (SA2 is not S5): at 510 h postpaid is 510.00 < 511.00, at 511 h
     // it is 511.00 = 511.00, so 511 whole hours, 511/720 of the month.
     let text = SCN.replace(
         "[compare]",
@@ -165,8 +165,9 @@ fn breakeven_matches_hand_computation() {
     // Continuous use for L hours: with the refund, prepaid costs min(paid 511, L × 1.00) in the
     // first month, the same as postpaid until L × 1.00 reaches 511 at L = 511 h.
     assert_eq!(m.lifetime_hours_1m, Some(511.0));
-    // 12 months at 87%: 12 × 511 × 0.87 = 5334.84 → postpaid reaches it at 5335 h of 8640.
-    assert_eq!(m.utilisation_12m, Some(5335.0 / 8640.0));
+    // 12 months of a family other than S5 at the published 83%: 12 × 511 × 0.83 = 5089.56 →
+    // postpaid reaches it at 5090 h of 8640.
+    assert_eq!(m.utilisation_12m, Some(5090.0 / 8640.0));
 }
 
 #[test]

@@ -2650,3 +2650,81 @@ proptest! {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Quotes of prepaid orders equal what the ledger then books.
+
+#[test]
+fn prepaid_quotes_are_the_bills_that_follow() {
+    use fleetsim::cloud::api::ResizeQuote;
+    use fleetsim::cloud::pricing::{Attachments, DiskSpec, DiskType};
+    let mut sim = Cfg::new().build();
+    let disks = Attachments {
+        data_disks: vec![DiskSpec {
+            disk_type: DiskType::CloudSsd,
+            disk_size: 200,
+        }],
+        ..Default::default()
+    };
+    let quote = sim.cloud().quote_order(MEDIUM, Some(&disks), 12);
+    let mut r = run(GZ3, MEDIUM, PRE, 3);
+    r.period_months = 12;
+    r.attach = Some(std::sync::Arc::new(disks));
+    let ids = sim.launch(r);
+    let charged = |sim: &Sim, id: InstanceId| {
+        let f = sim.cloud().fleet();
+        let b = &f.get(f.key_of(id).expect("live")).expect("live").billing;
+        (b.charged, b.refunded)
+    };
+    for &id in &ids {
+        assert_eq!(charged(&sim, id), (quote.total(), Money::ZERO));
+    }
+    assert!(quote.disk > Money::ZERO);
+    // An upgrade 40 days in: the fee quoted is the fee charged.
+    sim.advance(40 * DAY_MS);
+    let key = |sim: &Sim, id| sim.cloud().fleet().key_of(id).expect("live");
+    let q = sim
+        .cloud()
+        .quote_resize(key(&sim, ids[0]), LARGE, sim.now())
+        .expect("quote");
+    let ResizeQuote::Upgrade { fee } = q else {
+        panic!("{q:?}");
+    };
+    sim.call(Request::StopInstances {
+        ids: refs(&ids[..1]),
+        stopped_mode: StoppedMode::KeepCharging,
+    })
+    .expect("stop");
+    sim.settle();
+    let before = charged(&sim, ids[0]).0;
+    let q = sim
+        .cloud()
+        .quote_resize(key(&sim, ids[0]), LARGE, sim.now())
+        .expect("quote");
+    assert!(matches!(q, ResizeQuote::Upgrade { fee: f } if f <= fee));
+    sim.call(Request::ResetInstancesType {
+        ids: refs(&ids[..1]),
+        itype: LARGE,
+        force_stop: false,
+    })
+    .expect("reset");
+    assert_eq!(charged(&sim, ids[0]).0 - before, q.amount());
+    sim.settle();
+    // Returns: the first within five days would be the five-day one; these are past it. Each
+    // refund quoted is the refund booked.
+    sim.advance(3 * DAY_MS);
+    for &id in &ids {
+        let q = sim
+            .cloud()
+            .quote_return(key(&sim, id), sim.now(), true)
+            .expect("quote");
+        assert!(!q.five_day);
+        let (c, before) = charged(&sim, id);
+        sim.call(Request::TerminateInstances { ids: refs(&[id]) })
+            .expect("terminate");
+        let (c2, after) = charged(&sim, id);
+        assert_eq!(c2, c);
+        assert_eq!(after - before, q.refund.total());
+        assert!(q.refund.total() > Money::ZERO);
+    }
+}

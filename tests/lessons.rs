@@ -387,13 +387,13 @@ fn lesson_1_instance_lifecycle() {
     assert!(
         of[0]
             .1
-            .ends_with("; paid 300.000000 CNY up front, covering until d30 00:00:00"),
+            .ends_with("; paid 261.000000 CNY up front, covering until d30 00:00:00"),
         "{of:?}"
     );
     assert!(
         of.contains(&(
             32 * DAY,
-            "charged 300.000000 CNY (RenewInstances), covering until d60 00:00:00"
+            "charged 261.000000 CNY (RenewInstances), covering until d60 00:00:00"
         )),
         "{of:?}"
     );
@@ -403,11 +403,11 @@ fn lesson_1_instance_lifecycle() {
     )));
     assert_eq!(
         (b[pre].charged, b[pre].refunded, b[pre].cost),
-        (600_000_000, 0, 600_000_000)
+        (522_000_000, 0, 522_000_000)
     );
 
     let s = read_summary(&run.out);
-    assert_eq!(cost_micros(&s), 607_100_000);
+    assert_eq!(cost_micros(&s), 529_100_000);
     assert_eq!(u(&s, "api_calls_total"), 9);
     assert!(errors_by_code(&s).is_empty());
 }
@@ -562,9 +562,10 @@ fn lesson_3_rate_limit_and_backoff() {
     );
 }
 
-/// Lesson 4: past break-even (600 h > 504 h) the prepaid instance costs 504.00 against 600.00
-/// postpaid, 96.00 less; before it (240 h) the refund brings the prepaid month down to the
-/// postpaid price of the time since purchase: 240.016667 against 240.00.
+/// Lesson 4: past break-even (600 h > 522 h) the prepaid instance costs 522.00 (600 listed, 87%
+/// for a month of S5) against 600.00 postpaid, 78.00 less; before it (240 h) the refund brings
+/// the prepaid month down to the postpaid price of the time since purchase: 240.02 against
+/// 240.00.
 #[test]
 fn lesson_4_prepaid_vs_postpaid() {
     let run = run_lesson("04-prepaid-vs-postpaid.toml", "claims");
@@ -591,15 +592,15 @@ fn lesson_4_prepaid_vs_postpaid() {
         Some(10 * DAY + 2 * MIN + 30 * SEC)
     );
 
-    // Break-even: 504 CNY / 1.00 CNY per hour = 504 h.
-    let breakeven_h = 504;
+    // Break-even: 522 CNY / 1.00 CNY per hour = 522 h.
+    let breakeven_h = 522;
     assert!(600 > breakeven_h && 240 < breakeven_h);
     assert_eq!(b[long_post].cost, 600_000_000);
     assert_eq!(
         (b[long_pre].charged, b[long_pre].refunded, b[long_pre].cost),
-        (504_000_000, 0, 504_000_000)
+        (522_000_000, 0, 522_000_000)
     );
-    assert_eq!(b[long_post].cost - b[long_pre].cost, 96_000_000);
+    assert_eq!(b[long_post].cost - b[long_pre].cost, 78_000_000);
     assert_eq!(b[short_post].cost, 240_000_000);
     assert_eq!(
         (
@@ -607,14 +608,14 @@ fn lesson_4_prepaid_vs_postpaid() {
             b[short_pre].refunded,
             b[short_pre].cost
         ),
-        (504_000_000, 263_983_333, 240_016_667)
+        (522_000_000, 281_980_000, 240_020_000)
     );
 
     let of = run.of(short_pre);
     assert!(
         of.contains(&(
             10 * DAY + MIN,
-            "refunded 263.983333 CNY: it leaves its paid period early and gets back what it \
+            "refunded 281.980000 CNY: it leaves its paid period early and gets back what it \
              paid minus what it used"
         )),
         "{of:?}"
@@ -627,10 +628,10 @@ fn lesson_4_prepaid_vs_postpaid() {
         );
     }
     let s = read_summary(&run.out);
-    assert_eq!(cost_micros(&s), 1_584_016_667);
+    assert_eq!(cost_micros(&s), 1_602_020_000);
 }
 
-/// Lesson 5: both launches end in LAUNCH_FAILED at d0 00:01:00, the prepaid one's 300 CNY is
+/// Lesson 5: both launches end in LAUNCH_FAILED at d0 00:01:00, the prepaid one's 261 CNY is
 /// refunded at once, StartInstances is refused with
 /// UnsupportedOperation.InstanceStateLaunchFailed, TerminateInstances releases both; both
 /// bills are 0.
@@ -657,13 +658,13 @@ fn lesson_5_launch_failed() {
     assert_eq!(b[pre].charge, "PREPAID");
     assert_eq!(
         (b[pre].charged, b[pre].refunded),
-        (300_000_000, 300_000_000)
+        (261_000_000, 261_000_000)
     );
     assert!(
         run.of(pre).contains(&(
             MIN,
             "PENDING -> LAUNCH_FAILED: the launch failed, nothing is billed; refunded \
-             300.000000 CNY"
+             261.000000 CNY"
         )),
         "{}",
         run.text
@@ -696,8 +697,9 @@ fn lesson_5_launch_failed() {
 }
 
 /// Lesson 6: the on-demand launch at 02:00 reclaims the 2 newest spot instances, destroyed at
-/// 02:02 after their notice; bills 0.403333 (reclaimed), 0.80 (surviving spot) and 2.00
-/// (postpaid) each, 6.406667 in all; spot_reclaims = 2.
+/// 02:02 after their notice; bills 0.41 (reclaimed: 2 h 1 min settled hour by hour to 0.01,
+/// 0.20 + 0.20 + 0.01), 0.80 (surviving spot) and 2.00 (postpaid) each, 6.42 in all;
+/// spot_reclaims = 2.
 #[test]
 fn lesson_6_spot_reclaim() {
     let run = run_lesson("06-spot-reclaim.toml", "claims");
@@ -716,7 +718,7 @@ fn lesson_6_spot_reclaim() {
         let newest = i >= 2;
         assert_eq!(b[*id].reclaimed, newest, "{id}");
         if newest {
-            assert_eq!(b[*id].cost, 403_333);
+            assert_eq!(b[*id].cost, 410_000);
             assert_eq!(b[*id].released_ms, Some(2 * HOUR + 2 * MIN + 30 * SEC));
             assert!(
                 run.of(id).iter().any(|l| l.0 == 2 * HOUR + 2 * MIN
@@ -735,7 +737,7 @@ fn lesson_6_spot_reclaim() {
     }
     let s = read_summary(&run.out);
     assert_eq!(u(&s, "spot_reclaims"), 2);
-    assert_eq!(cost_micros(&s), 6_406_667);
+    assert_eq!(cost_micros(&s), 6_420_000);
     assert_eq!(u(&s, "requests_refused"), 0);
 }
 

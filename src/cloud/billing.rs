@@ -461,10 +461,22 @@ mod tests {
             ladder: Ladder::published_for_family(family),
         };
         // S5: 1 month 87%, 12 months 69%; others: 1 month 100%, 12 months 83%.
-        assert_eq!(r.prepaid_price(&price("S5"), 1), Money::from_micros(87_000_000));
-        assert_eq!(r.prepaid_price(&price("S5"), 12), Money::from_micros(828_000_000));
-        assert_eq!(r.prepaid_price(&price("SA2"), 1), Money::from_micros(100_000_000));
-        assert_eq!(r.prepaid_price(&price("SA2"), 12), Money::from_micros(996_000_000));
+        assert_eq!(
+            r.prepaid_price(&price("S5"), 1),
+            Money::from_micros(87_000_000)
+        );
+        assert_eq!(
+            r.prepaid_price(&price("S5"), 12),
+            Money::from_micros(828_000_000)
+        );
+        assert_eq!(
+            r.prepaid_price(&price("SA2"), 1),
+            Money::from_micros(100_000_000)
+        );
+        assert_eq!(
+            r.prepaid_price(&price("SA2"), 12),
+            Money::from_micros(996_000_000)
+        );
         assert!(r.valid_period(36) && !r.valid_period(13));
     }
 
@@ -475,15 +487,30 @@ mod tests {
         // (0.12 each), hour 3 a quarter (0.030864 → 0.03): 0.33 in all.
         let mut acc = OpenHour::default();
         let mut out = Vec::new();
-        let p = Piece::new(SimTime(H / 2), SimTime(3 * H + H / 4), 123_456, 100, Item::Compute);
+        let p = Piece::new(
+            SimTime(H / 2),
+            SimTime(3 * H + H / 4),
+            123_456,
+            100,
+            Item::Compute,
+        );
         split_hours(p, &mut acc, &mut out);
         let total: Money = out.iter().map(Piece::amount).sum();
         assert_eq!(total, Money::from_micros(330_000));
         assert_eq!(out.len(), 3);
         // Hour 3 goes on to 03:45: 0.030864 + 0.061728 = 0.092592 → 0.09, so 0.06 more.
-        let q = Piece::new(SimTime(3 * H + H / 4), SimTime(3 * H + 3 * H / 4), 123_456, 100, Item::Compute);
+        let q = Piece::new(
+            SimTime(3 * H + H / 4),
+            SimTime(3 * H + 3 * H / 4),
+            123_456,
+            100,
+            Item::Compute,
+        );
         out.clear();
         split_hours(q, &mut acc, &mut out);
-        assert_eq!(out.iter().map(Piece::amount).sum::<Money>(), Money::from_micros(60_000));
+        assert_eq!(
+            out.iter().map(Piece::amount).sum::<Money>(),
+            Money::from_micros(60_000)
+        );
     }
 }

@@ -434,9 +434,7 @@ pub fn round_cents(m: Money) -> Money {
 pub fn months_at(monthly_micro: u64, months: u32, percent: u32) -> Money {
     // One micro-CNY is UNITS_PER_CNY / 1e6 units, a multiple of 100: the percent divides
     // exactly.
-    Money(
-        monthly_micro as i128 * months as i128 * percent as i128 * (UNITS_PER_CNY / 100_000_000),
-    )
+    Money(monthly_micro as i128 * months as i128 * percent as i128 * (UNITS_PER_CNY / 100_000_000))
 }
 
 /// Prices that make up a prepaid order of one instance: the type's monthly price and ladder,
@@ -455,11 +453,7 @@ pub struct OrderPrices<'a> {
 pub fn purchase(p: &OrderPrices<'_>, months: u32, cents: bool) -> Split {
     let s = Split {
         compute: months_at(p.monthly, months, p.ladder.percent(months)),
-        disk: months_at(
-            p.attach.disk_monthly,
-            months,
-            p.disk_ladder.percent(months),
-        ),
+        disk: months_at(p.attach.disk_monthly, months, p.disk_ladder.percent(months)),
         network: months_at(p.attach.bw_monthly, months, 100),
     };
     if cents { s.map(round_cents) } else { s }
@@ -472,7 +466,8 @@ pub fn purchase(p: &OrderPrices<'_>, months: u32, cents: bool) -> Split {
 pub fn consumed(p: &OrderPrices<'_>, used_ms: u64, month_ms: u64) -> Split {
     let months = (used_ms / month_ms) as u32;
     let rest = used_ms - months as u64 * month_ms;
-    let ladder_months = |monthly: u64, ladder: &Ladder| months_at(monthly, months, ladder.percent(months));
+    let ladder_months =
+        |monthly: u64, ladder: &Ladder| months_at(monthly, months, ladder.percent(months));
     let net_rate = if p.attach.bw_monthly > 0 {
         p.attach.bw_hourly_value
     } else {

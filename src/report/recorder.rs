@@ -439,11 +439,7 @@ impl InstancesCsv {
         l.lit(if inst.reclaiming { b",1," } else { b",0," });
         match inst.billing.extra.as_deref() {
             None => l.lit(b"0.000000,0.000000\n"),
-            Some(x) => l
-                .money(x.net_disk)
-                .comma()
-                .money(x.net_network)
-                .lit(b"\n"),
+            Some(x) => l.money(x.net_disk).comma().money(x.net_network).lit(b"\n"),
         };
     }
 

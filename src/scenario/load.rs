@@ -13,8 +13,8 @@ use crate::cloud::catalog::{
     region_of_zone,
 };
 use crate::cloud::pricing::{
-    AttachmentPrices, Attachments, DiskPrice, DiskSpec, DiskType, InternetChargeType,
-    InternetSpec, Ladder,
+    AttachmentPrices, Attachments, DiskPrice, DiskSpec, DiskType, InternetChargeType, InternetSpec,
+    Ladder,
 };
 use crate::cloud::ratelimit::{Limit, RateLimits, WindowKind};
 use crate::cloud::spot_market::SpotModel;
@@ -1517,8 +1517,14 @@ fn attachment_prices(
             )
         })?;
         let p = DiskPrice {
-            gib_hourly: price(p.postpaid_per_gib_hour, &format!("{field}.postpaid_per_gib_hour"))?,
-            gib_monthly: price(p.prepaid_per_gib_month, &format!("{field}.prepaid_per_gib_month"))?,
+            gib_hourly: price(
+                p.postpaid_per_gib_hour,
+                &format!("{field}.postpaid_per_gib_hour"),
+            )?,
+            gib_monthly: price(
+                p.prepaid_per_gib_month,
+                &format!("{field}.prepaid_per_gib_month"),
+            )?,
         };
         if let Some(slot) = a.disks.iter_mut().find(|(t, _)| *t == d) {
             slot.1 = p;
@@ -1627,7 +1633,10 @@ fn attachments_of(
     if w.data_disks.len() > 20 {
         return Err(fail(
             &at("data_disks"),
-            format!("{} data disks: RunInstances takes at most 20 cloud disks", w.data_disks.len()),
+            format!(
+                "{} data disks: RunInstances takes at most 20 cloud disks",
+                w.data_disks.len()
+            ),
         ));
     }
     for (i, d) in w.data_disks.iter().enumerate() {
@@ -1649,7 +1658,10 @@ fn attachments_of(
         if charge == InternetChargeType::BandwidthPrepaid && w.charge_type != ChargeType::Prepaid {
             return Err(fail(
                 &at("internet_accessible.internet_charge_type"),
-                format!("BANDWIDTH_PREPAID needs a PREPAID instance; this workload is {}", w.charge_type),
+                format!(
+                    "BANDWIDTH_PREPAID needs a PREPAID instance; this workload is {}",
+                    w.charge_type
+                ),
             ));
         }
         if n.internet_max_bandwidth_out == 0 {

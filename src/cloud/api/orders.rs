@@ -297,7 +297,8 @@ impl Cloud {
         let month = prepaid_period(1).ms();
         let cents = self.rules.round_cents;
         if new > old {
-            let fee = pricing::upgrade_fee(old, new, &self.catalog.price(to).ladder, left, month, cents);
+            let fee =
+                pricing::upgrade_fee(old, new, &self.catalog.price(to).ladder, left, month, cents);
             return Ok(ResizeQuote::Upgrade { fee });
         }
         if new == old {
@@ -320,7 +321,13 @@ impl Cloud {
         let value = self.return_value(inst, now);
         let rates = x.map(|x| x.rates).unwrap_or_default();
         let new_order = Split {
-            compute: pricing::prorated_purchase(new, &self.catalog.price(to).ladder, left, month, cents),
+            compute: pricing::prorated_purchase(
+                new,
+                &self.catalog.price(to).ladder,
+                left,
+                month,
+                cents,
+            ),
             disk: pricing::prorated_purchase(
                 rates.disk_monthly,
                 &self.catalog.attach.disk_ladder,
@@ -328,7 +335,13 @@ impl Cloud {
                 month,
                 cents,
             ),
-            network: pricing::prorated_purchase(rates.bw_monthly, &Ladder::default(), left, month, cents),
+            network: pricing::prorated_purchase(
+                rates.bw_monthly,
+                &Ladder::default(),
+                left,
+                month,
+                cents,
+            ),
         };
         let diff = value.minus(new_order);
         let refund = if diff.total() > Money::ZERO {
@@ -391,10 +404,9 @@ impl Cloud {
 /// What the current order of a prepaid instance was paid, per item.
 fn paid_split(inst: &Instance) -> Split {
     let b = &inst.billing;
-    let (disk, network) = b
-        .extra
-        .as_deref()
-        .map_or((Money::ZERO, Money::ZERO), |x| (x.paid_disk, x.paid_network));
+    let (disk, network) = b.extra.as_deref().map_or((Money::ZERO, Money::ZERO), |x| {
+        (x.paid_disk, x.paid_network)
+    });
     Split {
         compute: b.prepaid_paid - disk - network,
         disk,
