@@ -413,9 +413,9 @@ fn split_hours(p: Piece, acc: &mut OpenHour, out: &mut Vec<Piece>) {
                 raw: 0,
             };
         }
-        let before = pricing::round_cents(Money(acc.raw as i128)).0;
-        acc.raw += amount as i64;
-        let after = pricing::round_cents(Money(acc.raw as i128)).0;
+        let before = pricing::round_cents(Money(acc.raw)).0;
+        acc.raw += amount;
+        let after = pricing::round_cents(Money(acc.raw)).0;
         out.push(Piece {
             settle: (after - before - amount) as i64,
             ..Piece::new(SimTime(a), SimTime(b), p.hourly, p.percent, p.item)

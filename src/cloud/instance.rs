@@ -225,7 +225,7 @@ pub struct BillingState {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct OpenHour {
     pub hour: u32,
-    pub raw: i64,
+    pub raw: i128,
 }
 
 /// An upgrade of a prepaid instance, paid for the time left to expiry: its value falls
