@@ -9,6 +9,7 @@ pub mod fingerprint;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod serve;
 pub mod stats;
 pub mod sweep;
 pub mod workload;

@@ -182,6 +182,43 @@ fleetsim fit trace.csv --scenario scenarios/azure-replay.toml --scale 1.3"
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Serve the simulated control plane as a CVM endpoint for the official SDKs and tccli.
+    #[command(
+        after_help = "Speaks CVM API 2017-03-12 on POST / (TC3-HMAC-SHA256 signatures checked \
+against TENCENTCLOUD_SECRET_ID / TENCENTCLOUD_SECRET_KEY unless --any-key). Control calls: \
+GET /fleetsim/status, POST /fleetsim/advance {\"By\": \"10m\"} (with --clock manual), \
+POST /fleetsim/stop. The run folder is written when the server stops (Ctrl-C, SIGTERM or \
+/fleetsim/stop). Without a scenario, an empty account (scenarios/serve.toml, embedded) is served.\n\n\
+Examples:\n  fleetsim serve --clock manual --any-key\n  \
+fleetsim serve scenarios/quota-wall.toml --clock speedup=60 --out output/my-test\n  \
+fleetsim serve --tls --listen 127.0.0.1:9443"
+    )]
+    Serve {
+        /// Scenario file (TOML) whose world the clients join [default: an empty account].
+        scenario: Option<PathBuf>,
+        /// Address to listen on (loopback unless you give another).
+        #[arg(long, default_value = "127.0.0.1:9000")]
+        listen: std::net::SocketAddr,
+        /// How simulated time moves: manual, speedup=N or realtime.
+        #[arg(long, default_value = "manual", value_parser = fleetsim::serve::ClockMode::parse)]
+        clock: fleetsim::serve::ClockMode,
+        /// Run folder written on shutdown [default: output/<scenario name>-serve/].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Accept any key: signatures are parsed but not checked.
+        #[arg(long)]
+        any_key: bool,
+        /// Serve HTTPS with a self-signed certificate for 127.0.0.1 and localhost, written
+        /// beside the run folder as <out>-cert.pem and <out>-key.pem.
+        #[arg(long)]
+        tls: bool,
+        /// Serve HTTPS with this certificate (PEM) instead of a generated one.
+        #[arg(long, requires = "tls_key", value_name = "PEM")]
+        tls_cert: Option<PathBuf>,
+        /// The private key (PEM) of --tls-cert.
+        #[arg(long, requires = "tls_cert", value_name = "PEM")]
+        tls_key: Option<PathBuf>,
+    },
     /// Check a scenario file and report every problem found.
     #[command(after_help = "Example:\n  fleetsim validate scenarios/quickstart.toml")]
     Validate {
@@ -344,9 +381,104 @@ fn real_main() -> Result<()> {
             }
             Ok(())
         }
+        Command::Serve {
+            scenario,
+            listen,
+            clock,
+            out,
+            any_key,
+            tls,
+            tls_cert,
+            tls_key,
+        } => serve(
+            scenario,
+            listen,
+            clock,
+            out,
+            any_key,
+            tls,
+            tls_cert.zip(tls_key),
+        ),
         Command::Validate { scenario } => {
             say(&(fleetsim::cli::validate(&scenario)? + "\n"));
             Ok(())
         }
     }
+}
+
+/// `fleetsim serve`.
+fn serve(
+    scenario: Option<PathBuf>,
+    listen: std::net::SocketAddr,
+    clock: fleetsim::serve::ClockMode,
+    out: Option<PathBuf>,
+    any_key: bool,
+    tls: bool,
+    tls_files: Option<(PathBuf, PathBuf)>,
+) -> Result<()> {
+    use fleetsim::serve::auth::Credentials;
+    use fleetsim::serve::http::Tls;
+    let scn = match &scenario {
+        Some(p) => fleetsim::cli::load_scenario(Some(p))?,
+        None => fleetsim::scenario::parse_scenario(
+            fleetsim::serve::DEFAULT_SCENARIO,
+            "scenarios/serve.toml (embedded)",
+        )?,
+    };
+    let out = out.unwrap_or_else(|| PathBuf::from("output").join(format!("{}-serve", scn.name)));
+    let credentials = if any_key {
+        Credentials::AnyKey
+    } else {
+        let id = std::env::var("TENCENTCLOUD_SECRET_ID").unwrap_or_default();
+        let key = std::env::var("TENCENTCLOUD_SECRET_KEY").unwrap_or_default();
+        if id.is_empty() || key.is_empty() {
+            anyhow::bail!(
+                "set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY (the key pair clients \
+                 sign with), or pass --any-key to accept any key"
+            );
+        }
+        Credentials::Key {
+            secret_id: id,
+            secret_key: key,
+        }
+    };
+    let tls = match (tls, tls_files) {
+        (_, Some((cert, key))) => Some(Tls::Files { cert, key }),
+        (true, None) => {
+            let name = out
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "serve".into());
+            let beside = |suffix: &str| out.with_file_name(format!("{name}-{suffix}"));
+            Some(Tls::Generate {
+                cert: beside("cert.pem"),
+                key: beside("key.pem"),
+            })
+        }
+        (false, None) => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let cert_note = match &tls {
+        Some(Tls::Generate { cert, .. }) => {
+            format!(" (self-signed certificate: {})", cert.display())
+        }
+        _ => String::new(),
+    };
+    let name = scn.name.clone();
+    let folder = fleetsim::serve::serve(fleetsim::serve::ServeOptions {
+        scenario: scn,
+        listen,
+        clock,
+        out,
+        credentials,
+        tls,
+        epoch: fleetsim::serve::DEFAULT_EPOCH,
+        on_listen: Some(Box::new(move |addr| {
+            say(&format!(
+                "fleetsim serve: scenario `{name}` on {scheme}://{addr}{cert_note}\n"
+            ));
+        })),
+    })?;
+    say(&format!("run folder written to {}\n", folder.display()));
+    Ok(())
 }

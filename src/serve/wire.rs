@@ -1,0 +1,685 @@
+//! CVM's JSON, both ways: a call's parameters (field names of API 2017-03-12, as the SDKs
+//! send them) into the control plane's [`Request`], and its [`Response`] into CVM's response
+//! models (`InstanceSet`, `AccountQuotaOverview`, `InstanceTypeQuotaSet`, ...).
+//!
+//! Fields CVM has and fleetsim does not model (images, networks, disks, names, tags) are
+//! accepted and ignored; a field CVM does not have is `UnknownParameter`, as CVM answers.
+
+use serde_json::{Map, Value, json};
+
+use super::CvmError;
+use crate::cloud::Cloud;
+use crate::cloud::api::{Action, Filter, InstanceRef, Request, Response, RunInstances};
+use crate::cloud::catalog::{Catalog, ChargeType, TypeIdx, ZoneIdx};
+use crate::cloud::instance::{RenewFlag, StoppedMode};
+
+/// The parameters each action takes: the ones fleetsim reads and the ones it accepts and
+/// ignores. Anything else is `UnknownParameter`.
+fn known_fields(action: Action) -> &'static [&'static str] {
+    match action {
+        Action::RunInstances => &[
+            "Placement",
+            "InstanceChargeType",
+            "InstanceChargePrepaid",
+            "InstanceType",
+            "InstanceCount",
+            "MinCount",
+            "ClientToken",
+            "DryRun",
+            "InstanceMarketOptions",
+            // Accepted and ignored: fleetsim models no images, networks, disks or metadata.
+            "ImageId",
+            "SystemDisk",
+            "DataDisks",
+            "VirtualPrivateCloud",
+            "InternetAccessible",
+            "InstanceName",
+            "LoginSettings",
+            "SecurityGroupIds",
+            "EnhancedService",
+            "HostName",
+            "ActionTimer",
+            "DisasterRecoverGroupIds",
+            "TagSpecification",
+            "UserData",
+            "Metadata",
+            "CamRoleName",
+            "HpcClusterId",
+            "LaunchTemplate",
+            "DedicatedClusterId",
+            "ChcIds",
+            "DisableApiTermination",
+            "EnableJumboFrame",
+            "ProjectId",
+        ],
+        Action::StartInstances => &["InstanceIds"],
+        Action::StopInstances => &["InstanceIds", "ForceStop", "StopType", "StoppedMode"],
+        Action::RebootInstances => &["InstanceIds", "ForceReboot", "StopType"],
+        Action::TerminateInstances => &["InstanceIds", "ReleasePrepaidDataDisks"],
+        Action::ResetInstancesType => &["InstanceIds", "InstanceType", "ForceStop"],
+        Action::RenewInstances => &[
+            "InstanceIds",
+            "InstanceChargePrepaid",
+            "RenewPortableDataDisk",
+        ],
+        Action::ModifyInstancesChargeType => &[
+            "InstanceIds",
+            "InstanceChargeType",
+            "InstanceChargePrepaid",
+            "ModifyPortableDataDisk",
+        ],
+        Action::DescribeInstances => &["InstanceIds", "Filters", "Offset", "Limit"],
+        Action::DescribeAccountQuota | Action::DescribeZoneInstanceConfigInfos => &["Filters"],
+    }
+}
+
+fn invalid(field: &str, what: impl std::fmt::Display) -> CvmError {
+    CvmError::new("InvalidParameter", format!("{field}: {what}"))
+}
+
+fn invalid_value(field: &str, what: impl std::fmt::Display) -> CvmError {
+    CvmError::new("InvalidParameterValue", format!("{field}: {what}"))
+}
+
+/// Reads the fields of one object, with CVM's errors for missing and mistyped ones.
+struct Fields<'a> {
+    map: &'a Map<String, Value>,
+    /// Dotted path of the object, for messages (`InstanceChargePrepaid.`).
+    prefix: &'a str,
+}
+
+impl<'a> Fields<'a> {
+    fn name(&self, f: &str) -> String {
+        format!("{}{f}", self.prefix)
+    }
+    fn get(&self, f: &str) -> Option<&'a Value> {
+        self.map.get(f).filter(|v| !v.is_null())
+    }
+    fn str(&self, f: &str) -> Result<Option<&'a str>, CvmError> {
+        match self.get(f) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(v) => Err(invalid(&self.name(f), format!("must be a string, not {v}"))),
+        }
+    }
+    fn req_str(&self, f: &str) -> Result<&'a str, CvmError> {
+        self.str(f)?.ok_or_else(|| missing(&self.name(f)))
+    }
+    fn int(&self, f: &str) -> Result<Option<i64>, CvmError> {
+        match self.get(f) {
+            None => Ok(None),
+            Some(Value::Number(n)) if n.as_i64().is_some() => Ok(n.as_i64()),
+            Some(v) => Err(invalid(
+                &self.name(f),
+                format!("must be an integer, not {v}"),
+            )),
+        }
+    }
+    /// A non-negative integer that fits in u32.
+    fn u32(&self, f: &str) -> Result<Option<u32>, CvmError> {
+        match self.int(f)? {
+            None => Ok(None),
+            Some(n) => u32::try_from(n)
+                .map(Some)
+                .map_err(|_| invalid_value(&self.name(f), format!("{n} is out of range"))),
+        }
+    }
+    fn bool(&self, f: &str) -> Result<Option<bool>, CvmError> {
+        match self.get(f) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(v) => Err(invalid(
+                &self.name(f),
+                format!("must be true or false, not {v}"),
+            )),
+        }
+    }
+    fn object(&self, f: &str) -> Result<Option<&'a Map<String, Value>>, CvmError> {
+        match self.get(f) {
+            None => Ok(None),
+            Some(Value::Object(m)) => Ok(Some(m)),
+            Some(v) => Err(invalid(
+                &self.name(f),
+                format!("must be an object, not {v}"),
+            )),
+        }
+    }
+    fn array(&self, f: &str) -> Result<Option<&'a Vec<Value>>, CvmError> {
+        match self.get(f) {
+            None => Ok(None),
+            Some(Value::Array(a)) => Ok(Some(a)),
+            Some(v) => Err(invalid(&self.name(f), format!("must be an array, not {v}"))),
+        }
+    }
+    fn strings(&self, f: &str) -> Result<Vec<String>, CvmError> {
+        let Some(a) = self.array(f)? else {
+            return Ok(Vec::new());
+        };
+        a.iter()
+            .enumerate()
+            .map(|(i, v)| match v {
+                Value::String(s) => Ok(s.clone()),
+                v => Err(invalid(
+                    &format!("{}.{i}", self.name(f)),
+                    format!("must be a string, not {v}"),
+                )),
+            })
+            .collect()
+    }
+}
+
+fn missing(field: &str) -> CvmError {
+    CvmError::new(
+        "MissingParameter",
+        format!("the parameter {field} is required"),
+    )
+}
+
+/// What to keep of an answer that the control plane computes account-wide: the call's region
+/// and the caller's filters that the control plane does not take.
+#[derive(Clone, Debug, Default)]
+pub struct Scope {
+    pub region: String,
+    /// Zones named by a `zone` filter (empty: all of the region's).
+    pub zones: Vec<String>,
+    pub types: Vec<String>,
+    pub families: Vec<String>,
+    pub charges: Vec<String>,
+}
+
+impl Scope {
+    fn keeps_zone(&self, cat: &Catalog, z: ZoneIdx) -> bool {
+        let zone = cat.zone(z);
+        zone.region == self.region && (self.zones.is_empty() || self.zones.contains(&zone.name))
+    }
+}
+
+/// A call parsed for the control plane.
+pub struct Parsed {
+    pub request: Request,
+    pub scope: Scope,
+}
+
+fn charge_type(field: &str, s: &str) -> Result<ChargeType, CvmError> {
+    match s {
+        "PREPAID" => Ok(ChargeType::Prepaid),
+        "POSTPAID_BY_HOUR" => Ok(ChargeType::PostpaidByHour),
+        "SPOTPAID" => Ok(ChargeType::Spotpaid),
+        _ => Err(invalid_value(
+            field,
+            format!("`{s}` is not PREPAID, POSTPAID_BY_HOUR or SPOTPAID"),
+        )),
+    }
+}
+
+fn instance_type(cat: &Catalog, s: &str) -> Result<TypeIdx, CvmError> {
+    cat.type_index(s).ok_or_else(|| {
+        CvmError::new(
+            "InvalidParameterValue.InstanceTypeNotFound",
+            format!("InstanceType `{s}` is not sold in this simulated account"),
+        )
+    })
+}
+
+fn zone_in_region(cat: &Catalog, region: &str, s: &str) -> Result<ZoneIdx, CvmError> {
+    match cat.zone_index(s) {
+        Some(z) if cat.zone(z).region == region => Ok(z),
+        Some(_) => Err(CvmError::new(
+            "InvalidZone.MismatchRegion",
+            format!("zone `{s}` is not in region {region}"),
+        )),
+        None => Err(CvmError::new(
+            "InvalidParameterValue.ZoneNotSupported",
+            format!("zone `{s}` is not offered in this simulated account"),
+        )),
+    }
+}
+
+/// `InstanceChargePrepaid`: (Period, RenewFlag).
+fn prepaid(f: &Fields<'_>) -> Result<(Option<u32>, Option<RenewFlag>), CvmError> {
+    let Some(m) = f.object("InstanceChargePrepaid")? else {
+        return Ok((None, None));
+    };
+    let p = Fields {
+        map: m,
+        prefix: "InstanceChargePrepaid.",
+    };
+    let period = p.u32("Period")?;
+    let flag = match p.str("RenewFlag")? {
+        None => None,
+        Some(s) => Some(RenewFlag::parse(s).ok_or_else(|| {
+            invalid_value(
+                "InstanceChargePrepaid.RenewFlag",
+                format!(
+                    "`{s}` is not NOTIFY_AND_AUTO_RENEW, NOTIFY_AND_MANUAL_RENEW or \
+                     DISABLE_NOTIFY_AND_MANUAL_RENEW"
+                ),
+            )
+        })?),
+    };
+    Ok((period, flag))
+}
+
+fn ids(f: &Fields<'_>) -> Result<Vec<InstanceRef>, CvmError> {
+    if f.get("InstanceIds").is_none() {
+        return Err(missing("InstanceIds"));
+    }
+    Ok(f.strings("InstanceIds")?
+        .into_iter()
+        .map(InstanceRef::Text)
+        .collect())
+}
+
+fn filters(f: &Fields<'_>) -> Result<Vec<(String, Vec<String>)>, CvmError> {
+    let Some(a) = f.array("Filters")? else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for (i, v) in a.iter().enumerate() {
+        let prefix = format!("Filters.{i}.");
+        let Value::Object(m) = v else {
+            return Err(invalid(&format!("Filters.{i}"), "must be an object"));
+        };
+        let ff = Fields {
+            map: m,
+            prefix: &prefix,
+        };
+        let name = ff.req_str("Name")?.to_string();
+        let values = ff.strings("Values")?;
+        out.push((name, values));
+    }
+    Ok(out)
+}
+
+/// A `MaxPrice` string (currency per hour) in micro-units.
+fn max_price(s: &str) -> Result<u64, CvmError> {
+    match s.trim().parse::<f64>() {
+        Ok(x) if x.is_finite() && x >= 0.0 => Ok((x * 1e6).round() as u64),
+        _ => Err(invalid_value(
+            "InstanceMarketOptions.SpotOptions.MaxPrice",
+            format!("`{s}` is not a price"),
+        )),
+    }
+}
+
+/// Parses one call. `region` is its `X-TC-Region`, already known to the catalogue.
+pub fn parse(
+    action: Action,
+    region: &str,
+    params: &Map<String, Value>,
+    cat: &Catalog,
+) -> Result<Parsed, CvmError> {
+    let known = known_fields(action);
+    if let Some(k) = params.keys().find(|k| !known.contains(&k.as_str())) {
+        return Err(CvmError::new(
+            "UnknownParameter",
+            format!("{} takes no parameter `{k}`", action.as_str()),
+        ));
+    }
+    let f = Fields {
+        map: params,
+        prefix: "",
+    };
+    let mut scope = Scope {
+        region: region.to_string(),
+        ..Default::default()
+    };
+    let request = match action {
+        Action::RunInstances => {
+            let placement = f.object("Placement")?.ok_or_else(|| missing("Placement"))?;
+            let zone = Fields {
+                map: placement,
+                prefix: "Placement.",
+            }
+            .req_str("Zone")?;
+            let zone = zone_in_region(cat, region, zone)?;
+            let itype = instance_type(cat, f.req_str("InstanceType")?)?;
+            let mut charge = match f.str("InstanceChargeType")? {
+                None => ChargeType::PostpaidByHour,
+                Some(s) => charge_type("InstanceChargeType", s)?,
+            };
+            let mut max = None;
+            if let Some(m) = f.object("InstanceMarketOptions")? {
+                let mo = Fields {
+                    map: m,
+                    prefix: "InstanceMarketOptions.",
+                };
+                match mo.str("MarketType")? {
+                    None | Some("spot") => {}
+                    Some(other) => {
+                        return Err(invalid_value(
+                            "InstanceMarketOptions.MarketType",
+                            format!("`{other}` is not `spot`"),
+                        ));
+                    }
+                }
+                if let Some(so) = mo.object("SpotOptions")? {
+                    let so = Fields {
+                        map: so,
+                        prefix: "InstanceMarketOptions.SpotOptions.",
+                    };
+                    max = so.str("MaxPrice")?.map(max_price).transpose()?;
+                }
+                charge = ChargeType::Spotpaid;
+            }
+            let (period, flag) = prepaid(&f)?;
+            if charge == ChargeType::Prepaid && period.is_none() {
+                return Err(missing("InstanceChargePrepaid.Period"));
+            }
+            Request::RunInstances(RunInstances {
+                zone,
+                itype,
+                charge,
+                count: f.u32("InstanceCount")?.unwrap_or(1),
+                min_count: f.u32("MinCount")?,
+                dry_run: f.bool("DryRun")?.unwrap_or(false),
+                period_months: period.unwrap_or(0),
+                renew_flag: flag.unwrap_or_default(),
+                max_price: max,
+                client_token: f.str("ClientToken")?.map(str::to_string),
+            })
+        }
+        Action::StartInstances => Request::StartInstances { ids: ids(&f)? },
+        Action::StopInstances => {
+            if let Some(s) = f.str("StopType")?
+                && !matches!(s, "SOFT" | "HARD" | "SOFT_FIRST")
+            {
+                return Err(invalid_value(
+                    "StopType",
+                    format!("`{s}` is not SOFT, HARD or SOFT_FIRST"),
+                ));
+            }
+            f.bool("ForceStop")?;
+            let stopped_mode = match f.str("StoppedMode")? {
+                None | Some("KEEP_CHARGING") => StoppedMode::KeepCharging,
+                Some("STOP_CHARGING") => StoppedMode::StopCharging,
+                Some(s) => {
+                    return Err(invalid_value(
+                        "StoppedMode",
+                        format!("`{s}` is not KEEP_CHARGING or STOP_CHARGING"),
+                    ));
+                }
+            };
+            Request::StopInstances {
+                ids: ids(&f)?,
+                stopped_mode,
+            }
+        }
+        Action::RebootInstances => Request::RebootInstances { ids: ids(&f)? },
+        Action::TerminateInstances => Request::TerminateInstances { ids: ids(&f)? },
+        Action::ResetInstancesType => Request::ResetInstancesType {
+            ids: ids(&f)?,
+            itype: instance_type(cat, f.req_str("InstanceType")?)?,
+            force_stop: f.bool("ForceStop")?.unwrap_or(false),
+        },
+        Action::RenewInstances => {
+            let (period, _) = prepaid(&f)?;
+            Request::RenewInstances {
+                ids: ids(&f)?,
+                period_months: period.ok_or_else(|| missing("InstanceChargePrepaid.Period"))?,
+            }
+        }
+        Action::ModifyInstancesChargeType => {
+            let charge = charge_type("InstanceChargeType", f.req_str("InstanceChargeType")?)?;
+            let (period, _) = prepaid(&f)?;
+            if charge == ChargeType::Prepaid && period.is_none() {
+                return Err(missing("InstanceChargePrepaid.Period"));
+            }
+            Request::ModifyInstancesChargeType {
+                ids: ids(&f)?,
+                charge,
+                period_months: period.unwrap_or(0),
+            }
+        }
+        Action::DescribeInstances => {
+            let ids = if f.get("InstanceIds").is_some() {
+                ids(&f)?
+            } else {
+                Vec::new()
+            };
+            let mut fs: Vec<Filter> = filters(&f)?
+                .into_iter()
+                .map(|(name, values)| Filter { name, values })
+                .collect();
+            // The control plane lists the whole account; the call sees its region only.
+            let region_zones: Vec<String> = cat
+                .zones
+                .iter()
+                .filter(|z| z.region == region)
+                .map(|z| z.name.clone())
+                .collect();
+            if ids.is_empty() {
+                match fs.iter_mut().find(|f| f.name == "zone") {
+                    Some(zf) => scope.zones = zf.values.clone(),
+                    None if region_zones.len() <= 5 => fs.push(Filter {
+                        name: "zone".into(),
+                        values: region_zones,
+                    }),
+                    None => {}
+                }
+            }
+            Request::DescribeInstances {
+                ids,
+                filters: fs,
+                offset: f.u32("Offset")?.unwrap_or(0),
+                limit: f.u32("Limit")?,
+            }
+        }
+        Action::DescribeAccountQuota | Action::DescribeZoneInstanceConfigInfos => {
+            for (name, values) in filters(&f)? {
+                let slot = match (action, name.as_str()) {
+                    (_, "zone") => &mut scope.zones,
+                    (Action::DescribeZoneInstanceConfigInfos, "instance-type") => &mut scope.types,
+                    (Action::DescribeZoneInstanceConfigInfos, "instance-family") => {
+                        &mut scope.families
+                    }
+                    (Action::DescribeZoneInstanceConfigInfos, "instance-charge-type") => {
+                        &mut scope.charges
+                    }
+                    (Action::DescribeAccountQuota, "quota-type") => &mut scope.charges,
+                    _ => {
+                        return Err(CvmError::new(
+                            "InvalidFilter",
+                            format!("{} has no filter `{name}`", action.as_str()),
+                        ));
+                    }
+                };
+                slot.extend(values);
+            }
+            if action == Action::DescribeAccountQuota {
+                Request::DescribeAccountQuota { zone: None }
+            } else {
+                Request::DescribeZoneInstanceConfigInfos { zone: None }
+            }
+        }
+    };
+    Ok(Parsed { request, scope })
+}
+
+/// What rendering an answer needs besides the answer.
+pub struct Ctx<'a> {
+    pub cloud: &'a Cloud,
+    /// Unix seconds of simulated time 0.
+    pub epoch: i64,
+}
+
+fn money(micro: u64) -> Value {
+    json!((micro as f64 / 1e6 * 100.0).round() / 100.0)
+}
+
+/// The success body of a call (without `RequestId`).
+pub fn render(resp: &Response, scope: &Scope, ctx: &Ctx<'_>) -> Map<String, Value> {
+    let cat = &ctx.cloud.catalog;
+    let mut out = Map::new();
+    match resp {
+        Response::Launched(ids) => {
+            out.insert(
+                "InstanceIdSet".into(),
+                ids.iter().map(|id| Value::String(id.to_string())).collect(),
+            );
+        }
+        Response::Accepted => {}
+        Response::Instances { total, items } => {
+            let mut total = *total as i64;
+            let mut set = Vec::new();
+            for v in items {
+                if cat.zone(v.zone).region != scope.region {
+                    // Named by id from another region: CVM does not list it here.
+                    total -= 1;
+                    continue;
+                }
+                set.push(instance_json(v, ctx));
+            }
+            out.insert("TotalCount".into(), json!(total.max(0)));
+            out.insert("InstanceSet".into(), Value::Array(set));
+        }
+        Response::Quotas(qs) => {
+            let wants = |c: ChargeType| {
+                let name = match c {
+                    ChargeType::PostpaidByHour => "POST_PAID_QUOTA_SET",
+                    ChargeType::Prepaid => "PRE_PAID_QUOTA_SET",
+                    ChargeType::Spotpaid => "SPOT_PAID_QUOTA_SET",
+                };
+                scope.charges.is_empty() || scope.charges.iter().any(|s| s == name)
+            };
+            let mut sets: [Vec<Value>; 3] = Default::default();
+            for q in qs.iter().filter(|q| scope.keeps_zone(cat, q.zone)) {
+                if !wants(q.charge) {
+                    continue;
+                }
+                let mut o = Map::new();
+                o.insert("Zone".into(), json!(cat.zone(q.zone).name));
+                o.insert("UsedQuota".into(), json!(q.used));
+                o.insert("RemainingQuota".into(), json!(q.remaining));
+                o.insert("TotalQuota".into(), json!(q.total));
+                if q.charge == ChargeType::Prepaid {
+                    o.insert("OnceQuota".into(), json!(q.once));
+                }
+                sets[q.charge.index()].push(Value::Object(o));
+            }
+            let [pre, post, spot] = sets;
+            out.insert("AppId".into(), json!(1_000_000_000u64));
+            out.insert(
+                "AccountQuotaOverview".into(),
+                json!({
+                    "Region": scope.region,
+                    "AccountQuota": {
+                        "PostPaidQuotaSet": post,
+                        "PrePaidQuotaSet": pre,
+                        "SpotPaidQuotaSet": spot,
+                        "ImageQuotaSet": [],
+                        "DisasterRecoverGroupQuotaSet": [],
+                    }
+                }),
+            );
+        }
+        Response::Configs(cs) => {
+            let mut set = Vec::new();
+            for c in cs.iter().filter(|c| scope.keeps_zone(cat, c.zone)) {
+                let t = cat.itype(c.itype);
+                if (!scope.types.is_empty() && !scope.types.contains(&t.name))
+                    || (!scope.families.is_empty() && !scope.families.contains(&t.family))
+                {
+                    continue;
+                }
+                for charge in [
+                    ChargeType::PostpaidByHour,
+                    ChargeType::Prepaid,
+                    ChargeType::Spotpaid,
+                ] {
+                    if !scope.charges.is_empty()
+                        && !scope.charges.iter().any(|s| s == charge.as_str())
+                    {
+                        continue;
+                    }
+                    let p = cat.price(c.itype);
+                    let price = match charge {
+                        ChargeType::PostpaidByHour => json!({
+                            "UnitPrice": money(p.postpaid_hourly),
+                            "ChargeUnit": "HOUR",
+                            "UnitPriceDiscount": money(p.postpaid_hourly),
+                            "Discount": 100.0,
+                        }),
+                        ChargeType::Spotpaid => json!({
+                            "UnitPrice": money(p.postpaid_hourly),
+                            "ChargeUnit": "HOUR",
+                            "UnitPriceDiscount": money(cat.spot_hourly(c.itype)),
+                            "Discount": (cat.spot_fraction * 1000.0).round() / 10.0,
+                        }),
+                        ChargeType::Prepaid => {
+                            let month = ctx.cloud.rules.prepaid_price(p.prepaid_monthly, 1);
+                            json!({
+                                "OriginalPrice": money(p.prepaid_monthly),
+                                "DiscountPrice": (month.as_f64() * 100.0).round() / 100.0,
+                                "Discount": if p.prepaid_monthly == 0 { 100.0 } else {
+                                    (month.as_f64() * 1e6 / p.prepaid_monthly as f64 * 1000.0)
+                                        .round() / 10.0
+                                },
+                            })
+                        }
+                    };
+                    set.push(json!({
+                        "Zone": cat.zone(c.zone).name,
+                        "InstanceType": t.name,
+                        "InstanceChargeType": charge.as_str(),
+                        "InstanceFamily": t.family,
+                        "TypeName": t.family,
+                        "Cpu": t.vcpus,
+                        "Memory": t.memory_gib,
+                        "Status": c.status,
+                        "Price": price,
+                        "SoldOutReason": if c.status == "SOLD_OUT" { "sold out" } else { "" },
+                    }));
+                }
+            }
+            out.insert("InstanceTypeQuotaSet".into(), Value::Array(set));
+        }
+    }
+    out
+}
+
+fn instance_json(v: &crate::cloud::api::InstanceView, ctx: &Ctx<'_>) -> Value {
+    let cat = &ctx.cloud.catalog;
+    let inst = ctx
+        .cloud
+        .fleet()
+        .key_of(v.id)
+        .and_then(|k| ctx.cloud.fleet().get(k));
+    let t = cat.itype(v.itype);
+    let created = inst.map(|i| super::clock::sim_iso8601(ctx.epoch, i.created));
+    let expired = inst
+        .and_then(|i| i.expires)
+        .map(|e| super::clock::sim_iso8601(ctx.epoch, e));
+    let renew = inst
+        .filter(|i| i.charge == ChargeType::Prepaid)
+        .map(|i| match i.renew_flag {
+            RenewFlag::NotifyAndAutoRenew => "NOTIFY_AND_AUTO_RENEW",
+            RenewFlag::NotifyAndManualRenew => "NOTIFY_AND_MANUAL_RENEW",
+            RenewFlag::DisableNotifyAndManualRenew => "DISABLE_NOTIFY_AND_MANUAL_RENEW",
+        });
+    let stop_charging = match inst {
+        Some(i) if i.charge == ChargeType::PostpaidByHour => match i.stopped_mode {
+            StoppedMode::KeepCharging => "KEEP_CHARGING",
+            StoppedMode::StopCharging => "STOP_CHARGING",
+        },
+        _ => "NOT_APPLICABLE",
+    };
+    json!({
+        "Placement": {"Zone": cat.zone(v.zone).name, "ProjectId": 0},
+        "InstanceId": v.id.to_string(),
+        "InstanceType": t.name,
+        "CPU": t.vcpus,
+        "Memory": t.memory_gib,
+        "RestrictState": "NORMAL",
+        "InstanceName": v.id.to_string(),
+        "InstanceChargeType": v.charge.as_str(),
+        "RenewFlag": renew,
+        "CreatedTime": created,
+        "ExpiredTime": expired,
+        "InstanceState": v.state.as_str(),
+        "StopChargingMode": stop_charging,
+        "LatestOperation": v.latest_operation,
+        "LatestOperationState": v.latest_operation_state.map(|s| s.as_str()),
+        "LatestOperationRequestId": Value::Null,
+    })
+}
