@@ -353,12 +353,31 @@ fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
-/// Writes a self-signed certificate for 127.0.0.1 and localhost.
+/// Writes a self-signed certificate for 127.0.0.1 and localhost, unless both files already
+/// exist (then they are reused, so a client told to trust the certificate once keeps trusting
+/// it). Its subject names the moment it was made: clients look trust anchors up by subject,
+/// and two certificates with one subject in a bundle would shadow each other.
 pub fn write_self_signed(cert: &Path, key: &Path) -> Result<()> {
-    let ck =
-        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string(), "localhost".to_string()])
-            .context("cannot generate a self-signed certificate")?;
-    for (path, text) in [(cert, ck.cert.pem()), (key, ck.signing_key.serialize_pem())] {
+    if cert.exists() && key.exists() {
+        return Ok(());
+    }
+    let made = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let mut params =
+        rcgen::CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+            .context("cannot prepare a self-signed certificate")?;
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params.distinguished_name.push(
+        rcgen::DnType::CommonName,
+        format!("fleetsim serve (self-signed, {made})"),
+    );
+    let key_pair = rcgen::KeyPair::generate().context("cannot generate a key")?;
+    let certificate = params
+        .self_signed(&key_pair)
+        .context("cannot sign the certificate")?;
+    for (path, text) in [(cert, certificate.pem()), (key, key_pair.serialize_pem())] {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)
                 .with_context(|| format!("cannot create {}", parent.display()))?;

@@ -450,7 +450,14 @@ pub fn parse(
                 .collect();
             if ids.is_empty() {
                 match fs.iter_mut().find(|f| f.name == "zone") {
-                    Some(zf) => scope.zones = zf.values.clone(),
+                    // Zones of other regions match nothing here, as in CVM; an empty
+                    // alternative would mean "no filter", so a name no zone has stands in.
+                    Some(zf) => {
+                        zf.values.retain(|v| region_zones.contains(v));
+                        if zf.values.is_empty() {
+                            zf.values.push(String::new());
+                        }
+                    }
                     None if region_zones.len() <= 5 => fs.push(Filter {
                         name: "zone".into(),
                         values: region_zones,
