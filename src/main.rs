@@ -245,8 +245,11 @@ fn say(text: &str) {
 
 fn real_main() -> Result<()> {
     let cli = Cli::parse();
-    fleetsim::report::output::clean_up_on_interrupt()
-        .map_err(|e| anyhow::anyhow!("cannot set up the interrupt handler: {e}"))?;
+    // `serve` answers Ctrl-C and SIGTERM itself: they end the run and write its folder.
+    if !matches!(cli.command, Command::Serve { .. }) {
+        fleetsim::report::output::clean_up_on_interrupt()
+            .map_err(|e| anyhow::anyhow!("cannot set up the interrupt handler: {e}"))?;
+    }
     match cli.command {
         Command::Run {
             scenario,
