@@ -692,3 +692,120 @@ fn idle_connections_are_closed() {
     );
     stop(s);
 }
+
+/// Load: 200 concurrent clients, each on its own keep-alive connection, 50,000 signed calls in
+/// all, bounded at 5 minutes. Every call is answered once (unique RequestIds, one answer per
+/// request on each connection) and counted once by the control plane. Prints throughput and
+/// latency percentiles. Run with `cargo test --release --test serve -- --ignored --nocapture`.
+#[test]
+#[ignore = "load test: about a minute of both cores"]
+fn load_200_clients_50k_calls() {
+    const CLIENTS: usize = 200;
+    const PER_CLIENT: usize = 250;
+    let dir = fresh_dir("serve-load");
+    let scn = write_file(
+        dir.as_ref(),
+        "load.toml",
+        r#"
+name = "load"
+duration = "30d"
+instance_types = ["S5.MEDIUM4"]
+[api]
+preset = "unlimited"
+[zones.ap-guangzhou-3]
+quota = { postpaid = 100000 }
+"#,
+    );
+    let s = start(dir.as_ref(), "run", &[scn.to_str().unwrap()]);
+    let addr = s.addr;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let results = rt.block_on(async move {
+        let mut tasks = Vec::new();
+        for c in 0..CLIENTS {
+            tasks.push(tokio::spawn(async move {
+                let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+                let (mut sender, conn) =
+                    hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                        .await
+                        .expect("handshake");
+                tokio::spawn(conn);
+                let mut out = Vec::with_capacity(PER_CLIENT);
+                for i in 0..PER_CLIENT {
+                    let (action, body) = if (c + i) % 10 == 0 {
+                        (
+                            "RunInstances",
+                            json!({"Placement": {"Zone": "ap-guangzhou-3"},
+                                                "InstanceType": "S5.MEDIUM4"}),
+                        )
+                    } else {
+                        ("DescribeInstances", json!({"Limit": 20, "Offset": i % 50}))
+                    };
+                    let body = body.to_string().into_bytes();
+                    let h =
+                        signed_headers(addr, action, "ap-guangzhou", &body, ID, KEY, now_unix());
+                    let mut req = hyper::Request::builder()
+                        .method("POST")
+                        .uri("/")
+                        .header("host", addr.to_string());
+                    for (k, v) in &h {
+                        req = req.header(k.as_str(), v.as_str());
+                    }
+                    let t0 = Instant::now();
+                    sender.ready().await.expect("connection ready");
+                    let resp = sender
+                        .send_request(req.body(Full::new(Bytes::from(body))).unwrap())
+                        .await
+                        .expect("answer");
+                    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+                    let latency = t0.elapsed();
+                    let v: Value = serde_json::from_slice(&bytes).expect("JSON");
+                    assert!(v["Response"].get("Error").is_none(), "{v}");
+                    out.push((
+                        v["Response"]["RequestId"].as_str().unwrap().to_string(),
+                        latency,
+                    ));
+                }
+                out
+            }));
+        }
+        let all = tokio::time::timeout(Duration::from_secs(300), async {
+            let mut all = Vec::new();
+            for t in tasks {
+                all.extend(t.await.expect("client task"));
+            }
+            all
+        })
+        .await
+        .expect("the load test finishes within 5 minutes");
+        all
+    });
+    let wall = started.elapsed();
+    let n = results.len();
+    assert_eq!(n, CLIENTS * PER_CLIENT);
+    let ids: std::collections::HashSet<&str> = results.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids.len(), n, "every answer has its own RequestId");
+    let (_, status) = control(&s, "GET", "/fleetsim/status", json!({}));
+    assert_eq!(
+        status["ApiCalls"].as_u64(),
+        Some(n as u64),
+        "each call reached the control plane once"
+    );
+    let mut lat: Vec<Duration> = results.iter().map(|(_, l)| *l).collect();
+    lat.sort();
+    let pct = |p: f64| lat[((n as f64 * p) as usize).min(n - 1)];
+    println!(
+        "load: {n} calls from {CLIENTS} connections in {:.2} s = {:.0} calls/s; latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        wall.as_secs_f64(),
+        n as f64 / wall.as_secs_f64(),
+        pct(0.50).as_secs_f64() * 1e3,
+        pct(0.99).as_secs_f64() * 1e3,
+        lat[n - 1].as_secs_f64() * 1e3
+    );
+    let out = stop(s);
+    assert_eq!(read_instances(&out).len(), CLIENTS * PER_CLIENT / 10);
+}

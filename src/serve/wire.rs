@@ -458,6 +458,7 @@ pub fn parse(
                             zf.values.push(String::new());
                         }
                     }
+                    None if region_zones.len() == cat.zones.len() => {}
                     None if region_zones.len() <= 5 => fs.push(Filter {
                         name: "zone".into(),
                         values: region_zones,
