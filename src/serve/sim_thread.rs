@@ -154,3 +154,150 @@ fn run(mut backend: Box<dyn Backend>, rx: mpsc::Receiver<Command>, clock: Clock,
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A backend that counts: time moves only through `advance_to`.
+    struct Fake {
+        now: SimTime,
+        calls: u64,
+        finished: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    }
+
+    impl Backend for Fake {
+        fn now(&self) -> SimTime {
+            self.now
+        }
+        fn horizon(&self) -> SimTime {
+            SimTime(86_400_000)
+        }
+        fn advance_to(&mut self, t: SimTime) {
+            self.now = self.now.max(t.min(self.horizon()));
+        }
+        fn call(
+            &mut self,
+            action: &str,
+            _region: &str,
+            _params: &Map<String, Value>,
+        ) -> Result<Map<String, Value>, CvmError> {
+            self.calls += 1;
+            if action == "Fail" {
+                return Err(CvmError::new("InvalidAction", "no"));
+            }
+            let mut m = Map::new();
+            m.insert("Call".into(), json!(self.calls));
+            m.insert("At".into(), json!(self.now.ms()));
+            Ok(m)
+        }
+        fn status(&self) -> Value {
+            json!({"Calls": self.calls})
+        }
+        fn finish(self: Box<Self>) -> anyhow::Result<PathBuf> {
+            self.finished
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+            Ok(PathBuf::from("done"))
+        }
+    }
+
+    fn start(
+        mode: ClockMode,
+    ) -> (
+        mpsc::Sender<Command>,
+        std::sync::Arc<std::sync::atomic::AtomicBool>,
+        std::thread::JoinHandle<()>,
+    ) {
+        let finished = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let f = finished.clone();
+        let (tx, ready, handle) = spawn(
+            move || {
+                Ok(Box::new(Fake {
+                    now: SimTime::ZERO,
+                    calls: 0,
+                    finished: f,
+                }) as Box<dyn Backend>)
+            },
+            mode,
+            0,
+        );
+        ready.recv().unwrap().unwrap();
+        (tx, finished, handle)
+    }
+
+    fn call(
+        tx: &mpsc::Sender<Command>,
+        action: &str,
+    ) -> Option<Result<Map<String, Value>, CvmError>> {
+        let (reply, rx) = oneshot::channel();
+        tx.send(Command::Call {
+            action: action.into(),
+            region: "r".into(),
+            params: Map::new(),
+            reply,
+        })
+        .ok()?;
+        rx.blocking_recv().ok()
+    }
+
+    fn advance(tx: &mpsc::Sender<Command>, body: Value) -> Result<Value, String> {
+        let (reply, rx) = oneshot::channel();
+        tx.send(Command::Advance { body, reply }).unwrap();
+        rx.blocking_recv().unwrap()
+    }
+
+    #[test]
+    fn manual_clock_moves_only_when_asked_and_every_command_is_answered_once() {
+        let (tx, finished, handle) = start(ClockMode::Manual);
+        let a = call(&tx, "X").unwrap().unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        let b = call(&tx, "X").unwrap().unwrap();
+        assert_eq!((a["Call"].clone(), b["Call"].clone()), (json!(1), json!(2)));
+        assert_eq!(
+            (a["At"].clone(), b["At"].clone()),
+            (json!(0), json!(0)),
+            "wall time moves nothing"
+        );
+        assert_eq!(
+            call(&tx, "Fail").unwrap().unwrap_err().code,
+            "InvalidAction"
+        );
+        let t = advance(&tx, json!({"By": "90s"})).unwrap();
+        assert_eq!(t["NowMs"], 90_000);
+        assert_eq!(call(&tx, "X").unwrap().unwrap()["At"], 90_000);
+        assert!(
+            advance(&tx, json!({"To": "2d"}))
+                .unwrap_err()
+                .contains("horizon")
+        );
+        assert!(
+            advance(&tx, json!({"To": "1m"}))
+                .unwrap_err()
+                .contains("before")
+        );
+        let (reply, rx) = oneshot::channel();
+        tx.send(Command::Stop { reply }).unwrap();
+        assert_eq!(rx.blocking_recv().unwrap(), Ok(PathBuf::from("done")));
+        handle.join().unwrap();
+        assert!(finished.load(std::sync::atomic::Ordering::SeqCst));
+        // After the stop, a command's reply channel is dropped, never answered twice.
+        assert!(call(&tx, "X").is_none());
+    }
+
+    #[test]
+    fn a_running_clock_advances_between_commands_and_refuses_manual_advance() {
+        let (tx, _, handle) = start(ClockMode::Speedup(1000.0));
+        std::thread::sleep(Duration::from_millis(100));
+        let at = call(&tx, "X").unwrap().unwrap()["At"].as_u64().unwrap();
+        // 0.1 s of wall time at 1000x: at least 100 simulated seconds.
+        assert!(at >= 100_000, "{at}");
+        assert!(
+            advance(&tx, json!({"By": "1m"}))
+                .unwrap_err()
+                .contains("not manual")
+        );
+        drop(tx);
+        // All senders gone: the thread finishes the run by itself.
+        handle.join().unwrap();
+    }
+}

@@ -448,6 +448,7 @@ pub fn parse(
                 .filter(|z| z.region == region)
                 .map(|z| z.name.clone())
                 .collect();
+            let room = fs.len() < 10;
             if ids.is_empty() {
                 match fs.iter_mut().find(|f| f.name == "zone") {
                     // Zones of other regions match nothing here, as in CVM; an empty
@@ -459,7 +460,9 @@ pub fn parse(
                         }
                     }
                     None if region_zones.len() == cat.zones.len() => {}
-                    None if region_zones.len() <= 5 => fs.push(Filter {
+                    // Room for one more filter of at most 5 values; otherwise the answer is
+                    // cut to the region when rendered.
+                    None if region_zones.len() <= 5 && room => fs.push(Filter {
                         name: "zone".into(),
                         values: region_zones,
                     }),
@@ -690,4 +693,207 @@ fn instance_json(v: &crate::cloud::api::InstanceView, ctx: &Ctx<'_>) -> Value {
         "LatestOperationState": v.latest_operation_state.map(|s| s.as_str()),
         "LatestOperationRequestId": Value::Null,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloud::api::Response;
+
+    fn catalog() -> Catalog {
+        crate::scenario::parse_scenario(super::super::DEFAULT_SCENARIO, "serve.toml")
+            .expect("the embedded scenario")
+            .catalog
+    }
+
+    fn obj(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => unreachable!(),
+        }
+    }
+
+    fn err(action: Action, v: Value) -> String {
+        match parse(action, "ap-guangzhou", &obj(v), &catalog()) {
+            Err(e) => e.code,
+            Ok(_) => "ok".into(),
+        }
+    }
+
+    #[test]
+    fn run_instances_maps_cvm_fields_onto_the_request() {
+        let cat = catalog();
+        let p = parse(
+            Action::RunInstances,
+            "ap-guangzhou",
+            &obj(json!({
+                "Placement": {"Zone": "ap-guangzhou-4", "ProjectId": 0},
+                "InstanceType": "S5.LARGE8",
+                "InstanceCount": 3, "MinCount": 2, "ClientToken": "abc", "DryRun": true,
+                "InstanceMarketOptions": {"MarketType": "spot",
+                                          "SpotOptions": {"MaxPrice": "0.05"}},
+                "ImageId": "img-1", "SystemDisk": {"DiskSize": 50},
+            })),
+            &cat,
+        )
+        .expect("valid");
+        let Request::RunInstances(r) = p.request else {
+            panic!("not RunInstances")
+        };
+        assert_eq!(cat.zone(r.zone).name, "ap-guangzhou-4");
+        assert_eq!(cat.itype(r.itype).name, "S5.LARGE8");
+        assert_eq!(r.charge, ChargeType::Spotpaid, "market options mean spot");
+        assert_eq!(r.max_price, Some(50_000), "0.05 per hour in micro-units");
+        assert_eq!((r.count, r.min_count, r.dry_run), (3, Some(2), true));
+        assert_eq!(r.client_token.as_deref(), Some("abc"));
+        let p = parse(
+            Action::RunInstances,
+            "ap-guangzhou",
+            &obj(json!({"Placement": {"Zone": "ap-guangzhou-3"}, "InstanceType": "S5.SMALL2",
+                        "InstanceChargeType": "PREPAID",
+                        "InstanceChargePrepaid": {"Period": 12, "RenewFlag": "NOTIFY_AND_AUTO_RENEW"}})),
+            &cat,
+        )
+        .expect("valid");
+        let Request::RunInstances(r) = p.request else {
+            panic!("not RunInstances")
+        };
+        assert_eq!(
+            (r.charge, r.period_months, r.count),
+            (ChargeType::Prepaid, 12, 1)
+        );
+        assert_eq!(r.renew_flag, RenewFlag::NotifyAndAutoRenew);
+    }
+
+    #[test]
+    fn cvm_errors_for_bad_parameters() {
+        let run = |extra: Value| {
+            let mut m = obj(json!({"Placement": {"Zone": "ap-guangzhou-3"},
+                                   "InstanceType": "S5.SMALL2"}));
+            m.extend(obj(extra));
+            err(Action::RunInstances, Value::Object(m))
+        };
+        assert_eq!(run(json!({})), "ok");
+        assert_eq!(
+            run(json!({"InstanceChargeType": "PREPAID"})),
+            "MissingParameter"
+        );
+        assert_eq!(
+            run(json!({"InstanceChargeType": "FREE"})),
+            "InvalidParameterValue"
+        );
+        assert_eq!(run(json!({"InstanceCount": "2"})), "InvalidParameter");
+        assert_eq!(run(json!({"InstanceCount": -1})), "InvalidParameterValue");
+        assert_eq!(run(json!({"Colour": "red"})), "UnknownParameter");
+        assert_eq!(
+            run(json!({"Placement": {"Zone": "ap-shanghai-2"}})),
+            "InvalidZone.MismatchRegion"
+        );
+        assert_eq!(
+            run(json!({"Placement": {"Zone": "ap-mars-1"}})),
+            "InvalidParameterValue.ZoneNotSupported"
+        );
+        assert_eq!(
+            run(json!({"InstanceMarketOptions": {"SpotOptions": {"MaxPrice": "cheap"}}})),
+            "InvalidParameterValue"
+        );
+        assert_eq!(err(Action::StopInstances, json!({})), "MissingParameter");
+        assert_eq!(
+            err(
+                Action::StopInstances,
+                json!({"InstanceIds": ["ins-1"], "StoppedMode": "NAP"})
+            ),
+            "InvalidParameterValue"
+        );
+        assert_eq!(
+            err(Action::DescribeInstances, json!({"InstanceIds": [1]})),
+            "InvalidParameter"
+        );
+        assert_eq!(
+            err(
+                Action::DescribeAccountQuota,
+                json!({"Filters": [{"Name": "colour", "Values": []}]})
+            ),
+            "InvalidFilter"
+        );
+        assert_eq!(
+            err(
+                Action::DescribeInstances,
+                json!({"Filters": [{"Values": ["x"]}]})
+            ),
+            "MissingParameter"
+        );
+    }
+
+    #[test]
+    fn describe_instances_sees_its_region_only() {
+        let cat = catalog();
+        let zone_filter = |v: Value| -> Vec<String> {
+            let p = parse(Action::DescribeInstances, "ap-shanghai", &obj(v), &cat).unwrap();
+            let Request::DescribeInstances { filters, .. } = p.request else {
+                panic!()
+            };
+            filters
+                .into_iter()
+                .find(|f| f.name == "zone")
+                .map(|f| f.values)
+                .unwrap_or_default()
+        };
+        assert_eq!(zone_filter(json!({})), ["ap-shanghai-2", "ap-shanghai-4"]);
+        assert_eq!(
+            zone_filter(
+                json!({"Filters": [{"Name": "zone", "Values": ["ap-guangzhou-3", "ap-shanghai-4"]}]})
+            ),
+            ["ap-shanghai-4"]
+        );
+        assert_eq!(
+            zone_filter(json!({"Filters": [{"Name": "zone", "Values": ["ap-guangzhou-3"]}]})),
+            [""],
+            "another region's zone matches nothing"
+        );
+    }
+
+    #[test]
+    fn quota_answer_is_cvms_model() {
+        let scn =
+            crate::scenario::parse_scenario(super::super::DEFAULT_SCENARIO, "serve.toml").unwrap();
+        let (world, _) = crate::run::build_world(&scn, 1);
+        let cloud = &world.cloud;
+        let views = (0..cloud.catalog.zones.len())
+            .flat_map(|z| {
+                ChargeType::ALL.map(|c| crate::cloud::api::QuotaView {
+                    zone: ZoneIdx(z as u16),
+                    charge: c,
+                    used: 1,
+                    remaining: Some(29),
+                    total: Some(30),
+                    once: None,
+                })
+            })
+            .collect();
+        let scope = Scope {
+            region: "ap-shanghai".into(),
+            charges: vec!["POST_PAID_QUOTA_SET".into()],
+            ..Default::default()
+        };
+        let out = render(&Response::Quotas(views), &scope, &Ctx { cloud, epoch: 0 });
+        let q = &out["AccountQuotaOverview"];
+        assert_eq!(q["Region"], "ap-shanghai");
+        let post = q["AccountQuota"]["PostPaidQuotaSet"].as_array().unwrap();
+        assert_eq!(post.len(), 2, "the region's two zones");
+        assert_eq!(post[0]["Zone"], "ap-shanghai-2");
+        assert_eq!(
+            (
+                post[0]["UsedQuota"].clone(),
+                post[0]["RemainingQuota"].clone(),
+                post[0]["TotalQuota"].clone()
+            ),
+            (json!(1), json!(29), json!(30))
+        );
+        assert_eq!(
+            q["AccountQuota"]["PrePaidQuotaSet"],
+            json!([]),
+            "filtered by quota-type"
+        );
+    }
 }
