@@ -202,7 +202,8 @@ fleetsim serve --tls --listen 127.0.0.1:9443"
         /// How simulated time moves: manual, speedup=N or realtime.
         #[arg(long, default_value = "manual", value_parser = fleetsim::serve::ClockMode::parse)]
         clock: fleetsim::serve::ClockMode,
-        /// Run folder written on shutdown [default: output/<scenario name>-serve/].
+        /// Run folder written on shutdown [default: output/<scenario name>-serve/, output/serve/
+        /// without a scenario].
         #[arg(long)]
         out: Option<PathBuf>,
         /// Accept any key: signatures are parsed but not checked.
@@ -428,7 +429,14 @@ fn serve(
             "scenarios/serve.toml (embedded)",
         )?,
     };
-    let out = out.unwrap_or_else(|| PathBuf::from("output").join(format!("{}-serve", scn.name)));
+    let out = out.unwrap_or_else(|| {
+        let name = if scn.name == "serve" {
+            "serve".to_string()
+        } else {
+            format!("{}-serve", scn.name)
+        };
+        PathBuf::from("output").join(name)
+    });
     let credentials = if any_key {
         Credentials::AnyKey
     } else {

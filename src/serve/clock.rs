@@ -49,6 +49,17 @@ impl ClockMode {
     }
 }
 
+impl std::fmt::Display for ClockMode {
+    /// As `--clock` takes it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClockMode::Manual => f.write_str("manual"),
+            ClockMode::Speedup(n) => write!(f, "speedup={n}"),
+            ClockMode::Realtime => f.write_str("realtime"),
+        }
+    }
+}
+
 /// Where simulated time should be now.
 pub struct Clock {
     mode: ClockMode,

@@ -142,7 +142,7 @@ fn run(mut backend: Box<dyn Backend>, rx: mpsc::Receiver<Command>, clock: Clock,
                     (&mut s, time_json(backend.as_ref(), epoch))
                 {
                     m.extend(t);
-                    m.insert("Clock".into(), json!(format!("{:?}", clock.mode())));
+                    m.insert("Clock".into(), json!(clock.mode().to_string()));
                 }
                 let _ = reply.send(s);
             }
