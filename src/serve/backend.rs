@@ -110,8 +110,12 @@ impl Backend for SimBackend {
     }
 
     fn advance_to(&mut self, t: SimTime) {
-        if t > self.sched.now() {
-            self.sched.run_until(t, &mut self.world);
+        // After an error the run stands still; finishing reports the error.
+        if t > self.sched.now()
+            && self.world.error.is_none()
+            && let Err(e) = self.sched.run_until(t, &mut self.world)
+        {
+            self.world.error = Some(e);
         }
     }
 
