@@ -281,6 +281,20 @@ impl Session {
         self.world.external_call(request, &mut self.sched)
     }
 
+    /// Events handled so far.
+    pub fn events(&self) -> u64 {
+        self.sched.processed()
+    }
+
+    /// [`Session::finish`] at the current time instead of the horizon: the run ends where it
+    /// stands (a served run ends when its server stops), its books close now and its summary
+    /// covers the time run.
+    pub fn finish_now(mut self) -> Result<RunResult> {
+        self.sched.end_now();
+        self.scn.duration = self.sched.now().since(SimTime::ZERO);
+        self.finish()
+    }
+
     /// Runs to the horizon, closes the books and writes the run folder (if asked for); the
     /// run's error, if it had one, and nothing written.
     pub fn finish(self) -> Result<RunResult> {

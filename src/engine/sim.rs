@@ -107,6 +107,11 @@ impl<E> Scheduler<E> {
     pub fn end(&self) -> SimTime {
         self.end
     }
+    /// Brings the horizon to the current time: a run stopped from outside (`fleetsim serve`)
+    /// ends where it stands, and nothing later is handled.
+    pub fn end_now(&mut self) {
+        self.end = self.now;
+    }
     /// Events handled so far.
     pub fn processed(&self) -> u64 {
         self.processed

@@ -523,7 +523,7 @@ pub fn render(resp: &Response, scope: &Scope, ctx: &Ctx<'_>) -> Map<String, Valu
     let cat = &ctx.cloud.catalog;
     let mut out = Map::new();
     match resp {
-        Response::Launched(ids) => {
+        Response::Launched { ids, .. } => {
             out.insert(
                 "InstanceIdSet".into(),
                 ids.iter().map(|id| Value::String(id.to_string())).collect(),
