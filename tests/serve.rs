@@ -273,9 +273,20 @@ fn lifecycle_through_the_wire_and_the_run_folder() {
         2
     );
     let api = std::fs::read_to_string(out.join("api.csv")).unwrap();
-    assert!(api.contains("RunInstances,OK,1"), "{api}");
     assert!(
-        api.contains("StopInstances,OperationDenied.InstanceOperationInProgress,1"),
+        api.starts_with("bucket_start_s,action,outcome,calls,retries,give_ups,caller\n"),
+        "{api}"
+    );
+    assert!(
+        api.lines().skip(1).all(|l| l.ends_with(",external")),
+        "{api}"
+    );
+    assert!(
+        api.contains("0.000,RunInstances,OK,1,0,0,external"),
+        "{api}"
+    );
+    assert!(
+        api.contains("StopInstances,OperationDenied.InstanceOperationInProgress,1,0,0,external"),
         "{api}"
     );
     let summary = read_summary(&out);
@@ -623,6 +634,24 @@ zones = { ap-guangzhou-3 = 1 }
         );
     }
     assert_eq!(summary_without_timing(&a), summary_without_timing(&b));
+    let api = std::fs::read_to_string(a.join("api.csv")).unwrap();
+    let callers: std::collections::BTreeSet<&str> = api
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.rsplit(',').next())
+        .collect();
+    assert_eq!(
+        callers,
+        ["external", "scenario"].into(),
+        "both callers, apart"
+    );
+    // The client's six RunInstances, counted under its own caller only.
+    let external_runs: u64 = api
+        .lines()
+        .filter(|l| l.contains(",RunInstances,") && l.ends_with(",external"))
+        .map(|l| l.split(',').nth(3).unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(external_runs, 6, "{api}");
     let rows = read_instances(&a);
     assert!(rows.iter().any(|r| r.owner == "external"));
     assert!(

@@ -199,6 +199,9 @@ pub struct Recorder {
     types: usize,
     /// Calls per (time bucket, action, outcome), for `api.csv`.
     pub api_log: ApiLog,
+    /// The calls of an external client (`fleetsim serve`), kept apart so that `api.csv` shows
+    /// them under their own caller; `None` until such a client calls.
+    pub api_log_external: Option<ApiLog>,
     /// Width of an `api.csv` bucket, ms.
     pub api_bucket_ms: u64,
     instances: Option<InstancesCsv>,
@@ -227,6 +230,7 @@ impl Recorder {
             alive_by_zone_type: Vec::new(),
             types: 0,
             api_log: Default::default(),
+            api_log_external: None,
             api_bucket_ms: 3_600_000,
             instances: None,
             io_error: None,
@@ -262,15 +266,32 @@ impl Recorder {
     }
 
     /// Writes `api.csv`.
+    /// Writes `api.csv`. After an external client's calls it has a last column, `caller`:
+    /// `scenario` for the scenario's own actors, `external` for that client.
     pub fn write_api_csv(&self, path: &Path) -> Result<()> {
         let f = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
         let mut w = BufWriter::new(f);
-        writeln!(w, "bucket_start_s,action,outcome,calls,retries,give_ups")?;
-        // Sorted by bucket, action and outcome (the map's own order is arbitrary).
-        let mut cells: Vec<_> = self.api_log.into_iter().collect();
-        cells.sort_by_key(|(k, _)| **k);
-        for (&(b, a, code), cell) in cells {
-            writeln!(
+        let by_caller = self.api_log_external.is_some();
+        let header = "bucket_start_s,action,outcome,calls,retries,give_ups";
+        if by_caller {
+            writeln!(w, "{header},caller")?;
+        } else {
+            writeln!(w, "{header}")?;
+        }
+        // Sorted by bucket, action, outcome and caller (the maps' own order is arbitrary).
+        let mut cells: Vec<_> = self
+            .api_log
+            .into_iter()
+            .map(|(k, c)| (*k, "scenario", c))
+            .chain(
+                self.api_log_external
+                    .iter()
+                    .flat_map(|l| l.into_iter().map(|(k, c)| (*k, "external", c))),
+            )
+            .collect();
+        cells.sort_by_key(|&(k, caller, _)| (k, caller == "external"));
+        for ((b, a, code), caller, cell) in cells {
+            write!(
                 w,
                 "{},{},{},{},{},{}",
                 secs(SimTime(b * self.api_bucket_ms)),
@@ -280,6 +301,11 @@ impl Recorder {
                 cell.retries,
                 cell.give_ups
             )?;
+            if by_caller {
+                writeln!(w, ",{caller}")?;
+            } else {
+                writeln!(w)?;
+            }
         }
         w.flush().context("cannot write api.csv")
     }
@@ -542,9 +568,12 @@ impl Observer for Recorder {
         if let Some(code) = code {
             *self.api_by_code.entry(code).or_default() += 1;
         }
-        let cell = self
-            .api_log
-            .cell(c.time, self.api_bucket_ms, c.request.action(), code);
+        let log = if c.caller == Owner::External {
+            self.api_log_external.get_or_insert_with(Default::default)
+        } else {
+            &mut self.api_log
+        };
+        let cell = log.cell(c.time, self.api_bucket_ms, c.request.action(), code);
         cell.calls += 1;
         if c.attempt > 1 {
             cell.retries += 1;
