@@ -12,6 +12,7 @@ use crate::cloud::Cloud;
 use crate::cloud::api::{Action, Filter, InstanceRef, Request, Response, RunInstances};
 use crate::cloud::catalog::{Catalog, ChargeType, TypeIdx, ZoneIdx};
 use crate::cloud::instance::{RenewFlag, StoppedMode};
+use crate::cloud::pricing::{Attachments, DiskSpec, DiskType, InternetChargeType, InternetSpec};
 
 /// The parameters each action takes: the ones fleetsim reads and the ones it accepts and
 /// ignores. Anything else is `UnknownParameter`.
@@ -27,12 +28,12 @@ fn known_fields(action: Action) -> &'static [&'static str] {
             "ClientToken",
             "DryRun",
             "InstanceMarketOptions",
-            // Accepted and ignored: fleetsim models no images, networks, disks or metadata.
-            "ImageId",
             "SystemDisk",
             "DataDisks",
-            "VirtualPrivateCloud",
             "InternetAccessible",
+            // Accepted and ignored: fleetsim models no images, private networks or metadata.
+            "ImageId",
+            "VirtualPrivateCloud",
             "InstanceName",
             "LoginSettings",
             "SecurityGroupIds",
@@ -302,6 +303,104 @@ fn max_price(s: &str) -> Result<u64, CvmError> {
     }
 }
 
+/// Disk type of a `SystemDisk` or `DataDisks` item that names none.
+const DEFAULT_DISK_TYPE: DiskType = DiskType::CloudPremium;
+/// `SystemDisk.DiskSize` when not given, GiB (CVM's default).
+const DEFAULT_SYSTEM_DISK_GIB: u32 = 50;
+
+fn disk(
+    m: &Map<String, Value>,
+    prefix: &str,
+    default_size: Option<u32>,
+) -> Result<DiskSpec, CvmError> {
+    let f = Fields { map: m, prefix };
+    let disk_type = match f.str("DiskType")? {
+        None => DEFAULT_DISK_TYPE,
+        Some(s) => DiskType::parse(s).ok_or_else(|| {
+            invalid_value(
+                &f.name("DiskType"),
+                format!(
+                    "`{s}` is not a cloud disk type ({})",
+                    DiskType::ALL.map(|t| t.as_str()).join(", ")
+                ),
+            )
+        })?,
+    };
+    let size = match (f.u32("DiskSize")?, default_size) {
+        (Some(n), _) | (None, Some(n)) => n,
+        (None, None) => return Err(missing(&f.name("DiskSize"))),
+    };
+    if !(1..=32_000).contains(&size) {
+        return Err(invalid_value(
+            &f.name("DiskSize"),
+            format!("{size} GiB: a disk is 1 to 32000 GiB"),
+        ));
+    }
+    Ok(DiskSpec {
+        disk_type,
+        disk_size: size,
+    })
+}
+
+/// `SystemDisk`, `DataDisks` and `InternetAccessible` of a RunInstances, priced by the
+/// control plane (`None`: none given).
+fn attachments(f: &Fields<'_>, charge: ChargeType) -> Result<Option<Attachments>, CvmError> {
+    let mut a = Attachments::default();
+    if let Some(m) = f.object("SystemDisk")? {
+        a.system_disk = Some(disk(m, "SystemDisk.", Some(DEFAULT_SYSTEM_DISK_GIB))?);
+    }
+    if let Some(disks) = f.array("DataDisks")? {
+        if disks.len() > 20 {
+            return Err(invalid_value(
+                "DataDisks",
+                format!("{} data disks: at most 20", disks.len()),
+            ));
+        }
+        for (i, d) in disks.iter().enumerate() {
+            let prefix = format!("DataDisks.{i}.");
+            let Value::Object(m) = d else {
+                return Err(invalid(&format!("DataDisks.{i}"), "must be an object"));
+            };
+            a.data_disks.push(disk(m, &prefix, None)?);
+        }
+    }
+    if let Some(m) = f.object("InternetAccessible")? {
+        let n = Fields {
+            map: m,
+            prefix: "InternetAccessible.",
+        };
+        let net_charge = match n.str("InternetChargeType")? {
+            None => InternetChargeType::BandwidthPostpaidByHour,
+            Some(s) => InternetChargeType::parse(s).ok_or_else(|| {
+                invalid_value(
+                    "InternetAccessible.InternetChargeType",
+                    format!(
+                        "`{s}`: BANDWIDTH_POSTPAID_BY_HOUR, TRAFFIC_POSTPAID_BY_HOUR or \
+                         BANDWIDTH_PREPAID (BANDWIDTH_PACKAGE is not modelled)"
+                    ),
+                )
+            })?,
+        };
+        if net_charge == InternetChargeType::BandwidthPrepaid && charge != ChargeType::Prepaid {
+            return Err(invalid_value(
+                "InternetAccessible.InternetChargeType",
+                format!("BANDWIDTH_PREPAID needs a PREPAID instance, not {charge}"),
+            ));
+        }
+        let mbps = n.u32("InternetMaxBandwidthOut")?.unwrap_or(0);
+        // 0 Mbps is no public network, as in CVM.
+        if mbps > 0 {
+            a.internet = Some(InternetSpec {
+                charge: net_charge,
+                max_bandwidth_out: mbps,
+                // As a scenario's default: 0.045 GB an hour per Mbps while RUNNING.
+                traffic_mgb_per_hour: (mbps as f64 * 0.045 * 1000.0).round() as u64,
+            });
+        }
+    }
+    Ok((!a.is_empty()).then_some(a))
+}
+
 /// Parses one call. `region` is its `X-TC-Region`, already known to the catalogue.
 pub fn parse(
     action: Action,
@@ -377,6 +476,7 @@ pub fn parse(
                 renew_flag: flag.unwrap_or_default(),
                 max_price: max,
                 client_token: f.str("ClientToken")?.map(str::to_string),
+                attach: attachments(&f, charge)?.map(std::sync::Arc::new),
             })
         }
         Action::StartInstances => Request::StartInstances { ids: ids(&f)? },
@@ -618,7 +718,7 @@ pub fn render(resp: &Response, scope: &Scope, ctx: &Ctx<'_>) -> Map<String, Valu
                             "Discount": (cat.spot_fraction * 1000.0).round() / 10.0,
                         }),
                         ChargeType::Prepaid => {
-                            let month = ctx.cloud.rules.prepaid_price(p.prepaid_monthly, 1);
+                            let month = ctx.cloud.rules.prepaid_price(p, 1);
                             json!({
                                 "OriginalPrice": money(p.prepaid_monthly),
                                 "DiscountPrice": (month.as_f64() * 100.0).round() / 100.0,
@@ -766,6 +866,63 @@ mod tests {
     }
 
     #[test]
+    fn disks_and_network_reach_the_control_plane() {
+        let cat = catalog();
+        let p = parse(
+            Action::RunInstances,
+            "ap-guangzhou",
+            &obj(json!({
+                "Placement": {"Zone": "ap-guangzhou-3"}, "InstanceType": "S5.SMALL2",
+                "SystemDisk": {"DiskType": "CLOUD_SSD", "DiskSize": 100},
+                "DataDisks": [{"DiskSize": 200, "DeleteWithInstance": true}],
+                "InternetAccessible": {"InternetChargeType": "TRAFFIC_POSTPAID_BY_HOUR",
+                                       "InternetMaxBandwidthOut": 10, "PublicIpAssigned": true},
+            })),
+            &cat,
+        )
+        .expect("valid");
+        let Request::RunInstances(r) = p.request else {
+            panic!("not RunInstances")
+        };
+        let a = r.attach.expect("attachments");
+        assert_eq!(
+            a.system_disk,
+            Some(DiskSpec {
+                disk_type: DiskType::CloudSsd,
+                disk_size: 100
+            })
+        );
+        assert_eq!(
+            a.data_disks,
+            [DiskSpec {
+                disk_type: DEFAULT_DISK_TYPE,
+                disk_size: 200
+            }]
+        );
+        let net = a.internet.expect("network");
+        assert_eq!(
+            (net.charge, net.max_bandwidth_out),
+            (InternetChargeType::TrafficPostpaidByHour, 10)
+        );
+        assert_eq!(net.traffic_mgb_per_hour, 450, "0.045 GB/h per Mbps");
+        // 0 Mbps: no public network, nothing attached.
+        let p = parse(
+            Action::RunInstances,
+            "ap-guangzhou",
+            &obj(
+                json!({"Placement": {"Zone": "ap-guangzhou-3"}, "InstanceType": "S5.SMALL2",
+                        "InternetAccessible": {"InternetMaxBandwidthOut": 0}}),
+            ),
+            &cat,
+        )
+        .unwrap();
+        let Request::RunInstances(r) = p.request else {
+            panic!()
+        };
+        assert!(r.attach.is_none());
+    }
+
+    #[test]
     fn cvm_errors_for_bad_parameters() {
         let run = |extra: Value| {
             let mut m = obj(json!({"Placement": {"Zone": "ap-guangzhou-3"},
@@ -795,6 +952,25 @@ mod tests {
         );
         assert_eq!(
             run(json!({"InstanceMarketOptions": {"SpotOptions": {"MaxPrice": "cheap"}}})),
+            "InvalidParameterValue"
+        );
+        assert_eq!(
+            run(json!({"DataDisks": [{"DiskType": "CLOUD_SSD"}]})),
+            "MissingParameter"
+        );
+        assert_eq!(
+            run(json!({"SystemDisk": {"DiskSize": 0}})),
+            "InvalidParameterValue"
+        );
+        assert_eq!(
+            run(json!({"SystemDisk": {"DiskType": "FLOPPY"}})),
+            "InvalidParameterValue"
+        );
+        assert_eq!(
+            run(
+                json!({"InternetAccessible": {"InternetChargeType": "BANDWIDTH_PREPAID",
+                                              "InternetMaxBandwidthOut": 5}})
+            ),
             "InvalidParameterValue"
         );
         assert_eq!(err(Action::StopInstances, json!({})), "MissingParameter");
