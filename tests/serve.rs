@@ -205,6 +205,7 @@ fn lifecycle_through_the_wire_and_the_run_folder() {
         // Simulated time 0 is the documented epoch.
         assert_eq!(inst["CreatedTime"], "2026-01-01T00:00:00Z");
         assert_eq!(inst["ExpiredTime"], Value::Null);
+        assert_eq!(inst["InternetAccessible"]["InternetMaxBandwidthOut"], 0);
     }
     // PENDING lasts 30-90 s by default: after 2 minutes every instance runs.
     let (st, t) = control(&s, "POST", "/fleetsim/advance", json!({"By": "2m"}));
@@ -837,4 +838,37 @@ quota = { postpaid = 100000 }
     );
     let out = stop(s);
     assert_eq!(read_instances(&out).len(), CLIENTS * PER_CLIENT / 10);
+}
+
+#[test]
+fn disks_and_network_given_at_launch_are_listed_back() {
+    let dir = fresh_dir("serve-disks");
+    let s = start(dir.as_ref(), "run", &[]);
+    // Disks and network given at launch are listed back with CVM's names.
+    let r = call(
+        &s,
+        "RunInstances",
+        json!({"Placement": {"Zone": "ap-guangzhou-4"}, "InstanceType": "S5.MEDIUM4",
+               "SystemDisk": {"DiskType": "CLOUD_SSD", "DiskSize": 80},
+               "DataDisks": [{"DiskType": "CLOUD_PREMIUM", "DiskSize": 200}],
+               "InternetAccessible": {"InternetChargeType": "BANDWIDTH_POSTPAID_BY_HOUR",
+                                      "InternetMaxBandwidthOut": 5}}),
+    );
+    let disked = r["InstanceIdSet"][0]
+        .as_str()
+        .expect("launched")
+        .to_string();
+    let d = call(&s, "DescribeInstances", json!({"InstanceIds": [disked]}));
+    let inst = &d["InstanceSet"][0];
+    assert_eq!(
+        inst["SystemDisk"],
+        json!({"DiskType": "CLOUD_SSD", "DiskSize": 80})
+    );
+    assert_eq!(
+        inst["DataDisks"],
+        json!([{"DiskType": "CLOUD_PREMIUM", "DiskSize": 200}])
+    );
+    assert_eq!(inst["InternetAccessible"]["InternetMaxBandwidthOut"], 5);
+    let out = stop(s);
+    assert_eq!(read_instances(&out).len(), 1);
 }

@@ -775,8 +775,28 @@ fn instance_json(v: &crate::cloud::api::InstanceView, ctx: &Ctx<'_>) -> Value {
         },
         _ => "NOT_APPLICABLE",
     };
+    // Launched without disks or network: nothing attached (an empty set of attachments).
+    let none = Attachments::default();
+    let attach = inst.map(|i| {
+        i.billing
+            .extra
+            .as_ref()
+            .map_or(&none, |x| x.attach.as_ref())
+    });
+    let disk = |d: &DiskSpec| json!({"DiskType": d.disk_type.as_str(), "DiskSize": d.disk_size});
+    let system_disk = attach.and_then(|a| a.system_disk.as_ref()).map(disk);
+    let data_disks: Option<Vec<Value>> = attach.map(|a| a.data_disks.iter().map(disk).collect());
+    let internet = attach.map(|a| match &a.internet {
+        Some(n) => json!({"InternetChargeType": n.charge.as_str(),
+                          "InternetMaxBandwidthOut": n.max_bandwidth_out,
+                          "PublicIpAssigned": true}),
+        None => json!({"InternetMaxBandwidthOut": 0, "PublicIpAssigned": false}),
+    });
     json!({
         "Placement": {"Zone": cat.zone(v.zone).name, "ProjectId": 0},
+        "SystemDisk": system_disk,
+        "DataDisks": data_disks,
+        "InternetAccessible": internet,
         "InstanceId": v.id.to_string(),
         "InstanceType": t.name,
         "CPU": t.vcpus,
