@@ -95,6 +95,12 @@ pub fn run_report(r: &RunResult) -> String {
     for (k, v) in rows {
         out.push_str(&format!("  {k:<w$}  {v}\n"));
     }
+    if !r.findings.is_empty() {
+        out.push_str("findings:\n");
+        for f in &r.findings {
+            out.push_str(&format!("  - {}\n", f.text()));
+        }
+    }
     if let Some(d) = &r.out_dir {
         out.push_str(&format!("results in {}\n", d.display()));
     }

@@ -33,6 +33,8 @@ pub struct RunOptions {
 pub struct RunResult {
     pub summary: Summary,
     pub out_dir: Option<PathBuf>,
+    /// What happened, from the files written (empty when none were).
+    pub findings: Vec<crate::report::findings::Finding>,
     /// Things the user asked for that the run could not honour (a `--trace-zone` naming no
     /// zone, a `--trace-instance` no event concerned), for stderr after the results.
     pub warnings: Vec<String>,
@@ -329,13 +331,15 @@ impl Session {
         let wall = started.elapsed().as_secs_f64();
         let events = sched.processed();
         let summary = summarize(&scn, seed, &world, events, wall);
+        let mut findings = Vec::new();
         let out_dir = match staging {
             Some(st) => {
                 let json = serde_json::to_string_pretty(&summary)?;
                 std::fs::write(st.path("summary.json"), json + "\n")
                     .context("cannot write summary.json")?;
                 let figs = crate::report::figures::write_all(st.dir(), &summary, &scn)?;
-                crate::report::html::write_report(st.dir(), &summary, &scn, &figs)?;
+                findings = crate::report::findings::findings(&summary, &figs.data);
+                crate::report::html::write_report(st.dir(), &summary, &scn, &figs, &findings)?;
                 Some(st.commit()?)
             }
             None => None,
@@ -352,6 +356,7 @@ impl Session {
         Ok(RunResult {
             summary,
             out_dir,
+            findings,
             warnings,
         })
     }

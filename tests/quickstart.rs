@@ -31,6 +31,19 @@ fn run_default(out: &Path) -> String {
     stdout(&o)
 }
 
+/// 1234567 → `1,234,567`.
+fn thousands(n: u64) -> String {
+    let d = n.to_string();
+    let mut out = String::new();
+    for (i, c) in d.chars().enumerate() {
+        if i > 0 && (d.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn code(s: &Value, code: &str) -> u64 {
     s["api_errors_by_code"]
         .get(code)
@@ -148,8 +161,14 @@ fn quickstart_shows_every_headline_feature_and_repeats_exactly() {
     let mut r = csv::Reader::from_path(out.join("instances.csv")).expect("instances.csv");
     let mut web_by_zone: BTreeMap<String, u64> = BTreeMap::new();
     let mut reclaimed: BTreeMap<(String, String, String), u64> = BTreeMap::new();
+    let (mut csv_created, mut csv_launch_failed) = (0u64, 0u64);
     for rec in r.records() {
         let rec = rec.expect("instances.csv record");
+        csv_created += 1;
+        // A launch failure: released without ever running.
+        if rec[8].is_empty() && &rec[10] == "RELEASED" {
+            csv_launch_failed += 1;
+        }
         if &rec[6] == "workload0" {
             *web_by_zone.entry(rec[1].to_string()).or_default() += 1;
         }
@@ -223,6 +242,80 @@ fn quickstart_shows_every_headline_feature_and_repeats_exactly() {
         failed > 0.0 && (failed - expected).abs() < 5.0 * expected.sqrt(),
         "{failed} launch failures, expected about {expected:.0}"
     );
+
+    // ---- the findings, in the printed table and at the top of report.html --------------------
+    // Each figure recomputed here from the files: quota.csv, api.csv, instances.csv and
+    // summary.json.
+    let api_sum = |outcome: Option<&str>| -> (u64, u64) {
+        api.iter()
+            .filter(|((_, o), _)| outcome.is_none_or(|x| x == o))
+            .fold((0, 0), |a, (_, c)| (a.0 + c.0, a.1 + c.2))
+    };
+    let (all_calls, all_give_ups) = api_sum(None);
+    let pct = |a: u64, b: u64| format!("{:.2}%", a as f64 * 100.0 / b as f64);
+    let secs = first_full / 1000;
+    let expected_findings = [
+        format!(
+            "{QUOTA_ZONE}'s postpaid quota ({QUOTA} instances) was first full at d{} {:02}:{:02}.",
+            secs / 86_400,
+            secs % 86_400 / 3600,
+            secs % 3600 / 60
+        ),
+        format!(
+            "{} RunInstances call(s) were refused for quota (LimitExceeded.InstanceQuota).",
+            thousands(api_sum(Some("LimitExceeded.InstanceQuota")).0)
+        ),
+        format!(
+            "{} of {} API calls were throttled ({}); {} call(s) gave up after their last retry.",
+            thousands(csv_throttled),
+            thousands(all_calls),
+            pct(csv_throttled, all_calls),
+            thousands(all_give_ups)
+        ),
+        format!(
+            "{} call(s) found their type sold out or short in the zone asked for.",
+            thousands(
+                api_sum(Some("ResourcesSoldOut.SpecifiedInstanceType")).0
+                    + api_sum(Some("ResourceInsufficient.SpecifiedInstanceType")).0
+            )
+        ),
+        format!(
+            "{} spot instance(s) were reclaimed.",
+            thousands(reclaimed.values().sum())
+        ),
+        format!(
+            "{} prepaid instance(s) expired and {} were renewed.",
+            thousands(expiries),
+            thousands(renewals)
+        ),
+        format!(
+            "{} of {} launches failed ({}).",
+            thousands(csv_launch_failed),
+            thousands(csv_created),
+            pct(csv_launch_failed, csv_created)
+        ),
+    ];
+    let findings_printed: Vec<&str> = table
+        .lines()
+        .skip_while(|l| *l != "findings:")
+        .skip(1)
+        .map_while(|l| l.strip_prefix("  - "))
+        .collect();
+    assert_eq!(findings_printed, expected_findings, "{table}");
+    let html = std::fs::read_to_string(out.join("report.html")).expect("report.html");
+    let block = html
+        .split("<section id=\"findings\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</section>").next())
+        .expect("a findings section");
+    assert!(
+        html.find("id=\"findings\"") < html.find("id=\"summary\""),
+        "findings come first"
+    );
+    for line in &expected_findings {
+        let escaped = line.replace('&', "&amp;").replace('\'', "&#39;");
+        assert!(block.contains(&escaped), "no `{escaped}` in {block}");
+    }
 
     // ---- determinism: a second run writes the same bytes -------------------------------------
     // The first folder is held in memory and removed before the second run (each is about

@@ -14,13 +14,20 @@ use crate::engine::{SimDuration, format_duration};
 use crate::scenario::Scenario;
 
 use super::figures::{Figures, Ms, RunData};
+use super::findings::Finding;
 use super::summary::Summary;
 
 /// The file name of the page in the run folder.
 pub const REPORT_FILE: &str = "report.html";
 
 /// Writes `report.html` into the run folder `dir`, whose charts are `figs`.
-pub fn write_report(dir: &Path, summary: &Summary, scn: &Scenario, figs: &Figures) -> Result<()> {
+pub fn write_report(
+    dir: &Path,
+    summary: &Summary,
+    scn: &Scenario,
+    figs: &Figures,
+    findings: &[Finding],
+) -> Result<()> {
     let mut charts = Vec::with_capacity(figs.figures.len());
     for f in &figs.figures {
         let path = dir.join(format!("{}.svg", f.stem));
@@ -28,7 +35,7 @@ pub fn write_report(dir: &Path, summary: &Summary, scn: &Scenario, figs: &Figure
             .with_context(|| format!("cannot read {}", path.display()))?;
         charts.push(inline_svg(&svg, &f.title));
     }
-    let html = render(summary, scn, figs, &charts);
+    let html = render(summary, scn, figs, &charts, findings);
     let path = dir.join(REPORT_FILE);
     std::fs::write(&path, html).with_context(|| format!("cannot write {}", path.display()))
 }
@@ -109,11 +116,20 @@ table.files td:first-child { width: 32%; }
 figure { margin: 18px 0 26px; background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 12px; }
 figure svg.chart { display: block; width: 100%; height: auto; }
 figcaption { color: var(--muted); font-size: 14px; margin-top: 8px; }
+ul.findings { background: #fff; border: 1px solid var(--line); border-left: 4px solid var(--warn);
+  border-radius: 6px; margin: 8px 0; padding: 10px 14px 10px 34px; font-size: 16px; }
+ul.findings li { margin: 3px 0; }
 footer { margin-top: 40px; color: var(--muted); font-size: 13px; border-top: 1px solid var(--line); padding-top: 10px; }
 "#;
 
 /// The page.
-fn render(summary: &Summary, scn: &Scenario, figs: &Figures, charts: &[String]) -> String {
+fn render(
+    summary: &Summary,
+    scn: &Scenario,
+    figs: &Figures,
+    charts: &[String],
+    findings: &[Finding],
+) -> String {
     let file = serde_json::to_value(&scn.file).unwrap_or(Value::Null);
     let d = &figs.data;
     let cur = summary.currency.as_str();
@@ -150,11 +166,12 @@ fn render(summary: &Summary, scn: &Scenario, figs: &Figures, charts: &[String]) 
         escape(cur)
     );
     h.push_str(
-        "<nav><a href=\"#summary\">Summary</a><a href=\"#scenario\">Scenario</a>\
+        "<nav><a href=\"#findings\">Findings</a><a href=\"#summary\">Summary</a><a href=\"#scenario\">Scenario</a>\
          <a href=\"#costs\">Costs</a><a href=\"#api\">API</a><a href=\"#quotas\">Quotas</a>\
          <a href=\"#charts\">Charts</a><a href=\"#files\">Files</a></nav>\n</header>\n",
     );
 
+    findings_section(&mut h, findings);
     summary_section(&mut h, summary);
     scenario_section(&mut h, summary, scn, &file);
     cost_section(&mut h, summary, d, scn);
@@ -191,6 +208,20 @@ fn render(summary: &Summary, scn: &Scenario, figs: &Figures, charts: &[String]) 
         env!("CARGO_PKG_VERSION")
     );
     h
+}
+
+/// What happened, before how: one sentence per finding, each figure from the run's files.
+fn findings_section(h: &mut String, findings: &[Finding]) {
+    h.push_str("<section id=\"findings\">\n<h2>Findings</h2>\n<ul class=\"findings\">\n");
+    for f in findings {
+        let _ = writeln!(
+            h,
+            "<li data-finding=\"{}\">{}</li>",
+            f.key(),
+            escape(&f.text())
+        );
+    }
+    h.push_str("</ul>\n</section>\n");
 }
 
 fn summary_section(h: &mut String, s: &Summary) {

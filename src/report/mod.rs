@@ -5,6 +5,7 @@ pub mod charts;
 pub mod costs;
 pub mod csvline;
 pub mod figures;
+pub mod findings;
 pub mod fleet_counts;
 pub mod html;
 pub mod journal;
