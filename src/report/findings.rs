@@ -224,7 +224,7 @@ pub fn fmt_int(n: u64) -> String {
 }
 
 fn fmt_count(v: f64) -> String {
-    if v.fract() == 0.0 && v >= 0.0 && v < 1e15 {
+    if v.fract() == 0.0 && (0.0..1e15).contains(&v) {
         fmt_int(v as u64)
     } else {
         format!("{v}")
