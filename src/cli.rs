@@ -23,15 +23,19 @@ pub fn load_scenario_with(path: Option<&Path>, sets: &[String]) -> anyhow::Resul
     if sets.is_empty() {
         return Ok(load_scenario(path)?);
     }
-    let (text, origin) = match path {
+    // The origin names the scenario in messages; its files are read from `dir`, the scenario
+    // file's folder (the current folder for the embedded quickstart).
+    let (text, origin, dir) = match path {
         Some(p) => (
             std::fs::read_to_string(p)
                 .map_err(|e| anyhow::anyhow!("{}: cannot read the scenario: {e}", p.display()))?,
             p.display().to_string(),
+            crate::scenario::load::folder_of(p),
         ),
         None => (
             crate::scenario::QUICKSTART.to_string(),
             crate::scenario::load::QUICKSTART_NAME.to_string(),
+            std::path::PathBuf::new(),
         ),
     };
     let mut pairs = Vec::new();
@@ -44,9 +48,10 @@ pub fn load_scenario_with(path: Option<&Path>, sets: &[String]) -> anyhow::Resul
     let text = crate::scenario::overrides::apply(&text, &pairs)
         .map_err(|e| anyhow::anyhow!("{origin}: --set {e}"))?;
     let desc: Vec<String> = sets.to_vec();
-    Ok(crate::scenario::parse_scenario(
+    Ok(crate::scenario::parse_scenario_in(
         &text,
         &format!("{origin} (with --set {})", desc.join(", ")),
+        &dir,
     )?)
 }
 

@@ -19,7 +19,7 @@ use crate::report::output::Staging;
 use crate::report::summary::Summary;
 use crate::run::{RunOptions, run};
 use crate::scenario::overrides;
-use crate::scenario::parse_scenario;
+use crate::scenario::{parse_scenario, parse_scenario_in};
 use crate::stats::estimate;
 
 /// What to sweep.
@@ -203,7 +203,8 @@ pub fn plan(
         let settings = plan.point(p);
         let t = overrides::apply(text, &settings)
             .map_err(|e| blame(&settings, format!("{origin}: --set {e}")))?;
-        parse_scenario(&t, &format!("{origin} with {}", describe(&settings)))
+        let dir = crate::scenario::load::folder_of(Path::new(origin));
+        parse_scenario_in(&t, &format!("{origin} with {}", describe(&settings)), &dir)
             .map_err(|e| blame(&settings, e.to_string()))?;
     }
     Ok(plan)

@@ -308,3 +308,84 @@ fn trace_filters_naming_nothing_warn() {
     assert!(stdout(&o).contains(&id));
     assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
 }
+
+/// A relative file given through `--set` is read from the scenario's folder, not from the
+/// current folder nor from the scenario's display name (which carries the `--set` list, and
+/// so a `/` of the new value).
+#[test]
+fn set_file_is_read_from_the_scenario_folder() {
+    let dir = fresh_dir("cli-set-file");
+    let scen = dir.join("scen");
+    std::fs::create_dir_all(scen.join("data")).unwrap();
+    // The scenario names one trace; `--set` swaps in another, in a subfolder of the scenario's.
+    write_file(
+        &scen,
+        "one.csv",
+        "create_s,lifetime_s,kind\n0,3600,S5.MEDIUM4\n",
+    );
+    write_file(
+        &scen.join("data"),
+        "three.csv",
+        "create_s,lifetime_s,kind\n0,3600,S5.MEDIUM4\n60,3600,S5.MEDIUM4\n120,3600,S5.MEDIUM4\n",
+    );
+    let scn = write_file(
+        &scen,
+        "t.toml",
+        r#"name = "t"
+duration = "2h"
+instance_types = ["S5.MEDIUM4"]
+[zones.ap-guangzhou-3]
+[api]
+preset = "unlimited"
+[[traces]]
+name = "vms"
+file = "one.csv"
+columns = { created = "create_s", lifetime = "lifetime_s", instance_type = "kind" }
+time_offset = 0
+"#,
+    );
+    // Run from a folder that holds no `data/three.csv`.
+    let run = |args: &[&str]| {
+        fleetsim()
+            .current_dir(&*dir)
+            .args(args)
+            .output()
+            .expect("cannot start fleetsim")
+    };
+    let out = dir.join("out");
+    let o = run(&[
+        "run",
+        "scen/t.toml",
+        "--set",
+        "traces.0.file=data/three.csv",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_ok(&o);
+    assert_eq!(u(&read_summary(&out), "instances_created"), 3);
+    // The same through `validate`-like checks of a sweep's grid points and its runs.
+    let out = dir.join("sweep");
+    let o = run(&[
+        "sweep",
+        scn.to_str().unwrap(),
+        "--set",
+        "traces.0.file=one.csv,data/three.csv",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_ok(&o);
+    let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let col = header
+        .iter()
+        .position(|h| *h == "instances_created")
+        .unwrap();
+    let created: Vec<&str> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(col).unwrap())
+        .collect();
+    assert_eq!(created, ["1", "3"], "{csv}");
+}

@@ -2,7 +2,7 @@
 //! mistake) → cross-checks (references to zones and types) → the resolved [`Scenario`] the
 //! simulator runs.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
@@ -98,6 +98,9 @@ pub struct Scenario {
     pub file: ScenarioFile,
     /// Where it came from, for messages and reports.
     pub origin: String,
+    /// The folder its relative file names (`file`, `prices_file`) are read from: the scenario
+    /// file's folder, whatever `origin` says (it may carry a note such as the `--set` list).
+    pub dir: PathBuf,
     pub name: String,
     pub seed: u64,
     pub duration: SimDuration,
@@ -161,9 +164,11 @@ pub fn load_file(path: &Path) -> Result<Scenario, ScenarioError> {
     parse_scenario(&text, &file)
 }
 
-/// The embedded quickstart scenario.
+/// The embedded quickstart scenario. It has no folder: a file named in it (through `--set`) is
+/// read from the current folder.
 pub fn quickstart() -> Scenario {
-    parse_scenario(QUICKSTART, QUICKSTART_NAME).expect("the embedded scenario is valid")
+    parse_scenario_in(QUICKSTART, QUICKSTART_NAME, Path::new(""))
+        .expect("the embedded scenario is valid")
 }
 
 fn line_of_offset(text: &str, offset: usize) -> usize {
@@ -174,8 +179,31 @@ fn line_of_offset(text: &str, offset: usize) -> usize {
         + 1
 }
 
-/// Parses scenario text; `origin` names it in messages.
+/// The folder a scenario file's relative file names are read from.
+pub fn folder_of(path: &Path) -> PathBuf {
+    path.parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+/// A file named in a scenario: a relative name is read from the scenario's folder `dir`, an
+/// absolute one as is.
+pub fn scenario_relative(dir: &Path, file: &str) -> PathBuf {
+    let f = Path::new(file);
+    if f.is_absolute() {
+        f.to_path_buf()
+    } else {
+        dir.join(f)
+    }
+}
+
+/// Parses the text of the scenario file at `origin` (a path: relative file names are read from
+/// its folder).
 pub fn parse_scenario(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
+    parse_scenario_in(text, origin, &folder_of(Path::new(origin)))
+}
+
+/// Parses scenario text; `origin` names it in messages and `dir` is the folder its relative
+/// file names are read from.
+pub fn parse_scenario_in(text: &str, origin: &str, dir: &Path) -> Result<Scenario, ScenarioError> {
     let de = toml::de::Deserializer::parse(text).map_err(|e| ScenarioError::Invalid {
         file: origin.into(),
         line: e.span().map(|s| line_of_offset(text, s.start)),
@@ -192,13 +220,13 @@ pub fn parse_scenario(text: &str, origin: &str) -> Result<Scenario, ScenarioErro
             message: inner.message().trim().to_string(),
         }
     })?;
-    resolve(parsed, text, origin)
+    resolve(parsed, text, origin, dir)
 }
 
 fn dist_ms(
     d: &DistSettings,
     field: &str,
-    origin: &str,
+    dir: &Path,
     fail: &dyn Fn(&str, String) -> ScenarioError,
 ) -> Result<Dist, ScenarioError> {
     use super::schema::DistKind as K;
@@ -310,7 +338,7 @@ fn dist_ms(
         },
         K::Empirical if d.file.is_some() => {
             let file = d.file.as_deref().unwrap_or_default();
-            let path = crate::workload::lifetimes::scenario_relative(origin, file);
+            let path = scenario_relative(dir, file);
             let sorted = crate::workload::lifetimes::read_durations(&path)
                 .map_err(|m| fail(&format!("{field}.file"), m))?;
             Dist::Empirical { sorted }
@@ -360,7 +388,12 @@ fn to_micros(x: f64) -> u64 {
     (x * 1e6).round() as u64
 }
 
-fn resolve(f: ScenarioFile, text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
+fn resolve(
+    f: ScenarioFile,
+    text: &str,
+    origin: &str,
+    dir: &Path,
+) -> Result<Scenario, ScenarioError> {
     let fail = |field: &str, message: String| ScenarioError::Invalid {
         file: origin.into(),
         line: line_of_path(text, field),
@@ -435,7 +468,7 @@ fn resolve(f: ScenarioFile, text: &str, origin: &str) -> Result<Scenario, Scenar
     let file_prices = match &f.prices_file {
         None => PriceFile::default(),
         Some(file) => {
-            let path = crate::workload::lifetimes::scenario_relative(origin, file);
+            let path = scenario_relative(dir, file);
             read_price_file(&path).map_err(|m| fail("prices_file", m))?
         }
     };
@@ -602,7 +635,7 @@ fn resolve(f: ScenarioFile, text: &str, origin: &str) -> Result<Scenario, Scenar
         ),
     ] {
         if let Some(d) = set {
-            *slot = dist_ms(d, field, origin, &fail)?;
+            *slot = dist_ms(d, field, dir, &fail)?;
         }
     }
     let mut rules = BillingRules {
@@ -683,7 +716,7 @@ fn resolve(f: ScenarioFile, text: &str, origin: &str) -> Result<Scenario, Scenar
                     "give either `instances_per_request` or `arrival.batch`, not both".into(),
                 ));
             }
-            let lifetime = dist_ms(&w.lifetime, &at("lifetime"), origin, &fail)?;
+            let lifetime = dist_ms(&w.lifetime, &at("lifetime"), dir, &fail)?;
             if w.types.is_empty() {
                 return Err(fail(&at("types"), "name at least one instance type".into()));
             }
@@ -707,7 +740,7 @@ fn resolve(f: ScenarioFile, text: &str, origin: &str) -> Result<Scenario, Scenar
                         ),
                     ));
                 };
-                lifetime_by_type[j] = Some(dist_ms(d, &field, origin, &fail)?);
+                lifetime_by_type[j] = Some(dist_ms(d, &field, dir, &fail)?);
             }
             let mut zs = Vec::new();
             for name in w.zones.keys() {
@@ -861,7 +894,7 @@ fn resolve(f: ScenarioFile, text: &str, origin: &str) -> Result<Scenario, Scenar
         resolve_actions(&f, &cat, &rules, &fail, &fail_at),
         &mut errors,
     );
-    let traces = collect(resolve_traces(&f, &cat, &rules, origin, &fail), &mut errors);
+    let traces = collect(resolve_traces(&f, &cat, &rules, dir, &fail), &mut errors);
     let autoscalers = collect(
         super::controllers::resolve_autoscalers(&f, &cat, &fail),
         &mut errors,
@@ -891,6 +924,7 @@ fn resolve(f: ScenarioFile, text: &str, origin: &str) -> Result<Scenario, Scenar
         rate_limits,
         retry,
         origin: origin.into(),
+        dir: dir.to_path_buf(),
         name: f.name.clone(),
         seed: f.seed,
         duration: f.duration.0,
@@ -941,12 +975,12 @@ type FailAt<'a> = &'a dyn Fn(&str, &str, String) -> ScenarioError;
 
 /// Resolves `[[traces]]`: the mapping of columns, zones and charge type, and the file, whose
 /// header is read to check that the mapped columns are there. A relative `file` is read from
-/// the folder of the scenario file (`origin`).
+/// the folder of the scenario file (`dir`).
 fn resolve_traces(
     f: &ScenarioFile,
     cat: &Catalog,
     rules: &BillingRules,
-    origin: &str,
+    dir: &Path,
     fail: Fail<'_>,
 ) -> Result<Vec<crate::workload::trace::TraceSpec>, ScenarioError> {
     use crate::workload::trace::{SizeMap, TraceSpec, check_header, check_mapping};
@@ -1019,7 +1053,7 @@ fn resolve_traces(
         {
             return Err(fail(&at("time_offset"), "must be a finite number".into()));
         }
-        let path = crate::workload::lifetimes::scenario_relative(origin, &t.file);
+        let path = scenario_relative(dir, &t.file);
         check_header(&path, &t.columns).map_err(|(k, m)| {
             if k == "file" {
                 fail(&at("file"), m)

@@ -9,5 +9,5 @@ pub mod schema;
 
 pub use load::{
     QUICKSTART, RetryPolicy, Scenario, ScenarioError, WorkloadSpec, load_file, parse_scenario,
-    quickstart,
+    parse_scenario_in, quickstart,
 };

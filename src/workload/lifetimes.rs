@@ -2,22 +2,9 @@
 //! file, and quantile lists. Both become an empirical law sampled by inverse transform (one
 //! uniform per draw), so a lifetime costs the same to draw whatever its source.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::engine::{Dist, SimDuration, parse_duration};
-
-/// Where a `file` named in a scenario is: a relative path is read from the folder of the
-/// scenario file (`origin`), an absolute one as is.
-pub fn scenario_relative(origin: &str, file: &str) -> PathBuf {
-    let f = Path::new(file);
-    if f.is_absolute() {
-        return f.to_path_buf();
-    }
-    match Path::new(origin).parent() {
-        Some(dir) => dir.join(f),
-        None => f.to_path_buf(),
-    }
-}
 
 /// Reads observed durations: one per line, in seconds (`1800`, `12.5`) or with a unit
 /// (`"30m"`). Blank lines and lines starting with `#` are skipped, and so is a first line that
