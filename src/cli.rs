@@ -1,6 +1,6 @@
 //! What the command line prints, kept out of `main.rs` so it can be tested.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use std::time::Duration;
 
@@ -205,44 +205,64 @@ pub fn run_with_bar(
     res
 }
 
-/// `fleetsim sweep`: reads the scenario, parses `--set` and `--shard`, runs with a progress bar.
-#[allow(clippy::too_many_arguments)]
-pub fn sweep(
-    scenario: &Path,
-    sets: &[String],
-    replications: Option<u32>,
-    seed: Option<u64>,
-    threads: Option<usize>,
-    shard: Option<&str>,
-    out: Option<std::path::PathBuf>,
-    progress: bool,
-) -> anyhow::Result<crate::sweep::SweepResult> {
-    use anyhow::{Context, bail};
-    let origin = scenario.display().to_string();
-    let text = std::fs::read_to_string(scenario)
-        .with_context(|| format!("{origin}: cannot read the scenario"))?;
-    let mut axes = Vec::new();
-    for s in sets {
-        let Some((path, values)) = s.split_once('=') else {
-            bail!(
-                "--set {s}: write PATH=V1,V2,... (e.g. zones.ap-guangzhou-3.quota.postpaid=100,200)"
-            );
-        };
-        axes.push((path.trim().to_string(), values.to_string()));
+/// What `fleetsim sweep` takes from its command line.
+#[derive(Clone, Debug, clap::Args)]
+pub struct SweepArgs {
+    /// Scenario file (TOML).
+    pub scenario: PathBuf,
+    /// PATH=V1,V2,... : a grid axis (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUES", value_parser = parse_axis)]
+    pub sets: Vec<(String, String)>,
+    /// Replications per grid point [default: the scenario's [sweep] replications, or 1].
+    #[arg(long, short = 'r')]
+    pub replications: Option<u32>,
+    /// Master seed overriding the scenario's.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Worker threads [default: all cores]. Results do not depend on it.
+    #[arg(long, short = 'j')]
+    pub threads: Option<usize>,
+    /// Run only slice K of N (1-based), for a job array; combine with `fleetsim merge`.
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    pub shard: Option<(u32, u32)>,
+    /// Output folder [default: output/<name>-sweep/ or output/<name>-sweep-shardKofN/].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print nothing but errors (and no progress bar).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `--set PATH=V1,V2,...` of `sweep`: the path and the values as written.
+fn parse_axis(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((path, values)) => Ok((path.trim().to_string(), values.to_string())),
+        None => Err(format!(
+            "`{s}`: write PATH=V1,V2,... (e.g. zones.ap-guangzhou-3.quota.postpaid=100,200)"
+        )),
     }
-    let shard = match shard {
-        None => None,
-        Some(t) => {
-            let parsed = t.split_once('/').and_then(|(k, n)| {
-                Some((k.trim().parse::<u32>().ok()?, n.trim().parse::<u32>().ok()?))
-            });
-            match parsed {
-                Some((k, n)) if k >= 1 && k <= n => Some((k, n)),
-                _ => bail!("--shard {t}: write K/N with 1 <= K <= N, e.g. 2/4"),
-            }
-        }
-    };
-    let plan = crate::sweep::plan(&text, &origin, &axes, replications, seed)?;
+}
+
+/// `--shard K/N`: slice K of N, 1-based.
+pub fn parse_shard(t: &str) -> Result<(u32, u32), String> {
+    let parsed = t
+        .split_once('/')
+        .and_then(|(k, n)| Some((k.trim().parse::<u32>().ok()?, n.trim().parse::<u32>().ok()?)));
+    match parsed {
+        Some((k, n)) if k >= 1 && k <= n => Ok((k, n)),
+        _ => Err(format!("`{t}`: write K/N with 1 <= K <= N, e.g. 2/4")),
+    }
+}
+
+/// `fleetsim sweep`: reads the scenario and runs the sweep, with a progress bar on stderr when
+/// `progress` (the caller checks that stderr is a terminal).
+pub fn sweep(args: &SweepArgs, progress: bool) -> anyhow::Result<crate::sweep::SweepResult> {
+    use anyhow::Context;
+    let origin = args.scenario.display().to_string();
+    let text = std::fs::read_to_string(&args.scenario)
+        .with_context(|| format!("{origin}: cannot read the scenario"))?;
+    let shard = args.shard;
+    let plan = crate::sweep::plan(&text, &origin, &args.sets, args.replications, args.seed)?;
     let bar = progress.then(|| {
         // This shard's own jobs, not the whole grid's.
         let (k, n) = shard.unwrap_or((1, 1));
@@ -267,9 +287,9 @@ pub fn sweep(
         &text,
         &plan,
         crate::sweep::SweepOptions {
-            out,
+            out: args.out.clone(),
             shard,
-            threads,
+            threads: args.threads,
             progress: cb,
         },
     );

@@ -5,10 +5,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
+use fleetsim::cli::SweepArgs;
 use fleetsim::report::journal::TraceFilter;
 use fleetsim::run::RunOptions;
+use fleetsim::workload::fit::FitArgs;
 
 #[derive(Parser)]
 #[command(
@@ -25,61 +27,21 @@ struct Cli {
     command: Command,
 }
 
+/// The subcommands. A new one is one variant here, one `Args` struct and one arm in `real_main`.
 #[derive(Subcommand)]
 enum Command {
     /// Run a scenario and write its results folder.
     #[command(
         after_help = "Examples:\n  fleetsim run\n  fleetsim run scenarios/quickstart.toml --seed 7 --out output/q7\n  fleetsim run scenarios/quickstart.toml --trace --trace-zone ap-guangzhou-3"
     )]
-    Run {
-        /// Scenario file (TOML). Without one, the embedded quickstart scenario runs.
-        scenario: Option<PathBuf>,
-        /// Output folder [default: output/<scenario name>/]. Replaced whole on success when
-        /// fleetsim wrote it or it is empty; any other folder is refused.
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Seed overriding the scenario's.
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Print one readable line per event (state changes and API calls).
-        #[arg(long)]
-        trace: bool,
-        /// With --trace: only this instance (ins-xxxxxxxx).
-        #[arg(long, value_name = "ID")]
-        trace_instance: Option<String>,
-        /// With --trace: only this zone.
-        #[arg(long, value_name = "ZONE")]
-        trace_zone: Option<String>,
-        /// Change a setting by its dotted path before running (repeatable), e.g.
-        /// `--set workloads.0.arrival.rate_per_hour=50`.
-        #[arg(long = "set", value_name = "PATH=VALUE")]
-        sets: Vec<String>,
-        /// Print nothing but errors (and no progress bar).
-        #[arg(long, short)]
-        quiet: bool,
-    },
+    Run(RunArgs),
     /// Compare purchasing strategies on the same demand, over replications.
     #[command(
         after_help = "The scenario lists its strategies in [[compare.strategies]] \
 (charge_type, period_months, fallback, base_percentile). Every strategy sees the same demand \
 in each replication (common random numbers).\n\nExamples:\n  fleetsim compare scenarios/billing-compare.toml\n  fleetsim compare scenarios/billing-compare.toml --replications 30 --out output/cmp"
     )]
-    Compare {
-        /// Scenario file (TOML) with a [compare] section.
-        scenario: PathBuf,
-        /// Output folder [default: output/<scenario name>-compare/].
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Seed overriding the scenario's (replication r uses a seed derived from it).
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Replications per strategy, overriding `compare.replications`.
-        #[arg(long, short = 'r')]
-        replications: Option<u32>,
-        /// Print nothing but errors.
-        #[arg(long, short)]
-        quiet: bool,
-    },
+    Compare(CompareArgs),
     /// Run replications of a scenario over a grid of settings, in parallel.
     #[command(
         after_help = "Each --set takes a dotted path into the scenario and a comma-separated \
@@ -89,45 +51,12 @@ Examples:\n  fleetsim sweep scenarios/quota-wall.toml --set zones.ap-guangzhou-3
 fleetsim sweep scenarios/quickstart.toml -r 32 --shard 2/4 --out output/shard2\n  \
 fleetsim merge output/shard1 output/shard2 output/shard3 output/shard4 --out output/sweep"
     )]
-    Sweep {
-        /// Scenario file (TOML).
-        scenario: PathBuf,
-        /// PATH=V1,V2,... : a grid axis (repeatable).
-        #[arg(long = "set", value_name = "PATH=VALUES")]
-        sets: Vec<String>,
-        /// Replications per grid point [default: the scenario's [sweep] replications, or 1].
-        #[arg(long, short = 'r')]
-        replications: Option<u32>,
-        /// Master seed overriding the scenario's.
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Worker threads [default: all cores]. Results do not depend on it.
-        #[arg(long, short = 'j')]
-        threads: Option<usize>,
-        /// Run only slice K of N (1-based), for a job array; combine with `fleetsim merge`.
-        #[arg(long, value_name = "K/N")]
-        shard: Option<String>,
-        /// Output folder [default: output/<name>-sweep/ or output/<name>-sweep-shardKofN/].
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Print nothing but errors (and no progress bar).
-        #[arg(long, short)]
-        quiet: bool,
-    },
+    Sweep(SweepArgs),
     /// Merge the folders of a sharded sweep into one, as if it had run in one go.
     #[command(
         after_help = "Example:\n  fleetsim merge output/shard1 output/shard2 --out output/sweep"
     )]
-    Merge {
-        /// Shard folders written by `fleetsim sweep --shard K/N`.
-        #[arg(required = true)]
-        shards: Vec<PathBuf>,
-        /// Output folder [default: output/<name>-sweep/].
-        #[arg(long)]
-        out: Option<PathBuf>,
-        #[arg(long, short)]
-        quiet: bool,
-    },
+    Merge(MergeArgs),
     /// Fit a workload (arrival profile, batch sizes, size mix, lifetimes) to a VM trace.
     #[command(
         after_help = "Reads a trace CSV (sorted by creation time) and prints a [[workloads]] \
@@ -139,49 +68,7 @@ Examples:\n  fleetsim fit ../shared/data/azure2017/azure2017_vms.csv --out azure
 fleetsim fit trace.csv --columns created=start,deleted=end,vcpus=cpu,memory=mem_gb --types S5.SMALL2,S5.MEDIUM4\n  \
 fleetsim fit trace.csv --scenario scenarios/azure-replay.toml --scale 1.3"
     )]
-    Fit {
-        /// Trace file (CSV with a header row).
-        trace: PathBuf,
-        /// Take the column mapping, time unit and offset, instance types, zones and charge type
-        /// from this scenario's [[traces]] section.
-        #[arg(long)]
-        scenario: Option<PathBuf>,
-        /// With --scenario: the [[traces]] entry to use, by name [default: the first].
-        #[arg(long = "trace", value_name = "NAME")]
-        trace_name: Option<String>,
-        /// Column mapping, KEY=COLUMN,...: created, lifetime or deleted, vcpus and memory (or
-        /// instance_type), batch.
-        #[arg(long, value_name = "MAPPING")]
-        columns: Option<String>,
-        /// Unit of the time columns: s or ms [default: s].
-        #[arg(long)]
-        time_unit: Option<String>,
-        /// Subtracted from the trace's times, in its unit [default: the first creation].
-        #[arg(long, value_name = "T")]
-        time_offset: Option<f64>,
-        /// End of the observation, in the trace's time unit (VMs without a lifetime are censored
-        /// there) [default: the last creation or deletion seen].
-        #[arg(long, value_name = "T")]
-        end: Option<f64>,
-        /// Instance types to map sizes to, comma-separated [default: S5 and M5, 1-16 vCPUs].
-        #[arg(long, value_name = "TYPES")]
-        types: Option<String>,
-        /// Zones of the fitted workload, ZONE[=WEIGHT],... [default: ap-guangzhou-3].
-        #[arg(long, value_name = "ZONES")]
-        zones: Option<String>,
-        /// Charge type of the fitted workload [default: POSTPAID_BY_HOUR].
-        #[arg(long, value_name = "TYPE")]
-        charge_type: Option<String>,
-        /// Name of the fitted workload [default: <trace file name>-fit].
-        #[arg(long)]
-        name: Option<String>,
-        /// Multiply every arrival rate by this (1.3 = 30% more demand).
-        #[arg(long)]
-        scale: Option<f64>,
-        /// Write the workload to this file instead of printing it.
-        #[arg(long)]
-        out: Option<PathBuf>,
-    },
+    Fit(FitCmd),
     /// Serve the simulated control plane as a CVM endpoint for the official SDKs and tccli.
     #[command(
         after_help = "Speaks CVM API 2017-03-12 on POST / (TC3-HMAC-SHA256 signatures checked \
@@ -193,39 +80,113 @@ Examples:\n  fleetsim serve --clock manual --any-key\n  \
 fleetsim serve scenarios/quota-wall.toml --clock speedup=60 --out output/my-test\n  \
 fleetsim serve --tls --listen 127.0.0.1:9443"
     )]
-    Serve {
-        /// Scenario file (TOML) whose world the clients join [default: an empty account].
-        scenario: Option<PathBuf>,
-        /// Address to listen on (loopback unless you give another).
-        #[arg(long, default_value = "127.0.0.1:9000")]
-        listen: std::net::SocketAddr,
-        /// How simulated time moves: manual, speedup=N or realtime.
-        #[arg(long, default_value = "manual", value_parser = fleetsim::serve::ClockMode::parse)]
-        clock: fleetsim::serve::ClockMode,
-        /// Run folder written on shutdown [default: output/<scenario name>-serve/, output/serve/
-        /// without a scenario].
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Accept any key: signatures are parsed but not checked.
-        #[arg(long)]
-        any_key: bool,
-        /// Serve HTTPS with a self-signed certificate for 127.0.0.1 and localhost, written
-        /// beside the run folder as <out>-cert.pem and <out>-key.pem.
-        #[arg(long)]
-        tls: bool,
-        /// Serve HTTPS with this certificate (PEM) instead of a generated one.
-        #[arg(long, requires = "tls_key", value_name = "PEM")]
-        tls_cert: Option<PathBuf>,
-        /// The private key (PEM) of --tls-cert.
-        #[arg(long, requires = "tls_cert", value_name = "PEM")]
-        tls_key: Option<PathBuf>,
-    },
+    Serve(ServeArgs),
     /// Check a scenario file and report every problem found.
     #[command(after_help = "Example:\n  fleetsim validate scenarios/quickstart.toml")]
-    Validate {
-        /// Scenario file (TOML).
-        scenario: PathBuf,
-    },
+    Validate(ValidateArgs),
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Scenario file (TOML). Without one, the embedded quickstart scenario runs.
+    scenario: Option<PathBuf>,
+    /// Output folder [default: output/<scenario name>/]. Replaced whole on success when
+    /// fleetsim wrote it or it is empty; any other folder is refused.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Seed overriding the scenario's.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Print one readable line per event (state changes and API calls).
+    #[arg(long)]
+    trace: bool,
+    /// With --trace: only this instance (ins-xxxxxxxx).
+    #[arg(long, value_name = "ID")]
+    trace_instance: Option<String>,
+    /// With --trace: only this zone.
+    #[arg(long, value_name = "ZONE")]
+    trace_zone: Option<String>,
+    /// Change a setting by its dotted path before running (repeatable), e.g.
+    /// `--set workloads.0.arrival.rate_per_hour=50`.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    sets: Vec<String>,
+    /// Print nothing but errors (and no progress bar).
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Args)]
+struct CompareArgs {
+    /// Scenario file (TOML) with a [compare] section.
+    scenario: PathBuf,
+    /// Output folder [default: output/<scenario name>-compare/].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Seed overriding the scenario's (replication r uses a seed derived from it).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Replications per strategy, overriding `compare.replications`.
+    #[arg(long, short = 'r')]
+    replications: Option<u32>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Args)]
+struct MergeArgs {
+    /// Shard folders written by `fleetsim sweep --shard K/N`.
+    #[arg(required = true)]
+    shards: Vec<PathBuf>,
+    /// Output folder [default: output/<name>-sweep/].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Args)]
+struct FitCmd {
+    #[command(flatten)]
+    fit: FitArgs,
+    /// Write the workload to this file instead of printing it.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Scenario file (TOML) whose world the clients join [default: an empty account].
+    scenario: Option<PathBuf>,
+    /// Address to listen on (loopback unless you give another).
+    #[arg(long, default_value = "127.0.0.1:9000")]
+    listen: std::net::SocketAddr,
+    /// How simulated time moves: manual, speedup=N or realtime.
+    #[arg(long, default_value = "manual", value_parser = fleetsim::serve::ClockMode::parse)]
+    clock: fleetsim::serve::ClockMode,
+    /// Run folder written on shutdown [default: output/<scenario name>-serve/, output/serve/
+    /// without a scenario].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Accept any key: signatures are parsed but not checked.
+    #[arg(long)]
+    any_key: bool,
+    /// Serve HTTPS with a self-signed certificate for 127.0.0.1 and localhost, written
+    /// beside the run folder as <out>-cert.pem and <out>-key.pem.
+    #[arg(long)]
+    tls: bool,
+    /// Serve HTTPS with this certificate (PEM) instead of a generated one.
+    #[arg(long, requires = "tls_key", value_name = "PEM")]
+    tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, requires = "tls_cert", value_name = "PEM")]
+    tls_key: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct ValidateArgs {
+    /// Scenario file (TOML).
+    scenario: PathBuf,
 }
 
 fn main() -> ExitCode {
@@ -247,41 +208,32 @@ fn say(text: &str) {
 fn real_main() -> Result<()> {
     let cli = Cli::parse();
     // `serve` answers Ctrl-C and SIGTERM itself: they end the run and write its folder.
-    if !matches!(cli.command, Command::Serve { .. }) {
+    if !matches!(cli.command, Command::Serve(_)) {
         fleetsim::report::output::clean_up_on_interrupt()
             .map_err(|e| anyhow::anyhow!("cannot set up the interrupt handler: {e}"))?;
     }
     match cli.command {
-        Command::Run {
-            scenario,
-            out,
-            seed,
-            trace,
-            trace_instance,
-            trace_zone,
-            sets,
-            quiet,
-        } => {
-            let scn = fleetsim::cli::load_scenario_with(scenario.as_deref(), &sets)?;
-            let filtered = trace_instance.is_some() || trace_zone.is_some();
-            let trace = (trace || filtered).then_some(TraceFilter {
-                instance: trace_instance,
-                zone: trace_zone,
+        Command::Run(a) => {
+            let scn = fleetsim::cli::load_scenario_with(a.scenario.as_deref(), &a.sets)?;
+            let filtered = a.trace_instance.is_some() || a.trace_zone.is_some();
+            let trace = (a.trace || filtered).then_some(TraceFilter {
+                instance: a.trace_instance,
+                zone: a.trace_zone,
             });
             // The bar goes to stderr, only on a terminal, and not with --trace, whose lines
             // would tear it.
-            let show_progress = !quiet && trace.is_none() && std::io::stderr().is_terminal();
+            let show_progress = !a.quiet && trace.is_none() && std::io::stderr().is_terminal();
             let res = fleetsim::cli::run_with_bar(
                 &scn,
                 RunOptions {
-                    out,
-                    seed,
+                    out: a.out,
+                    seed: a.seed,
                     trace,
                     write_files: true,
                 },
                 show_progress,
             )?;
-            if !quiet {
+            if !a.quiet {
                 say(&fleetsim::cli::run_report(&res));
             }
             for w in &res.warnings {
@@ -289,91 +241,39 @@ fn real_main() -> Result<()> {
             }
             Ok(())
         }
-        Command::Compare {
-            scenario,
-            out,
-            seed,
-            replications,
-            quiet,
-        } => {
-            let scn = fleetsim::cli::load_scenario(Some(&scenario))?;
+        Command::Compare(a) => {
+            let scn = fleetsim::cli::load_scenario(Some(&a.scenario))?;
             let res = fleetsim::compare::compare(
                 &scn,
                 fleetsim::compare::CompareOptions {
-                    out,
-                    seed,
-                    replications,
-                    text: std::fs::read_to_string(&scenario).ok(),
+                    out: a.out,
+                    seed: a.seed,
+                    replications: a.replications,
+                    text: std::fs::read_to_string(&a.scenario).ok(),
                 },
             )?;
-            if !quiet {
+            if !a.quiet {
                 say(&fleetsim::compare::report(&res, &scn.catalog.currency));
             }
             Ok(())
         }
-        Command::Sweep {
-            scenario,
-            sets,
-            replications,
-            seed,
-            threads,
-            shard,
-            out,
-            quiet,
-        } => {
-            let show = !quiet && std::io::stderr().is_terminal();
-            let res = fleetsim::cli::sweep(
-                &scenario,
-                &sets,
-                replications,
-                seed,
-                threads,
-                shard.as_deref(),
-                out,
-                show,
-            )?;
-            if !quiet {
+        Command::Sweep(a) => {
+            let show = !a.quiet && std::io::stderr().is_terminal();
+            let res = fleetsim::cli::sweep(&a, show)?;
+            if !a.quiet {
                 say(&fleetsim::sweep::report(&res));
             }
             Ok(())
         }
-        Command::Merge { shards, out, quiet } => {
-            let res = fleetsim::sweep::merge(&shards, out)?;
-            if !quiet {
+        Command::Merge(a) => {
+            let res = fleetsim::sweep::merge(&a.shards, a.out)?;
+            if !a.quiet {
                 say(&fleetsim::sweep::report(&res));
             }
             Ok(())
         }
-        Command::Fit {
-            trace,
-            scenario,
-            trace_name,
-            columns,
-            time_unit,
-            time_offset,
-            end,
-            types,
-            zones,
-            charge_type,
-            name,
-            scale,
-            out,
-        } => {
-            let args = fleetsim::workload::fit::FitArgs {
-                trace,
-                scenario,
-                trace_name,
-                columns,
-                time_unit,
-                time_offset,
-                end,
-                types,
-                zones,
-                charge_type,
-                name,
-                scale,
-            };
-            let (text, report) = fleetsim::workload::fit::run_fit(&args, out.as_deref())?;
+        Command::Fit(FitCmd { fit, out }) => {
+            let (text, report) = fleetsim::workload::fit::run_fit(&fit, out.as_deref())?;
             match &out {
                 Some(p) => {
                     say(&format!("{report}\nworkload written to {}\n", p.display()));
@@ -385,43 +285,29 @@ fn real_main() -> Result<()> {
             }
             Ok(())
         }
-        Command::Serve {
-            scenario,
-            listen,
-            clock,
-            out,
-            any_key,
-            tls,
-            tls_cert,
-            tls_key,
-        } => serve(
-            scenario,
-            listen,
-            clock,
-            out,
-            any_key,
-            tls,
-            tls_cert.zip(tls_key),
-        ),
-        Command::Validate { scenario } => {
-            say(&(fleetsim::cli::validate(&scenario)? + "\n"));
+        Command::Serve(a) => serve(a),
+        Command::Validate(a) => {
+            say(&(fleetsim::cli::validate(&a.scenario)? + "\n"));
             Ok(())
         }
     }
 }
 
 /// `fleetsim serve`.
-fn serve(
-    scenario: Option<PathBuf>,
-    listen: std::net::SocketAddr,
-    clock: fleetsim::serve::ClockMode,
-    out: Option<PathBuf>,
-    any_key: bool,
-    tls: bool,
-    tls_files: Option<(PathBuf, PathBuf)>,
-) -> Result<()> {
+fn serve(a: ServeArgs) -> Result<()> {
     use fleetsim::serve::auth::Credentials;
     use fleetsim::serve::http::Tls;
+    let ServeArgs {
+        scenario,
+        listen,
+        clock,
+        out,
+        any_key,
+        tls,
+        tls_cert,
+        tls_key,
+    } = a;
+    let tls_files = tls_cert.zip(tls_key);
     let scn = match &scenario {
         Some(p) => fleetsim::cli::load_scenario(Some(p))?,
         None => fleetsim::scenario::parse_scenario(

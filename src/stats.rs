@@ -150,7 +150,7 @@ mod tests {
     }
 
     /// Published two-sided 95% critical values (six decimals, as tabulated) at whole and
-    /// large degrees of freedom; the old normal approximation beyond 30 was 3e-3 off at 31.
+    /// large degrees of freedom (a normal approximation beyond 30 would be 3e-3 off at 31).
     #[test]
     fn t_quantile_matches_published_tables() {
         let table = [

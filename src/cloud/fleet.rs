@@ -22,8 +22,8 @@ pub struct Fleet {
     /// Instances in creation (= id) order, including some already released; those are swept
     /// out once they are half the list, so it stays O(instances alive). Ids are serial
     /// numbers, so the list is sorted for free: it pages listings in id order and finds an id
-    /// by search, with no id → slot hash map to keep up on every launch and release (that map's
-    /// removals were a tenth of a large run, a cache miss each).
+    /// by search, with no id → slot hash map to keep up on every launch and release (a removal
+    /// from such a map is a cache miss each).
     order: Vec<(InstanceId, InstanceKey)>,
     alive: usize,
     stale: usize,

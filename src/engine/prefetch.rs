@@ -1,10 +1,9 @@
 //! A hint to the CPU to start loading memory that will be read soon.
 //!
-//! The one `unsafe` block in the project, kept because a benchmark proved the need: on
-//! bench-100k a workload's end reaches an instance record last touched hours of simulated time
-//! earlier, and that cache miss was a quarter of the simulation's time. Prefetching the record
-//! of the *next* event while the current one is handled hides most of it (see README,
-//! Performance, for the measured effect).
+//! The one `unsafe` block in the project. A workload's end reaches an instance record last
+//! touched hours of simulated time earlier, so handling it starts with a cache miss, a large
+//! share of a big run's time. Prefetching the record of the *next* event while the current one
+//! is handled hides most of it (see README, Performance, for the measured effect).
 
 /// Starts loading the cache lines holding `value` into the cache. A hint only: no effect on
 /// results, and a no-op on targets other than x86_64.

@@ -36,6 +36,12 @@ impl SimTime {
     }
     /// Readable clock for narration: `d2 03:14:07` (day counted from 0), with `.250` when the
     /// instant is not on a whole second.
+    ///
+    /// ```
+    /// use fleetsim::engine::SimTime;
+    /// assert_eq!(SimTime(((2 * 24 + 3) * 3600 + 14 * 60 + 7) * 1000).clock(), "d2 03:14:07");
+    /// assert_eq!(SimTime(250).clock(), "d0 00:00:00.250");
+    /// ```
     pub fn clock(self) -> String {
         let ms = self.0 % MS_PER_SECOND;
         let s = self.0 / MS_PER_SECOND;
@@ -107,6 +113,13 @@ impl fmt::Display for SimDuration {
 }
 
 /// Shortest exact spelling of a duration in the scenario syntax (`90s`, `1h30m`, `250ms`).
+///
+/// ```
+/// use fleetsim::engine::{SimDuration, format_duration};
+/// assert_eq!(format_duration(SimDuration(5_400_000)), "1h30m");
+/// assert_eq!(format_duration(SimDuration(90_250)), "1m30s250ms");
+/// assert_eq!(format_duration(SimDuration(0)), "0s");
+/// ```
 pub fn format_duration(d: SimDuration) -> String {
     if d.0 == 0 {
         return "0s".into();
@@ -131,6 +144,14 @@ pub fn format_duration(d: SimDuration) -> String {
 /// Parses the scenario's duration syntax: one or more `<number><unit>` parts, units `ms`, `s`,
 /// `m`, `h`, `d`, `w`; e.g. `"30d"`, `"6h"`, `"90s"`, `"1h30m"`, `"1.5h"`. The result must be a
 /// whole number of milliseconds.
+///
+/// ```
+/// use fleetsim::engine::{SimDuration, parse_duration};
+/// assert_eq!(parse_duration("1h30m"), Ok(SimDuration(5_400_000)));
+/// assert_eq!(parse_duration("1.5h"), Ok(SimDuration(5_400_000)));
+/// assert_eq!(parse_duration("2w"), Ok(SimDuration::from_days(14)));
+/// assert!(parse_duration("0.5ms").is_err()); // not a whole millisecond
+/// ```
 pub fn parse_duration(text: &str) -> Result<SimDuration, String> {
     let s = text.trim();
     if s.is_empty() {

@@ -1,8 +1,8 @@
 //! Building CSV lines for the per-instance stream by hand, straight into the output buffer.
 //! `instances.csv` gets a row per instance ever created (millions in a long run, 418 MB on
-//! bench-100k), so a row must cost a few hundred instructions: `format!` machinery was a
-//! tenth of the run time, and even `itoa` plus a `memcpy` call per field (into a line, then
-//! the line into a `BufWriter`) was a fifth of the output side.
+//! bench-100k), so a row must cost a few hundred instructions: general formatting (`format!`,
+//! or a number formatter plus a copy per field into a line, then the line into a `BufWriter`)
+//! costs several times that.
 //!
 //! The buffer is always fully initialised and written at a position, so appending never
 //! zeroes or resizes anything: fields known at compile time are constant-size copies the
@@ -352,8 +352,7 @@ mod tests {
     }
 
     /// The lanes of `ascii8` never carry into each other, so checking every 4-digit value in
-    /// each half (the other half at its extremes) covers every number below 10^8. (The
-    /// whole range was also checked once, exhaustively, in a release build.)
+    /// each half (the other half at its extremes) covers every number below 10^8.
     #[test]
     fn eight_digits_at_once_are_exact() {
         for v in 0..10_000u64 {

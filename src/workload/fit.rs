@@ -719,23 +719,62 @@ impl Fitted {
     }
 }
 
-/// Everything `fleetsim fit` takes from its command line.
-#[derive(Clone, Debug, Default)]
+/// Everything `fleetsim fit` takes from its command line (its flags, as `--help` shows them).
+#[derive(Clone, Debug, Default, clap::Args)]
 pub struct FitArgs {
+    /// Trace file (CSV with a header row).
     pub trace: PathBuf,
-    /// Read the mapping, types, zones and charge type from this scenario's `[[traces]]`.
+    /// Take the column mapping, time unit and offset, instance types, zones and charge type
+    /// from this scenario's [[traces]] section.
+    #[arg(long)]
     pub scenario: Option<PathBuf>,
-    /// Which `[[traces]]` entry (by name) when the scenario has several.
+    /// With --scenario: the [[traces]] entry to use, by name [default: the first].
+    #[arg(long = "trace", value_name = "NAME")]
     pub trace_name: Option<String>,
+    /// Column mapping, KEY=COLUMN,...: created, lifetime or deleted, vcpus and memory (or
+    /// instance_type), batch.
+    #[arg(long, value_name = "MAPPING")]
     pub columns: Option<String>,
-    pub time_unit: Option<String>,
+    /// Unit of the time columns: s or ms [default: s].
+    #[arg(long, value_enum, hide_possible_values = true)]
+    pub time_unit: Option<FitTimeUnit>,
+    /// Subtracted from the trace's times, in its unit [default: the first creation].
+    #[arg(long, value_name = "T")]
     pub time_offset: Option<f64>,
+    /// End of the observation, in the trace's time unit (VMs without a lifetime are censored
+    /// there) [default: the last creation or deletion seen].
+    #[arg(long, value_name = "T")]
     pub end: Option<f64>,
+    /// Instance types to map sizes to, comma-separated [default: S5 and M5, 1-16 vCPUs].
+    #[arg(long, value_name = "TYPES")]
     pub types: Option<String>,
+    /// Zones of the fitted workload, ZONE[=WEIGHT],... [default: ap-guangzhou-3].
+    #[arg(long, value_name = "ZONES")]
     pub zones: Option<String>,
-    pub charge_type: Option<String>,
+    /// Charge type of the fitted workload [default: POSTPAID_BY_HOUR].
+    #[arg(long, value_name = "TYPE", value_parser = parse_charge_type)]
+    pub charge_type: Option<ChargeType>,
+    /// Name of the fitted workload [default: <trace file name>-fit].
+    #[arg(long)]
     pub name: Option<String>,
+    /// Multiply every arrival rate by this (1.3 = 30% more demand).
+    #[arg(long)]
     pub scale: Option<f64>,
+}
+
+/// `--time-unit`: the unit of a trace's time columns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum FitTimeUnit {
+    S,
+    Ms,
+}
+
+/// `--charge-type`: the API's names (`POSTPAID_BY_HOUR`, `PREPAID`, `SPOTPAID`).
+fn parse_charge_type(c: &str) -> Result<ChargeType, String> {
+    ChargeType::ALL
+        .into_iter()
+        .find(|x| x.as_str() == c)
+        .ok_or_else(|| format!("`{c}`: use POSTPAID_BY_HOUR, PREPAID or SPOTPAID"))
 }
 
 /// Builds the options of `fleetsim fit` from its arguments.
@@ -803,11 +842,10 @@ pub fn options_from_args(a: &FitArgs) -> Result<FitOptions> {
     if a.scenario.is_some() && (a.columns.is_some() || a.types.is_some()) {
         bail!("--columns and --types come from the scenario with --scenario; leave them out");
     }
-    if let Some(u) = &a.time_unit {
-        opts.spec.unit_ms = TraceSpec::unit_ms_of(match u.as_str() {
-            "s" => TimeUnit::Seconds,
-            "ms" => TimeUnit::Millis,
-            o => bail!("--time-unit: `{o}`: use s or ms"),
+    if let Some(u) = a.time_unit {
+        opts.spec.unit_ms = TraceSpec::unit_ms_of(match u {
+            FitTimeUnit::S => TimeUnit::Seconds,
+            FitTimeUnit::Ms => TimeUnit::Millis,
         });
     }
     if let Some(o) = a.time_offset {
@@ -862,13 +900,8 @@ pub fn options_from_args(a: &FitArgs) -> Result<FitOptions> {
         }
         opts.zones = v;
     }
-    if let Some(c) = &a.charge_type {
-        opts.charge = ChargeType::ALL
-            .into_iter()
-            .find(|x| x.as_str() == c)
-            .ok_or_else(|| {
-                anyhow!("--charge-type: `{c}`: use POSTPAID_BY_HOUR, PREPAID or SPOTPAID")
-            })?;
+    if let Some(c) = a.charge_type {
+        opts.charge = c;
     }
     if let Some(n) = &a.name {
         opts.name = n.clone();
