@@ -583,7 +583,10 @@ impl<O: Observer> World<O> {
         match &a.call {
             ScriptCall::Run(_)
             | ScriptCall::DescribeQuota { .. }
-            | ScriptCall::DescribeConfigs { .. } => {
+            | ScriptCall::DescribeConfigs { .. }
+            | ScriptCall::DescribeZones
+            | ScriptCall::DescribeRegions
+            | ScriptCall::DescribeTypeConfigs { .. } => {
                 if let Ok(Response::Launched { ids, .. }) =
                     self.script_call(a.call.request(vec![]), 1, sched)
                 {

@@ -522,6 +522,21 @@ fn request_limit_total_caps_all_actions_and_comes_before_validation() {
             Action::DescribeZoneInstanceConfigInfos => {
                 Request::DescribeZoneInstanceConfigInfos { zone: None }
             }
+            Action::DescribeInstancesStatus => Request::DescribeInstancesStatus {
+                ids: vec![],
+                zones: vec![],
+                offset: 0,
+                limit: None,
+            },
+            Action::ModifyInstancesRenewFlag => Request::ModifyInstancesRenewFlag {
+                ids: vec![],
+                flag: RenewFlag::NotifyAndAutoRenew,
+            },
+            Action::DescribeZones => Request::DescribeZones,
+            Action::DescribeRegions => Request::DescribeRegions,
+            Action::DescribeInstanceTypeConfigs => {
+                Request::DescribeInstanceTypeConfigs { zone: None }
+            }
         }
     };
     let mut passed = 0;

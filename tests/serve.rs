@@ -872,3 +872,171 @@ fn disks_and_network_given_at_launch_are_listed_back() {
     let out = stop(s);
     assert_eq!(read_instances(&out).len(), 1);
 }
+
+/// A signed call from `region`.
+fn call_in(s: &Server, region: &str, action: &str, params: Value) -> Value {
+    let body = params.to_string().into_bytes();
+    let h = signed_headers(s.addr, action, region, &body, ID, KEY, now_unix());
+    raw_call(s.addr, h, body)
+}
+
+#[test]
+fn polled_actions_answer_cvms_models() {
+    let dir = fresh_dir("serve-polls");
+    let s = start(dir.as_ref(), "run", &[]);
+    // DescribeRegions: the embedded account's two regions, named as CVM names them.
+    let r = call(&s, "DescribeRegions", json!({}));
+    assert_eq!(r["TotalCount"], 2, "{r}");
+    assert_eq!(
+        r["RegionSet"][0],
+        json!({"Region": "ap-guangzhou", "RegionName": "华南地区(广州)", "RegionState": "AVAILABLE"})
+    );
+    // DescribeZones: the call's region only, with CVM's numeric ZoneId as a string.
+    let z = call(&s, "DescribeZones", json!({}));
+    assert_eq!(z["TotalCount"], 3, "{z}");
+    assert_eq!(
+        z["ZoneSet"][0],
+        json!({"Zone": "ap-guangzhou-3", "ZoneName": "广州三区", "ZoneId": "100003",
+               "ZoneState": "AVAILABLE"})
+    );
+    let z = call_in(&s, "ap-shanghai", "DescribeZones", json!({}));
+    assert_eq!(z["ZoneSet"][1]["ZoneId"], "200004", "{z}");
+    // DescribeInstanceTypeConfigs: 3 zones × 5 types; filters take one value each.
+    let c = call(&s, "DescribeInstanceTypeConfigs", json!({}));
+    assert_eq!(c["InstanceTypeConfigSet"].as_array().unwrap().len(), 15);
+    let c = call(
+        &s,
+        "DescribeInstanceTypeConfigs",
+        json!({"Filters": [{"Name": "zone", "Values": ["ap-guangzhou-4"]},
+                           {"Name": "instance-family", "Values": ["S5"]}]}),
+    );
+    let set = c["InstanceTypeConfigSet"].as_array().unwrap();
+    assert_eq!(set.len(), 4, "{c}");
+    assert_eq!(
+        set[2],
+        json!({"Zone": "ap-guangzhou-4", "InstanceType": "S5.LARGE8", "InstanceFamily": "S5",
+               "GPU": 0, "CPU": 4, "Memory": 8, "FPGA": 0, "GpuCount": 0.0})
+    );
+    let e = call(
+        &s,
+        "DescribeInstanceTypeConfigs",
+        json!({"Filters": [{"Name": "zone", "Values": ["ap-guangzhou-3", "ap-guangzhou-4"]}]}),
+    );
+    assert_eq!(error_code(&e), "InvalidFilterValue.LimitExceeded", "{e}");
+    let e = call(
+        &s,
+        "DescribeInstanceTypeConfigs",
+        json!({"Filters": [{"Name": "colour", "Values": ["red"]}]}),
+    );
+    assert_eq!(error_code(&e), "InvalidFilter", "{e}");
+    // Instances: two prepaid in Guangzhou, one postpaid in Shanghai.
+    let r = call(
+        &s,
+        "RunInstances",
+        json!({"Placement": {"Zone": "ap-guangzhou-3"}, "InstanceType": "S5.SMALL2",
+               "InstanceCount": 2, "InstanceChargeType": "PREPAID",
+               "InstanceChargePrepaid": {"Period": 1}}),
+    );
+    let ids: Vec<String> = r["InstanceIdSet"]
+        .as_array()
+        .expect("launched")
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    let r = call_in(
+        &s,
+        "ap-shanghai",
+        "RunInstances",
+        json!({"Placement": {"Zone": "ap-shanghai-2"}, "InstanceType": "S5.SMALL2"}),
+    );
+    let sh = r["InstanceIdSet"][0]
+        .as_str()
+        .expect("launched")
+        .to_string();
+    // DescribeInstancesStatus sees the call's region only.
+    let st = call(&s, "DescribeInstancesStatus", json!({}));
+    assert_eq!(st["TotalCount"], 2, "{st}");
+    assert_eq!(
+        st["InstanceStatusSet"][0],
+        json!({"InstanceId": ids[0], "InstanceState": "PENDING"})
+    );
+    let st = call_in(
+        &s,
+        "ap-shanghai",
+        "DescribeInstancesStatus",
+        json!({"InstanceIds": [sh]}),
+    );
+    assert_eq!(
+        st["InstanceStatusSet"][0]["InstanceId"],
+        sh.as_str(),
+        "{st}"
+    );
+    let e = call(
+        &s,
+        "DescribeInstancesStatus",
+        json!({"InstanceIds": ["i-1"]}),
+    );
+    assert_eq!(error_code(&e), "InvalidInstanceId.Malformed", "{e}");
+    // ModifyInstancesRenewFlag: PENDING is refused; RUNNING takes it and DescribeInstances
+    // shows it; a postpaid instance gets InvalidInstance.NotSupported.
+    let e = call(
+        &s,
+        "ModifyInstancesRenewFlag",
+        json!({"InstanceIds": [ids[0]], "RenewFlag": "NOTIFY_AND_AUTO_RENEW"}),
+    );
+    assert!(
+        error_code(&e).starts_with("UnsupportedOperation.")
+            || error_code(&e).starts_with("OperationDenied."),
+        "{e}"
+    );
+    control(&s, "POST", "/fleetsim/advance", json!({"By": "5m"}));
+    let r = call(
+        &s,
+        "ModifyInstancesRenewFlag",
+        json!({"InstanceIds": [ids[0]], "RenewFlag": "NOTIFY_AND_AUTO_RENEW"}),
+    );
+    assert!(r.get("Error").is_none(), "{r}");
+    let e = call(
+        &s,
+        "ModifyInstancesRenewFlag",
+        json!({"InstanceIds": [ids[0]], "RenewFlag": "SOMETIMES"}),
+    );
+    assert_eq!(error_code(&e), "InvalidParameterValue", "{e}");
+    let e = call_in(
+        &s,
+        "ap-shanghai",
+        "ModifyInstancesRenewFlag",
+        json!({"InstanceIds": [sh], "RenewFlag": "NOTIFY_AND_AUTO_RENEW"}),
+    );
+    assert_eq!(error_code(&e), "InvalidInstance.NotSupported", "{e}");
+    let d = call(&s, "DescribeInstances", json!({"InstanceIds": ids}));
+    let set = d["InstanceSet"].as_array().unwrap();
+    assert_eq!(set[0]["RenewFlag"], "NOTIFY_AND_AUTO_RENEW");
+    assert_eq!(set[1]["RenewFlag"], "NOTIFY_AND_MANUAL_RENEW");
+    // The instance fields a poller reads: CVM's time format, StopChargingMode, no error.
+    assert_eq!(set[0]["CreatedTime"], "2026-01-01T00:00:00Z");
+    assert_eq!(set[0]["ExpiredTime"], "2026-01-31T00:00:00Z");
+    assert_eq!(set[0]["StopChargingMode"], "NOT_APPLICABLE");
+    assert_eq!(set[0]["LatestOperationErrorMsg"], Value::Null);
+    // A STOPPED postpaid instance shows its stopped mode.
+    control(&s, "POST", "/fleetsim/advance", json!({"By": "5m"}));
+    let r = call_in(
+        &s,
+        "ap-shanghai",
+        "StopInstances",
+        json!({"InstanceIds": [sh], "StoppedMode": "STOP_CHARGING"}),
+    );
+    assert!(r.get("Error").is_none(), "{r}");
+    control(&s, "POST", "/fleetsim/advance", json!({"By": "5m"}));
+    let d = call_in(
+        &s,
+        "ap-shanghai",
+        "DescribeInstances",
+        json!({"InstanceIds": [sh]}),
+    );
+    assert_eq!(
+        d["InstanceSet"][0]["StopChargingMode"], "STOP_CHARGING",
+        "{d}"
+    );
+    stop(s);
+}

@@ -164,6 +164,11 @@ impl Stock {
         self.used[self.at(z, t)]
     }
 
+    /// Whether the zone offers the type at all (sold out or not).
+    pub fn offered(&self, z: ZoneIdx, t: TypeIdx) -> bool {
+        self.offered[self.at(z, t)]
+    }
+
     pub fn free(&self, z: ZoneIdx, t: TypeIdx) -> u32 {
         let i = self.at(z, t);
         match self.capacity[i] {

@@ -34,6 +34,8 @@ pub enum ErrorCode {
     /// A prepaid instance has had all the downgrades CVM allows (no code is documented for
     /// it; this one's text, "用户限额操作的配额不足", says what happened).
     LimitOperationQuota,
+    /// The action does not apply to this instance (e.g. a renew flag on a postpaid one).
+    InvalidInstanceNotSupported,
 }
 
 impl ErrorCode {
@@ -75,6 +77,7 @@ impl ErrorCode {
             E::BidPriceTooLow => "InvalidParameterValue.BidPriceTooLow",
             E::UserReturnQuota => "LimitExceeded.UserReturnQuota",
             E::LimitOperationQuota => "UnsupportedOperation.UserLimitOperationExceedQuota",
+            E::InvalidInstanceNotSupported => "InvalidInstance.NotSupported",
         }
     }
 

@@ -193,6 +193,13 @@ impl RenewFlag {
             _ => None,
         }
     }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RenewFlag::NotifyAndAutoRenew => "NOTIFY_AND_AUTO_RENEW",
+            RenewFlag::NotifyAndManualRenew => "NOTIFY_AND_MANUAL_RENEW",
+            RenewFlag::DisableNotifyAndManualRenew => "DISABLE_NOTIFY_AND_MANUAL_RENEW",
+        }
+    }
 }
 
 /// Per-instance billing state, kept by the control plane's billing (cloud/billing.rs).

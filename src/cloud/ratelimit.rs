@@ -70,15 +70,19 @@ impl RateLimits {
         }
     }
 
-    /// Today's documented limits: per second, per action (40/s DescribeInstances, 20/s
-    /// DescribeAccountQuota and DescribeZoneInstanceConfigInfos, 10/s for mutating calls).
+    /// Today's documented limits: per second, per action (40/s DescribeInstances and
+    /// DescribeInstancesStatus, 20/s DescribeAccountQuota, DescribeZoneInstanceConfigInfos,
+    /// DescribeZones and DescribeRegions, 10/s for mutating calls and the rest).
     pub fn per_second_current() -> Self {
         RateLimits {
             window: WindowKind::Fixed,
             total: None,
             per_action: vec![
                 (Action::DescribeInstances, Limit::per_second(40)),
+                (Action::DescribeInstancesStatus, Limit::per_second(40)),
                 (Action::DescribeAccountQuota, Limit::per_second(20)),
+                (Action::DescribeZones, Limit::per_second(20)),
+                (Action::DescribeRegions, Limit::per_second(20)),
                 (
                     Action::DescribeZoneInstanceConfigInfos,
                     Limit::per_second(20),
@@ -233,7 +237,7 @@ mod tests {
                 passed += 1;
             }
         }
-        // 11 actions at ≤100 each would allow 1,100; the total caps it at 1,000
+        // every action at ≤100 each would allow more than 1,000; the total caps it at 1,000
         assert_eq!(passed, 1000);
     }
 

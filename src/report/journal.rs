@@ -392,9 +392,23 @@ fn params(req: &Request, names: &Names) -> String {
             s
         }
         Request::DescribeAccountQuota { zone }
-        | Request::DescribeZoneInstanceConfigInfos { zone } => zone
+        | Request::DescribeZoneInstanceConfigInfos { zone }
+        | Request::DescribeInstanceTypeConfigs { zone } => zone
             .map(|z| names.zone(z))
             .unwrap_or_else(|| "every zone".into()),
+        Request::DescribeInstancesStatus {
+            ids, offset, limit, ..
+        } => {
+            let mut s = format!("Offset {offset}, Limit {}", limit.unwrap_or(20));
+            if !ids.is_empty() {
+                s += &format!(", {}", refs(ids));
+            }
+            s
+        }
+        Request::ModifyInstancesRenewFlag { ids, flag } => {
+            format!("{} to {}", refs(ids), flag.as_str())
+        }
+        Request::DescribeZones | Request::DescribeRegions => "every one".into(),
     }
 }
 
@@ -440,6 +454,25 @@ fn ok_words(req: &Request, resp: &Response, names: &Names) -> String {
             }
             s
         }
+        Response::Statuses { total, items } => format!(
+            "ok, {} of {total} listed ({})",
+            items.len(),
+            params(req, names)
+        ),
+        Response::Zones(z) => {
+            let down: Vec<String> = z
+                .iter()
+                .filter(|v| !v.available)
+                .map(|v| names.zone(v.zone))
+                .collect();
+            if down.is_empty() {
+                format!("ok, {} zones, all AVAILABLE", z.len())
+            } else {
+                format!("ok, {} zones; UNAVAILABLE: {}", z.len(), down.join(", "))
+            }
+        }
+        Response::Regions(r) => format!("ok: {}", r.join(", ")),
+        Response::TypeConfigs(c) => format!("ok, {} zone/type lines", c.len()),
         Response::Configs(c) => {
             let sold: Vec<String> = c
                 .iter()
@@ -506,6 +539,7 @@ fn meaning(code: ErrorCode, req: &Request) -> String {
         E::BidPriceTooLow => "the spot bid is below the market price",
         E::UserReturnQuota => "the account's prepaid returns for the year are used up",
         E::LimitOperationQuota => "the instance has had all the downgrades CVM allows",
+        E::InvalidInstanceNotSupported => "the action does not apply to this instance",
     };
     s.into()
 }

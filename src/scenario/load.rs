@@ -1151,6 +1151,9 @@ fn resolve_actions(
             Action::RunInstances
                 | Action::DescribeAccountQuota
                 | Action::DescribeZoneInstanceConfigInfos
+                | Action::DescribeZones
+                | Action::DescribeRegions
+                | Action::DescribeInstanceTypeConfigs
         );
         if !takes_selection && a.select.is_some() {
             return Err(fail(
@@ -1167,6 +1170,7 @@ fn resolve_actions(
                 | Action::ResetInstancesType
                 | Action::RenewInstances
                 | Action::ModifyInstancesChargeType
+                | Action::ModifyInstancesRenewFlag
         ) && a.select.is_none()
         {
             return Err(need("select"));
@@ -1259,6 +1263,22 @@ fn resolve_actions(
                 zone: zone("zone", &a.zone)?,
             },
             Action::DescribeZoneInstanceConfigInfos => ScriptCall::DescribeConfigs {
+                zone: zone("zone", &a.zone)?,
+            },
+            Action::DescribeInstancesStatus => ScriptCall::DescribeStatus,
+            Action::ModifyInstancesRenewFlag => {
+                if a.renew_flag.is_none() {
+                    return Err(need("renew_flag"));
+                }
+                ScriptCall::ModifyRenewFlag(parse_renew_flag(
+                    &a.renew_flag,
+                    &at("renew_flag"),
+                    fail,
+                )?)
+            }
+            Action::DescribeZones => ScriptCall::DescribeZones,
+            Action::DescribeRegions => ScriptCall::DescribeRegions,
+            Action::DescribeInstanceTypeConfigs => ScriptCall::DescribeTypeConfigs {
                 zone: zone("zone", &a.zone)?,
             },
         };

@@ -70,7 +70,12 @@ fn known_fields(action: Action) -> &'static [&'static str] {
             "ModifyPortableDataDisk",
         ],
         Action::DescribeInstances => &["InstanceIds", "Filters", "Offset", "Limit"],
-        Action::DescribeAccountQuota | Action::DescribeZoneInstanceConfigInfos => &["Filters"],
+        Action::DescribeAccountQuota
+        | Action::DescribeZoneInstanceConfigInfos
+        | Action::DescribeInstanceTypeConfigs => &["Filters"],
+        Action::DescribeInstancesStatus => &["InstanceIds", "Offset", "Limit"],
+        Action::ModifyInstancesRenewFlag => &["InstanceIds", "RenewFlag"],
+        Action::DescribeZones | Action::DescribeRegions => &[],
     }
 }
 
@@ -603,6 +608,78 @@ pub fn parse(
                 Request::DescribeZoneInstanceConfigInfos { zone: None }
             }
         }
+        Action::DescribeInstancesStatus => {
+            let ids = if f.get("InstanceIds").is_some() {
+                ids(&f)?
+            } else {
+                Vec::new()
+            };
+            // The call sees its region's instances only.
+            let zones = (0..cat.zones.len() as u16)
+                .map(ZoneIdx)
+                .filter(|&z| cat.zone(z).region == region)
+                .collect();
+            Request::DescribeInstancesStatus {
+                ids,
+                zones,
+                offset: f.u32("Offset")?.unwrap_or(0),
+                limit: f.u32("Limit")?,
+            }
+        }
+        Action::ModifyInstancesRenewFlag => {
+            let s = f.req_str("RenewFlag")?;
+            let flag = RenewFlag::parse(s).ok_or_else(|| {
+                invalid_value(
+                    "RenewFlag",
+                    format!(
+                        "`{s}` is not NOTIFY_AND_AUTO_RENEW, NOTIFY_AND_MANUAL_RENEW or \
+                         DISABLE_NOTIFY_AND_MANUAL_RENEW"
+                    ),
+                )
+            })?;
+            Request::ModifyInstancesRenewFlag {
+                ids: ids(&f)?,
+                flag,
+            }
+        }
+        Action::DescribeZones => Request::DescribeZones,
+        Action::DescribeRegions => Request::DescribeRegions,
+        Action::DescribeInstanceTypeConfigs => {
+            let fs = filters(&f)?;
+            if fs.len() > 10 {
+                return Err(CvmError::new(
+                    "InvalidParameterValue.LimitExceeded",
+                    format!("{} filters given, at most 10", fs.len()),
+                ));
+            }
+            for (name, values) in fs {
+                // Each filter takes one value (models.go: `Filter.Values` 的上限为1).
+                if values.len() > 1 {
+                    return Err(CvmError::new(
+                        "InvalidFilterValue.LimitExceeded",
+                        format!("filter `{name}` takes one value, {} given", values.len()),
+                    ));
+                }
+                let slot = match name.as_str() {
+                    "zone" => {
+                        for v in &values {
+                            zone_in_region(cat, region, v)?;
+                        }
+                        &mut scope.zones
+                    }
+                    "instance-family" => &mut scope.families,
+                    "instance-type" => &mut scope.types,
+                    _ => {
+                        return Err(CvmError::new(
+                            "InvalidFilter",
+                            format!("{} has no filter `{name}`", action.as_str()),
+                        ));
+                    }
+                };
+                slot.extend(values);
+            }
+            Request::DescribeInstanceTypeConfigs { zone: None }
+        }
     };
     Ok(Parsed { request, scope })
 }
@@ -745,8 +822,108 @@ pub fn render(resp: &Response, scope: &Scope, ctx: &Ctx<'_>) -> Map<String, Valu
             }
             out.insert("InstanceTypeQuotaSet".into(), Value::Array(set));
         }
+        Response::Statuses { total, items } => {
+            out.insert("TotalCount".into(), json!(total));
+            let set: Vec<Value> = items
+                .iter()
+                .map(|(id, st)| json!({"InstanceId": id.to_string(), "InstanceState": st.as_str()}))
+                .collect();
+            out.insert("InstanceStatusSet".into(), Value::Array(set));
+        }
+        Response::Zones(zs) => {
+            let set: Vec<Value> = zs
+                .iter()
+                .filter(|z| scope.keeps_zone(cat, z.zone))
+                .map(|z| {
+                    let zone = cat.zone(z.zone);
+                    json!({
+                        "Zone": zone.name,
+                        "ZoneName": zone_display_name(&zone.name),
+                        "ZoneId": zone.zone_id.to_string(),
+                        "ZoneState": if z.available { "AVAILABLE" } else { "UNAVAILABLE" },
+                    })
+                })
+                .collect();
+            out.insert("TotalCount".into(), json!(set.len()));
+            out.insert("ZoneSet".into(), Value::Array(set));
+        }
+        Response::Regions(rs) => {
+            let set: Vec<Value> = rs
+                .iter()
+                .map(|r| {
+                    json!({
+                        "Region": r,
+                        "RegionName": region_display_name(r),
+                        "RegionState": "AVAILABLE",
+                    })
+                })
+                .collect();
+            out.insert("TotalCount".into(), json!(set.len()));
+            out.insert("RegionSet".into(), Value::Array(set));
+        }
+        Response::TypeConfigs(cs) => {
+            let set: Vec<Value> = cs
+                .iter()
+                .filter(|&&(z, _)| scope.keeps_zone(cat, z))
+                .filter_map(|&(z, t)| {
+                    let ty = cat.itype(t);
+                    let wanted = (scope.types.is_empty() || scope.types.contains(&ty.name))
+                        && (scope.families.is_empty() || scope.families.contains(&ty.family));
+                    wanted.then(|| {
+                        json!({
+                            "Zone": cat.zone(z).name,
+                            "InstanceType": ty.name,
+                            "InstanceFamily": ty.family,
+                            "GPU": 0,
+                            "CPU": ty.vcpus,
+                            "Memory": ty.memory_gib,
+                            "FPGA": 0,
+                            "GpuCount": 0.0,
+                        })
+                    })
+                })
+                .collect();
+            out.insert("InstanceTypeConfigSet".into(), Value::Array(set));
+        }
     }
     out
+}
+
+/// Cities of the regions CVM.md names, as CVM's console and `RegionName` write them.
+const CITIES: &[(&str, &str, &str)] = &[
+    ("ap-guangzhou", "广州", "华南地区"),
+    ("ap-shanghai", "上海", "华东地区"),
+    ("ap-nanjing", "南京", "华东地区"),
+    ("ap-beijing", "北京", "华北地区"),
+    ("ap-chengdu", "成都", "西南地区"),
+    ("ap-hongkong", "中国香港", "港澳台地区"),
+    ("ap-singapore", "新加坡", "亚太东南"),
+    ("ap-seoul", "首尔", "亚太东北"),
+    ("na-siliconvalley", "硅谷", "美国西部"),
+    ("eu-frankfurt", "法兰克福", "欧洲地区"),
+];
+
+/// `RegionName`: `华南地区(广州)` for ap-guangzhou (models.go's example); a region not in the
+/// table is named by its id.
+fn region_display_name(region: &str) -> String {
+    match CITIES.iter().find(|(r, _, _)| *r == region) {
+        Some((_, city, area)) => format!("{area}({city})"),
+        None => region.to_string(),
+    }
+}
+
+/// `ZoneName`: `广州三区` for ap-guangzhou-3 (models.go's example); a zone of a region not in
+/// the table, or numbered past ten, is named by its id.
+fn zone_display_name(zone: &str) -> String {
+    const NUMERALS: [&str; 10] = ["一", "二", "三", "四", "五", "六", "七", "八", "九", "十"];
+    let city = crate::cloud::catalog::region_of_zone(zone)
+        .and_then(|r| CITIES.iter().find(|(c, _, _)| *c == r))
+        .map(|(_, city, _)| *city);
+    let n: Option<usize> = zone.rsplit_once('-').and_then(|(_, n)| n.parse().ok());
+    match (city, n) {
+        (Some(city), Some(n)) if (1..=10).contains(&n) => format!("{city}{}区", NUMERALS[n - 1]),
+        _ => zone.to_string(),
+    }
 }
 
 fn instance_json(v: &crate::cloud::api::InstanceView, ctx: &Ctx<'_>) -> Value {
@@ -768,13 +945,15 @@ fn instance_json(v: &crate::cloud::api::InstanceView, ctx: &Ctx<'_>) -> Value {
             RenewFlag::NotifyAndManualRenew => "NOTIFY_AND_MANUAL_RENEW",
             RenewFlag::DisableNotifyAndManualRenew => "DISABLE_NOTIFY_AND_MANUAL_RENEW",
         });
+    // models.go: NOT_APPLICABLE while the instance is not stopped (or the mode does not apply).
     let stop_charging = match inst {
-        Some(i) if i.charge == ChargeType::PostpaidByHour => match i.stopped_mode {
-            StoppedMode::KeepCharging => "KEEP_CHARGING",
-            StoppedMode::StopCharging => "STOP_CHARGING",
+        Some(i) if v.state == crate::cloud::state::InstanceState::Stopped => match i.stopped_mode {
+            StoppedMode::StopCharging if i.charge == ChargeType::PostpaidByHour => "STOP_CHARGING",
+            _ => "KEEP_CHARGING",
         },
         _ => "NOT_APPLICABLE",
     };
+    let error_msg = inst.and_then(latest_operation_error);
     // Launched without disks or network: nothing attached (an empty set of attachments).
     let none = Attachments::default();
     let attach = inst.map(|i| {
@@ -812,6 +991,24 @@ fn instance_json(v: &crate::cloud::api::InstanceView, ctx: &Ctx<'_>) -> Value {
         "LatestOperation": v.latest_operation,
         "LatestOperationState": v.latest_operation_state.map(|s| s.as_str()),
         "LatestOperationRequestId": Value::Null,
+        "LatestOperationErrorMsg": error_msg,
+    })
+}
+
+/// `LatestOperationErrorMsg`: why the latest operation FAILED (null unless it did).
+fn latest_operation_error(i: &crate::cloud::Instance) -> Option<String> {
+    use crate::cloud::instance::OperationState;
+    if i.latest_operation_state != Some(OperationState::Failed) {
+        return None;
+    }
+    let op = i.latest_operation.unwrap_or("the operation");
+    Some(match (op, i.state) {
+        ("RunInstances", crate::cloud::state::InstanceState::LaunchFailed) => {
+            "RunInstances failed: the platform could not launch the instance (LAUNCH_FAILED); \
+             terminate it and launch again"
+                .to_string()
+        }
+        (op, state) => format!("{op} failed; the instance is {state}"),
     })
 }
 

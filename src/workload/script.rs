@@ -3,6 +3,7 @@
 //! stock, rate limits and error codes.
 
 use crate::cloud::api::{Filter, InstanceRef, RunInstances};
+use crate::cloud::instance::RenewFlag;
 use crate::cloud::{
     Action, ChargeType, Fleet, Instance, InstanceId, InstanceState, Owner, Request, StoppedMode,
     TypeIdx, ZoneIdx,
@@ -36,6 +37,14 @@ pub enum ScriptCall {
         zone: Option<ZoneIdx>,
     },
     DescribeConfigs {
+        zone: Option<ZoneIdx>,
+    },
+    /// DescribeInstancesStatus of the selected instances (all, without `select`).
+    DescribeStatus,
+    ModifyRenewFlag(RenewFlag),
+    DescribeZones,
+    DescribeRegions,
+    DescribeTypeConfigs {
         zone: Option<ZoneIdx>,
     },
 }
@@ -79,6 +88,11 @@ impl ScriptCall {
             ScriptCall::Describe { .. } => Action::DescribeInstances,
             ScriptCall::DescribeQuota { .. } => Action::DescribeAccountQuota,
             ScriptCall::DescribeConfigs { .. } => Action::DescribeZoneInstanceConfigInfos,
+            ScriptCall::DescribeStatus => Action::DescribeInstancesStatus,
+            ScriptCall::ModifyRenewFlag(_) => Action::ModifyInstancesRenewFlag,
+            ScriptCall::DescribeZones => Action::DescribeZones,
+            ScriptCall::DescribeRegions => Action::DescribeRegions,
+            ScriptCall::DescribeTypeConfigs { .. } => Action::DescribeInstanceTypeConfigs,
         }
     }
 
@@ -125,6 +139,20 @@ impl ScriptCall {
             ScriptCall::DescribeQuota { zone } => Request::DescribeAccountQuota { zone: *zone },
             ScriptCall::DescribeConfigs { zone } => {
                 Request::DescribeZoneInstanceConfigInfos { zone: *zone }
+            }
+            ScriptCall::DescribeStatus => Request::DescribeInstancesStatus {
+                limit: Some(ids.len().clamp(1, 100) as u32),
+                ids,
+                zones: vec![],
+                offset: 0,
+            },
+            ScriptCall::ModifyRenewFlag(flag) => {
+                Request::ModifyInstancesRenewFlag { ids, flag: *flag }
+            }
+            ScriptCall::DescribeZones => Request::DescribeZones,
+            ScriptCall::DescribeRegions => Request::DescribeRegions,
+            ScriptCall::DescribeTypeConfigs { zone } => {
+                Request::DescribeInstanceTypeConfigs { zone: *zone }
             }
         }
     }

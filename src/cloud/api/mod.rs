@@ -8,6 +8,7 @@ use crate::engine::{Dist, RandomStream, RngStreams, Scheduler, SimDuration, SimT
 mod faults;
 mod lifecycle;
 mod orders;
+mod polls;
 mod prepaid;
 mod reads;
 mod requests;
@@ -413,6 +414,16 @@ impl Cloud {
             Request::DescribeAccountQuota { zone } => self.describe_account_quota(*zone),
             Request::DescribeZoneInstanceConfigInfos { zone } => self.describe_zone_configs(*zone),
             Request::TerminateInstances { ids } => self.terminate_instances(ids, sched, obs),
+            Request::DescribeInstancesStatus {
+                ids,
+                zones,
+                offset,
+                limit,
+            } => self.describe_instances_status(ids, zones, *offset, *limit),
+            Request::ModifyInstancesRenewFlag { ids, flag } => self.modify_renew_flag(ids, *flag),
+            Request::DescribeZones => self.describe_zones(),
+            Request::DescribeRegions => self.describe_regions(),
+            Request::DescribeInstanceTypeConfigs { zone } => self.describe_type_configs(*zone),
         }
     }
 

@@ -18,10 +18,15 @@ pub enum Action {
     DescribeInstances,
     DescribeAccountQuota,
     DescribeZoneInstanceConfigInfos,
+    DescribeInstancesStatus,
+    ModifyInstancesRenewFlag,
+    DescribeZones,
+    DescribeRegions,
+    DescribeInstanceTypeConfigs,
 }
 
 impl Action {
-    pub const ALL: [Action; 11] = [
+    pub const ALL: [Action; 16] = [
         Action::RunInstances,
         Action::StartInstances,
         Action::StopInstances,
@@ -33,6 +38,11 @@ impl Action {
         Action::DescribeInstances,
         Action::DescribeAccountQuota,
         Action::DescribeZoneInstanceConfigInfos,
+        Action::DescribeInstancesStatus,
+        Action::ModifyInstancesRenewFlag,
+        Action::DescribeZones,
+        Action::DescribeRegions,
+        Action::DescribeInstanceTypeConfigs,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -47,6 +57,11 @@ impl Action {
             Action::DescribeInstances => "DescribeInstances",
             Action::DescribeAccountQuota => "DescribeAccountQuota",
             Action::DescribeZoneInstanceConfigInfos => "DescribeZoneInstanceConfigInfos",
+            Action::DescribeInstancesStatus => "DescribeInstancesStatus",
+            Action::ModifyInstancesRenewFlag => "ModifyInstancesRenewFlag",
+            Action::DescribeZones => "DescribeZones",
+            Action::DescribeRegions => "DescribeRegions",
+            Action::DescribeInstanceTypeConfigs => "DescribeInstanceTypeConfigs",
         }
     }
     pub fn parse(s: &str) -> Option<Action> {
@@ -167,6 +182,23 @@ pub enum Request {
     DescribeZoneInstanceConfigInfos {
         zone: Option<ZoneIdx>,
     },
+    /// `InstanceIds` (none: every instance, paged), in `zones` only (empty: all zones).
+    DescribeInstancesStatus {
+        ids: Vec<InstanceRef>,
+        zones: Vec<ZoneIdx>,
+        offset: u32,
+        limit: Option<u32>,
+    },
+    ModifyInstancesRenewFlag {
+        ids: Vec<InstanceRef>,
+        flag: RenewFlag,
+    },
+    DescribeZones,
+    DescribeRegions,
+    /// The types sold in one zone, or in every zone.
+    DescribeInstanceTypeConfigs {
+        zone: Option<ZoneIdx>,
+    },
 }
 
 impl Request {
@@ -185,6 +217,11 @@ impl Request {
             Request::DescribeZoneInstanceConfigInfos { .. } => {
                 Action::DescribeZoneInstanceConfigInfos
             }
+            Request::DescribeInstancesStatus { .. } => Action::DescribeInstancesStatus,
+            Request::ModifyInstancesRenewFlag { .. } => Action::ModifyInstancesRenewFlag,
+            Request::DescribeZones => Action::DescribeZones,
+            Request::DescribeRegions => Action::DescribeRegions,
+            Request::DescribeInstanceTypeConfigs { .. } => Action::DescribeInstanceTypeConfigs,
         }
     }
 }
@@ -221,6 +258,14 @@ pub struct ConfigView {
     pub status: &'static str,
 }
 
+/// One zone of DescribeZones.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ZoneView {
+    pub zone: ZoneIdx,
+    /// `ZoneState`: AVAILABLE, or UNAVAILABLE while the zone is in an outage.
+    pub available: bool,
+}
+
 /// A successful answer.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Response {
@@ -241,4 +286,14 @@ pub enum Response {
     },
     Quotas(Vec<QuotaView>),
     Configs(Vec<ConfigView>),
+    /// DescribeInstancesStatus: `TotalCount` and one page of (id, state).
+    Statuses {
+        total: u32,
+        items: Vec<(InstanceId, InstanceState)>,
+    },
+    Zones(Vec<ZoneView>),
+    /// DescribeRegions: the account's regions, sorted.
+    Regions(Vec<String>),
+    /// DescribeInstanceTypeConfigs: the types sold, per zone.
+    TypeConfigs(Vec<(ZoneIdx, TypeIdx)>),
 }
