@@ -1,5 +1,7 @@
 //! What the command line prints, kept out of `main.rs` so it can be tested.
 
+pub mod fit;
+
 use std::path::{Path, PathBuf};
 
 use std::time::Duration;
@@ -30,11 +32,11 @@ pub fn load_scenario_with(path: Option<&Path>, sets: &[String]) -> anyhow::Resul
             std::fs::read_to_string(p)
                 .map_err(|e| anyhow::anyhow!("{}: cannot read the scenario: {e}", p.display()))?,
             p.display().to_string(),
-            crate::scenario::load::folder_of(p),
+            crate::scenario::folder_of(p),
         ),
         None => (
             crate::scenario::QUICKSTART.to_string(),
-            crate::scenario::load::QUICKSTART_NAME.to_string(),
+            crate::scenario::QUICKSTART_NAME.to_string(),
             std::path::PathBuf::new(),
         ),
     };
@@ -117,18 +119,18 @@ pub fn run_report(r: &RunResult) -> String {
 /// every problem found, one `file:line: `field`: what` per line.
 pub fn validate(path: &Path) -> anyhow::Result<String> {
     let scn = load_file(path)?;
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| anyhow::anyhow!("{}: cannot read the scenario: {e}", path.display()))?;
     let mut problems = Vec::new();
-    if scn.file.compare.is_some()
-        && let Err(e) = crate::compare::strategies_in(&scn, Some(&text))
+    if scn.has_compare()
+        && let Err(e) = scn.strategies()
     {
-        problems.push(format!("{e:#}"));
+        problems.push(e.to_string());
     }
-    if scn.file.sweep.is_some()
-        && let Err(e) = crate::sweep::plan(&text, &scn.origin, &[], None, None)
-    {
-        problems.push(format!("{e:#}"));
+    if scn.sweep().is_some() {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("{}: cannot read the scenario: {e}", path.display()))?;
+        if let Err(e) = crate::sweep::plan(&text, &scn.origin, &[], None, None) {
+            problems.push(format!("{e:#}"));
+        }
     }
     if !problems.is_empty() {
         anyhow::bail!("{}", problems.join("\n"));

@@ -11,188 +11,21 @@ use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
 use crate::batch::run_jobs;
-use crate::cloud::billing::BillingRules;
-use crate::cloud::{ChargeType, Money, RenewFlag};
+use crate::cloud::{ChargeType, Money};
 use crate::engine::RngStreams;
 use crate::report::charts;
 use crate::report::output::Staging;
 use crate::report::summary::Summary;
 use crate::run::build_world;
 use crate::scenario::Scenario;
-use crate::scenario::locate::line_of_path;
-use crate::scenario::schema::StrategySettings;
 use crate::stats::{Estimate, estimate, percentile};
 use crate::workload::pool::Pool;
 
-/// A strategy resolved against a scenario.
-#[derive(Clone, Debug)]
-pub struct Strategy {
-    pub name: String,
-    /// Per workload: whether the strategy covers it.
-    pub scope: Vec<bool>,
-    /// Per `[[traces]]` replay: whether the strategy covers it (its charge type and period).
-    pub trace_scope: Vec<bool>,
-    pub charge: Option<ChargeType>,
-    pub period_months: u32,
-    pub renew_flag: RenewFlag,
-    pub fallback: Option<ChargeType>,
-    pub base_percentile: Option<f64>,
-}
+pub use crate::scenario::sections::Strategy;
 
 /// Checks and resolves a scenario's `[compare]` strategies.
 pub fn strategies(scn: &Scenario) -> Result<Vec<Strategy>> {
-    strategies_in(scn, None)
-}
-
-/// [`strategies`], with the scenario's text (when the caller has it) so that messages name the
-/// line of the field: `file:line: `field`: what`.
-pub fn strategies_in(scn: &Scenario, text: Option<&str>) -> Result<Vec<Strategy>> {
-    let here = |field: &str| match text.and_then(|t| line_of_path(t, field)) {
-        Some(l) => format!("{}:{l}", scn.origin),
-        None => scn.origin.clone(),
-    };
-    let Some(c) = &scn.file.compare else {
-        bail!(
-            "{}: no [compare] section; add `[[compare.strategies]]` tables (see README, \
-             `fleetsim compare`)",
-            scn.origin
-        );
-    };
-    if c.strategies.is_empty() {
-        bail!("{}: `compare.strategies` is empty", here("compare"));
-    }
-    if c.replications == 0 {
-        bail!(
-            "{}: `compare.replications`: must be at least 1",
-            here("compare.replications")
-        );
-    }
-    for (i, s) in c.strategies.iter().enumerate() {
-        if let Some(j) = c.strategies[..i].iter().position(|o| o.name == s.name) {
-            bail!(
-                "{}: `compare.strategies[{i}].name`: `{}` is also the name of strategy {j}; \
-                 each strategy needs its own name",
-                here(&format!("compare.strategies[{i}].name")),
-                s.name
-            );
-        }
-    }
-    let rules = &scn.rules;
-    c.strategies
-        .iter()
-        .enumerate()
-        .map(|(i, s)| resolve(scn, rules, i, s, &here))
-        .collect()
-}
-
-fn resolve(
-    scn: &Scenario,
-    rules: &BillingRules,
-    i: usize,
-    s: &StrategySettings,
-    here: &dyn Fn(&str) -> String,
-) -> Result<Strategy> {
-    let at = |f: &str| {
-        let field = format!("compare.strategies[{i}].{f}");
-        format!("{}: `{field}`", here(&field))
-    };
-    let mut scope = vec![s.workloads.is_empty(); scn.workloads.len()];
-    let mut trace_scope = vec![s.workloads.is_empty(); scn.traces.len()];
-    for name in &s.workloads {
-        if let Some(w) = scn.workloads.iter().position(|w| &w.name == name) {
-            scope[w] = true;
-        } else if let Some(t) = scn.traces.iter().position(|t| &t.name == name) {
-            trace_scope[t] = true;
-        } else {
-            bail!(
-                "{}: no workload or trace is named `{name}`",
-                at("workloads")
-            );
-        }
-    }
-    // A trace replay takes a strategy's charge type and period; what it cannot take is refused,
-    // so no row of the table repeats another for a reason the table does not show.
-    for (t, spec) in scn
-        .traces
-        .iter()
-        .enumerate()
-        .filter(|(t, _)| trace_scope[*t])
-    {
-        let why = if s.base_percentile.is_some() {
-            Some("a prepaid base is sized and bought for [[workloads]] only")
-        } else if s.fallback.is_some() {
-            Some("a fallback charge type applies to [[workloads]] only")
-        } else if spec.columns.charge_type.is_some() {
-            Some("its charge_type column sets each VM's charge type")
-        } else {
-            None
-        };
-        if let Some(why) = why {
-            bail!(
-                "{}: covers the trace replay `{}` (traces[{t}]), which cannot follow it: {why}; \
-                 list the strategy's workloads in `workloads` to leave the trace out",
-                at("workloads"),
-                spec.name
-            );
-        }
-    }
-    let period_months = s.period_months.unwrap_or(1);
-    let buys_prepaid = s.charge_type == Some(ChargeType::Prepaid)
-        || s.base_percentile.is_some()
-        || s.fallback == Some(ChargeType::Prepaid);
-    if s.period_months.is_some() && !buys_prepaid {
-        bail!(
-            "{}: this strategy buys nothing PREPAID, so a prepaid period means nothing",
-            at("period_months")
-        );
-    }
-    if !rules.valid_period(period_months) {
-        bail!(
-            "{}: {period_months} is not a prepaid period",
-            at("period_months")
-        );
-    }
-    let renew_flag = match &s.renew_flag {
-        None => RenewFlag::default(),
-        Some(t) => RenewFlag::parse(t)
-            .with_context(|| format!("{}: unknown RenewFlag `{t}`", at("renew_flag")))?,
-    };
-    if s.fallback.is_some() && s.charge_type != Some(ChargeType::Spotpaid) {
-        bail!(
-            "{}: a fallback needs charge_type = \"SPOTPAID\"",
-            at("fallback")
-        );
-    }
-    if s.fallback == Some(ChargeType::Spotpaid) {
-        bail!(
-            "{}: the fallback must be PREPAID or POSTPAID_BY_HOUR",
-            at("fallback")
-        );
-    }
-    if let Some(p) = s.base_percentile {
-        if !(0.0..=100.0).contains(&p) {
-            bail!("{}: must be within 0..=100, got {p}", at("base_percentile"));
-        }
-        if s.charge_type.is_some() {
-            bail!(
-                "{}: a prepaid base runs the rest postpaid; drop charge_type",
-                at("base_percentile")
-            );
-        }
-    }
-    if s.charge_type.is_none() && s.base_percentile.is_none() {
-        bail!("{}: give a charge_type or a base_percentile", at("name"));
-    }
-    Ok(Strategy {
-        name: s.name.clone(),
-        scope,
-        trace_scope,
-        charge: s.charge_type,
-        period_months,
-        renew_flag,
-        fallback: s.fallback,
-        base_percentile: s.base_percentile,
-    })
+    Ok(scn.strategies()?)
 }
 
 /// The scenario as a strategy runs it.
@@ -336,17 +169,15 @@ pub struct CompareOptions {
     pub out: Option<PathBuf>,
     pub seed: Option<u64>,
     pub replications: Option<u32>,
-    /// The scenario file's text, so that mistakes in `[compare]` are reported with their line.
-    pub text: Option<String>,
 }
 
 /// Runs every strategy × replication and writes `compare.csv`, `compare_summary.csv`,
 /// `breakeven.csv` and the chart.
 pub fn compare(scn: &Scenario, opts: CompareOptions) -> Result<CompareResult> {
-    let strategies = strategies_in(scn, opts.text.as_deref())?;
+    let strategies = strategies(scn)?;
     let reps = opts
         .replications
-        .or(scn.file.compare.as_ref().map(|c| c.replications))
+        .or(scn.compare_replications())
         .unwrap_or(10);
     if reps == 0 {
         bail!("--replications 0: compare needs at least 1 replication per strategy");

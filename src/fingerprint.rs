@@ -29,7 +29,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// The fingerprint of a scenario's text (`origin`: its path, against which relative file names
 /// are read) and of the texts of its grid points (each may name other files).
 pub fn of_scenario(text: &str, origin: &str, point_texts: &[String]) -> Result<Fingerprint> {
-    let dir = crate::scenario::load::folder_of(std::path::Path::new(origin));
+    let dir = crate::scenario::folder_of(std::path::Path::new(origin));
     let mut inputs = BTreeMap::new();
     for t in std::iter::once(text).chain(point_texts.iter().map(String::as_str)) {
         let mut names = Vec::new();
@@ -40,7 +40,7 @@ pub fn of_scenario(text: &str, origin: &str, point_texts: &[String]) -> Result<F
             if inputs.contains_key(&name) {
                 continue;
             }
-            let path = crate::scenario::load::scenario_relative(&dir, &name);
+            let path = crate::scenario::scenario_relative(&dir, &name);
             let bytes = std::fs::read(&path)
                 .with_context(|| format!("{origin}: cannot read `{name}` ({})", path.display()))?;
             inputs.insert(name, sha256_hex(&bytes));

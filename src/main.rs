@@ -8,9 +8,9 @@ use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 
 use fleetsim::cli::SweepArgs;
+use fleetsim::cli::fit::FitArgs;
 use fleetsim::report::journal::TraceFilter;
 use fleetsim::run::RunOptions;
-use fleetsim::workload::fit::FitArgs;
 
 #[derive(Parser)]
 #[command(
@@ -249,7 +249,6 @@ fn real_main() -> Result<()> {
                     out: a.out,
                     seed: a.seed,
                     replications: a.replications,
-                    text: std::fs::read_to_string(&a.scenario).ok(),
                 },
             )?;
             if !a.quiet {
@@ -273,7 +272,7 @@ fn real_main() -> Result<()> {
             Ok(())
         }
         Command::Fit(FitCmd { fit, out }) => {
-            let (text, report) = fleetsim::workload::fit::run_fit(&fit, out.as_deref())?;
+            let (text, report) = fleetsim::cli::fit::run_fit(&fit, out.as_deref())?;
             match &out {
                 Some(p) => {
                     say(&format!("{report}\nworkload written to {}\n", p.display()));

@@ -132,18 +132,18 @@ pub fn plan(
 ) -> Result<SweepPlan> {
     let scn = parse_scenario(text, origin)?;
     let mut axes: Vec<(String, Vec<String>)> = Vec::new();
-    if let Some(sw) = &scn.file.sweep {
-        for (path, values) in &sw.set {
-            let field = format!("sweep.set.{path}");
-            let at = crate::scenario::locate::line_of_path(text, &field)
-                .map(|l| format!("{origin}:{l}"))
-                .unwrap_or_else(|| origin.to_string());
-            if values.is_empty() {
-                bail!("{at}: `{field}`: an axis needs at least one value");
-            }
-            check_axis_path(path).map_err(|m| anyhow::anyhow!("{at}: `{field}`: {m}"))?;
-            axes.push((path.clone(), values.iter().map(|v| v.to_string()).collect()));
+    let section = scn.sweep();
+    for (path, values) in section.iter().flat_map(|sw| &sw.axes) {
+        let field = format!("sweep.set.{path}");
+        let at = scn
+            .line_of(&field)
+            .map(|l| format!("{origin}:{l}"))
+            .unwrap_or_else(|| origin.to_string());
+        if values.is_empty() {
+            bail!("{at}: `{field}`: an axis needs at least one value");
         }
+        check_axis_path(path).map_err(|m| anyhow::anyhow!("{at}: `{field}`: {m}"))?;
+        axes.push((path.clone(), values.clone()));
     }
     for (i, (path, list)) in sets.iter().enumerate() {
         if sets[..i].iter().any(|(p, _)| p == path) {
@@ -162,10 +162,10 @@ pub fn plan(
     }
     let replications_flag = replications;
     let replications = replications
-        .or(scn.file.sweep.as_ref().map(|s| s.replications))
+        .or(section.as_ref().map(|s| s.replications))
         .unwrap_or(1);
     if replications == 0 {
-        let line = crate::scenario::locate::line_of_path(text, "sweep.replications");
+        let line = scn.line_of("sweep.replications");
         match (line, &replications_flag) {
             (Some(l), None) => bail!("{origin}:{l}: `sweep.replications`: must be at least 1"),
             _ => bail!("--replications 0: a sweep needs at least 1 replication per point"),
@@ -180,12 +180,10 @@ pub fn plan(
     };
     // Check every grid point reads before running anything. A point built from the file's
     // `[sweep]` table is blamed on that table's line.
-    let table_line = scn
-        .file
-        .sweep
+    let table_line = section
         .as_ref()
-        .filter(|sw| !sw.set.is_empty())
-        .and_then(|_| crate::scenario::locate::line_of_path(text, "sweep.set"));
+        .filter(|sw| !sw.axes.is_empty())
+        .and_then(|_| scn.line_of("sweep.set"));
     let blame = |settings: &[(String, String)], e: String| match table_line {
         Some(l)
             if settings
@@ -203,7 +201,7 @@ pub fn plan(
         let settings = plan.point(p);
         let t = overrides::apply(text, &settings)
             .map_err(|e| blame(&settings, format!("{origin}: --set {e}")))?;
-        let dir = crate::scenario::load::folder_of(Path::new(origin));
+        let dir = crate::scenario::folder_of(Path::new(origin));
         parse_scenario_in(&t, &format!("{origin} with {}", describe(&settings)), &dir)
             .map_err(|e| blame(&settings, e.to_string()))?;
     }

@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use serde_json::Value;
 
 use crate::engine::{SimDuration, format_duration};
-use crate::scenario::Scenario;
+use crate::scenario::{Scenario, Shown};
 
 use super::figures::{Figures, Ms, RunData};
 use super::findings::Finding;
@@ -130,7 +130,7 @@ fn render(
     charts: &[String],
     findings: &[Finding],
 ) -> String {
-    let file = serde_json::to_value(&scn.file).unwrap_or(Value::Null);
+    let shown = scn.shown();
     let d = &figs.data;
     let cur = summary.currency.as_str();
     let mut h = String::new();
@@ -150,7 +150,7 @@ fn render(
         escape(&summary.scenario),
         summary.seed
     );
-    if let Some(desc) = file.get("description").and_then(Value::as_str) {
+    if let Some(desc) = &shown.description {
         let _ = writeln!(h, "<p>{}</p>", escape(desc));
     }
     let _ = writeln!(
@@ -173,7 +173,7 @@ fn render(
 
     findings_section(&mut h, findings);
     summary_section(&mut h, summary);
-    scenario_section(&mut h, summary, scn, &file);
+    scenario_section(&mut h, summary, scn, &shown);
     cost_section(&mut h, summary, d, scn);
     api_section(&mut h, summary, d);
     quota_section(&mut h, d, scn);
@@ -353,7 +353,7 @@ fn summary_section(h: &mut String, s: &Summary) {
     );
 }
 
-fn scenario_section(h: &mut String, s: &Summary, scn: &Scenario, file: &Value) {
+fn scenario_section(h: &mut String, s: &Summary, scn: &Scenario, shown: &Shown) {
     h.push_str("<section id=\"scenario\">\n<h2>Scenario</h2>\n<div class=\"tables\">\n<div>\n");
     h.push_str("<h3>Run</h3>\n<table class=\"kv\">\n");
     let seed = if s.seed == scn.seed {
@@ -361,8 +361,6 @@ fn scenario_section(h: &mut String, s: &Summary, scn: &Scenario, file: &Value) {
     } else {
         format!("{} (overrides the scenario's {})", s.seed, scn.seed)
     };
-    let cloud = file.get("cloud").unwrap_or(&Value::Null);
-    let api = file.get("api").unwrap_or(&Value::Null);
     let mut rows: Vec<(&str, String)> = vec![
         ("name", s.scenario.clone()),
         ("file", scn.origin.clone()),
@@ -371,29 +369,23 @@ fn scenario_section(h: &mut String, s: &Summary, scn: &Scenario, file: &Value) {
         ("sample interval", format_duration(scn.sample_interval)),
         ("currency", s.currency.clone()),
     ];
-    for (label, key) in [
-        ("launch failure probability", "launch_failure_probability"),
-        ("spot price / postpaid price", "spot_price_fraction"),
-        ("system disk (GiB)", "disk_gib"),
-        ("disk price per GiB-hour", "disk_price_per_gib_hour"),
+    for (label, v) in [
+        (
+            "launch failure probability",
+            &shown.launch_failure_probability,
+        ),
+        ("spot price / postpaid price", &shown.spot_price_fraction),
+        ("system disk (GiB)", &shown.disk_gib),
+        ("disk price per GiB-hour", &shown.disk_price_per_gib_hour),
+        ("API rate limits", &shown.api_preset),
+        ("limit window", &shown.api_window),
+        ("total API limit", &shown.api_total),
+        ("per-action limits", &shown.api_limits),
+        ("client retries", &shown.api_retry),
     ] {
-        if let Some(v) = cloud.get(key) {
-            rows.push((label, plain(v)));
+        if let Some(v) = v {
+            rows.push((label, v.clone()));
         }
-    }
-    for (label, key) in [("API rate limits", "preset"), ("limit window", "window")] {
-        if let Some(v) = api.get(key) {
-            rows.push((label, plain(v)));
-        }
-    }
-    if let Some(v) = api.get("total").filter(|v| !v.is_null()) {
-        rows.push(("total API limit", plain(v)));
-    }
-    if let Some(v) = api.get("limits").filter(|v| !is_empty(v)) {
-        rows.push(("per-action limits", plain(v)));
-    }
-    if let Some(v) = api.get("retry") {
-        rows.push(("client retries", plain(v)));
     }
     for (k, v) in rows {
         let _ = writeln!(h, "<tr><th>{}</th><td>{}</td></tr>", escape(k), escape(&v));
@@ -406,10 +398,14 @@ fn scenario_section(h: &mut String, s: &Summary, scn: &Scenario, file: &Value) {
          <th class=\"num\">memory (GiB)</th><th class=\"num\">postpaid / hour</th>\
          <th class=\"num\">prepaid / month</th></tr></thead>\n<tbody>\n",
     );
-    let custom = file.get("prices");
     let mut illustrative = 0;
-    for (t, p) in scn.catalog.types.iter().zip(&scn.catalog.prices) {
-        let given = custom.and_then(|c| c.get(&t.name)).is_some();
+    for ((t, p), &given) in scn
+        .catalog
+        .types
+        .iter()
+        .zip(&scn.catalog.prices)
+        .zip(&shown.priced)
+    {
         if !given {
             illustrative += 1;
         }
@@ -443,35 +439,7 @@ fn scenario_section(h: &mut String, s: &Summary, scn: &Scenario, file: &Value) {
          <th class=\"num\">prepaid quota</th><th class=\"num\">spot quota</th>\
          <th>quota used outside</th><th>stock</th><th>not offered</th></tr></thead>\n<tbody>\n",
     );
-    let zones = file.get("zones");
-    for z in &scn.catalog.zones {
-        let zs = zones.and_then(|m| m.get(&z.name)).unwrap_or(&Value::Null);
-        let quota = zs.get("quota").unwrap_or(&Value::Null);
-        let q = |k: &str| match quota.get(k) {
-            Some(v) if !v.is_null() => plain(v),
-            _ => "unlimited".to_string(),
-        };
-        let outside = quota
-            .get("used_outside")
-            .and_then(Value::as_object)
-            .map(|m| {
-                m.iter()
-                    .filter(|(_, v)| v.as_f64().is_some_and(|x| x != 0.0))
-                    .map(|(k, v)| format!("{k} {}", plain(v)))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            })
-            .unwrap_or_default();
-        let stock = zs
-            .get("stock")
-            .filter(|v| !is_empty(v))
-            .map(plain)
-            .unwrap_or_else(|| "ample".into());
-        let not_offered = zs
-            .get("not_offered")
-            .filter(|v| !is_empty(v))
-            .map(plain)
-            .unwrap_or_default();
+    for (z, zs) in scn.catalog.zones.iter().zip(&shown.zones) {
         let _ = writeln!(
             h,
             "<tr><td class=\"key\">{}</td><td class=\"key\">{}</td><td class=\"num\">{}</td>\
@@ -480,12 +448,12 @@ fn scenario_section(h: &mut String, s: &Summary, scn: &Scenario, file: &Value) {
             escape(&z.name),
             escape(&z.region),
             z.zone_id,
-            escape(&q("postpaid")),
-            escape(&q("prepaid")),
-            escape(&q("spot_cores")),
-            escape(&outside),
-            escape(&stock),
-            escape(&not_offered)
+            escape(&zs.postpaid),
+            escape(&zs.prepaid),
+            escape(&zs.spot_cores),
+            escape(&zs.used_outside),
+            escape(&zs.stock),
+            escape(&zs.not_offered)
         );
     }
     h.push_str(
@@ -499,49 +467,21 @@ fn scenario_section(h: &mut String, s: &Summary, scn: &Scenario, file: &Value) {
          <th>arrivals</th><th>lifetime</th><th>types</th><th>zones</th>\
          <th class=\"num\">instances / request</th></tr></thead>\n<tbody>\n",
     );
-    let empty = Vec::new();
-    let workloads = file
-        .get("workloads")
-        .and_then(Value::as_array)
-        .unwrap_or(&empty);
-    if workloads.is_empty() {
+    if shown.workloads.is_empty() {
         h.push_str("<tr><td colspan=\"7\" class=\"muted\">no workloads</td></tr>\n");
     }
-    for w in workloads {
-        let get = |k: &str| w.get(k).map(plain).unwrap_or_default();
-        let mut charge = get("charge_type");
-        if charge == "PREPAID"
-            && let Some(p) = w.get("period_months")
-        {
-            charge = format!("PREPAID, {} month(s)", plain(p));
-        }
-        // Policies other than `weighted` ignore the weights: show the policy and the zones.
-        let policy = w
-            .get("placement")
-            .and_then(Value::as_str)
-            .filter(|p| *p != "weighted");
-        let zones = match w.get("zones") {
-            Some(z) if policy.is_some() => format!(
-                "{}: {}",
-                policy.unwrap_or_default().replace('_', " "),
-                z.as_object()
-                    .map(|m| m.keys().cloned().collect::<Vec<_>>().join(", "))
-                    .unwrap_or_default()
-            ),
-            Some(z) => shares(z),
-            None => String::new(),
-        };
+    for w in &shown.workloads {
         let _ = writeln!(
             h,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
              <td class=\"num\">{}</td></tr>",
-            escape(&get("name")),
-            escape(&charge),
-            escape(&tagged(w.get("arrival"))),
-            escape(&tagged(w.get("lifetime"))),
-            escape(&w.get("types").map(shares).unwrap_or_default()),
-            escape(&zones),
-            escape(&get("instances_per_request"))
+            escape(&w.name),
+            escape(&w.charge),
+            escape(&w.arrivals),
+            escape(&w.lifetime),
+            escape(&w.types),
+            escape(&w.zones),
+            escape(&w.per_request)
         );
     }
     h.push_str("</tbody>\n</table></div>\n</section>\n");
@@ -763,24 +703,6 @@ fn files_section(h: &mut String, figs: &Figures) {
     h.push_str("</tbody>\n</table>\n</section>\n");
 }
 
-/// A settings value as short text: strings bare, numbers without a trailing `.0`, lists
-/// joined, tables as `key value` pairs.
-fn plain(v: &Value) -> String {
-    match v {
-        Value::Null => String::new(),
-        Value::Bool(b) => if *b { "yes" } else { "no" }.into(),
-        Value::Number(n) => n.as_f64().map(fmt_num).unwrap_or_else(|| n.to_string()),
-        Value::String(s) => s.clone(),
-        Value::Array(a) => a.iter().map(plain).collect::<Vec<_>>().join(", "),
-        Value::Object(m) => m
-            .iter()
-            .filter(|(_, v)| !v.is_null())
-            .map(|(k, v)| format!("{k} {}", plain(v)))
-            .collect::<Vec<_>>()
-            .join(", "),
-    }
-}
-
 /// `postpaid`, `prepaid` and `spot` for the charge types, for narrow table headers.
 fn short_charge(c: &str) -> &str {
     match c {
@@ -789,52 +711,6 @@ fn short_charge(c: &str) -> &str {
         "SPOTPAID" => "spot",
         other => other,
     }
-}
-
-fn is_empty(v: &Value) -> bool {
-    match v {
-        Value::Null => true,
-        Value::Array(a) => a.is_empty(),
-        Value::Object(m) => m.is_empty(),
-        Value::String(s) => s.is_empty(),
-        _ => false,
-    }
-}
-
-/// A tagged table (`{ dist = "lognormal", median = "2h", sigma = 1 }`) as
-/// `lognormal (median 2h, sigma 1)`.
-fn tagged(v: Option<&Value>) -> String {
-    let Some(Value::Object(m)) = v else {
-        return v.map(plain).unwrap_or_default();
-    };
-    let tag = ["dist", "process"]
-        .iter()
-        .find_map(|k| m.get(*k).and_then(Value::as_str));
-    let rest: Vec<String> = m
-        .iter()
-        .filter(|(k, v)| !matches!(k.as_str(), "dist" | "process") && !v.is_null())
-        .map(|(k, v)| format!("{} {}", k.replace('_', " "), plain(v)))
-        .collect();
-    match (tag, rest.is_empty()) {
-        (Some(t), true) => t.to_string(),
-        (Some(t), false) => format!("{t} ({})", rest.join(", ")),
-        (None, _) => rest.join(", "),
-    }
-}
-
-/// Weights (`{ a = 3, b = 1 }`) as shares: `a 75%, b 25%`.
-fn shares(v: &Value) -> String {
-    let Some(m) = v.as_object() else {
-        return plain(v);
-    };
-    let sum: f64 = m.values().filter_map(Value::as_f64).sum();
-    m.iter()
-        .map(|(k, w)| match w.as_f64() {
-            Some(x) if sum > 0.0 => format!("{k} {}", pct(x, sum)),
-            _ => k.clone(),
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 fn fmt_secs_duration(s: f64) -> String {
@@ -958,16 +834,6 @@ mod tests {
         assert_eq!(fmt_count(2.5), "2.5");
         assert_eq!(fmt_dec1(3195.94), "3,195.9");
         assert_eq!(fmt_dec1(-0.01), "0.0");
-    }
-
-    #[test]
-    fn settings_as_text() {
-        let v: Value = serde_json::json!({"dist": "lognormal", "median": "2h", "sigma": 1.0});
-        assert_eq!(tagged(Some(&v)), "lognormal (median 2h, sigma 1)");
-        let v: Value = serde_json::json!({"process": "poisson", "rate_per_hour": 600.0});
-        assert_eq!(tagged(Some(&v)), "poisson (rate per hour 600)");
-        let v: Value = serde_json::json!({"S5.LARGE8": 1.0, "S5.MEDIUM4": 3.0});
-        assert_eq!(shares(&v), "S5.LARGE8 25.0%, S5.MEDIUM4 75.0%");
     }
 
     #[test]

@@ -1,40 +1,18 @@
 //! Resolving `[[autoscalers]]` and `[[faults]]`: every mistake goes through load.rs's `fail`
 //! with its field path, like the rest of the scenario.
 
+use crate::cloud::ChargeType;
 use crate::cloud::api::OutageMode;
-use crate::cloud::{Catalog, ChargeType, ZoneIdx};
 use crate::engine::{SimDuration, SimTime};
 use crate::workload::autoscale::{AutoscalerSpec, Signal};
 use crate::workload::faults::FaultSpec;
 
-use super::load::ScenarioError;
+use super::load::{Fail, ScenarioError};
+use super::names::Names;
 use super::schema::{
     FaultKind, FaultSettings, Interpolate, OutageInstances, ScenarioFile, SignalProfile,
     SignalSettings,
 };
-
-type Fail<'a> = &'a dyn Fn(&str, String) -> ScenarioError;
-
-fn zone_of(
-    cat: &Catalog,
-    field: &str,
-    name: &str,
-    fail: Fail<'_>,
-) -> Result<ZoneIdx, ScenarioError> {
-    cat.zone_index(name).ok_or_else(|| {
-        fail(
-            field,
-            format!(
-                "unknown zone `{name}`; the scenario's zones are {}",
-                cat.zones
-                    .iter()
-                    .map(|z| z.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        )
-    })
-}
 
 /// Fields given that a variant does not take are mistakes.
 fn only(
@@ -56,9 +34,9 @@ fn only(
 }
 
 /// `[[autoscalers]]`.
-pub fn resolve_autoscalers(
+pub(super) fn resolve_autoscalers(
     f: &ScenarioFile,
-    cat: &Catalog,
+    names: &Names<'_>,
     fail: Fail<'_>,
 ) -> Result<Vec<AutoscalerSpec>, ScenarioError> {
     let mut out: Vec<AutoscalerSpec> = Vec::new();
@@ -90,10 +68,10 @@ pub fn resolve_autoscalers(
                     "name a zone (`zone`) or several (`zones`)".into(),
                 ));
             }
-            (Some(z), true) => zones.push(zone_of(cat, &at("zone"), z, fail)?),
+            (Some(z), true) => zones.push(names.zone(&at("zone"), z)?),
             (None, false) => {
                 for (k, z) in a.zones.iter().enumerate() {
-                    let zi = zone_of(cat, &at(&format!("zones[{k}]")), z, fail)?;
+                    let zi = names.zone(&at(&format!("zones[{k}]")), z)?;
                     if zones.contains(&zi) {
                         return Err(fail(
                             &at(&format!("zones[{k}]")),
@@ -104,20 +82,7 @@ pub fn resolve_autoscalers(
                 }
             }
         }
-        let itype = cat.type_index(&a.instance_type).ok_or_else(|| {
-            fail(
-                &at("instance_type"),
-                format!(
-                    "unknown instance type `{}`; the scenario's instance_types are {}",
-                    a.instance_type,
-                    cat.types
-                        .iter()
-                        .map(|t| t.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            )
-        })?;
+        let itype = names.itype(&at("instance_type"), &a.instance_type)?;
         if a.charge_type == ChargeType::Prepaid {
             return Err(fail(
                 &at("charge_type"),
@@ -304,23 +269,23 @@ fn resolve_signal(
 }
 
 /// `[[faults]]`.
-pub fn resolve_faults(
+pub(super) fn resolve_faults(
     f: &ScenarioFile,
-    cat: &Catalog,
+    names: &Names<'_>,
     fail: Fail<'_>,
 ) -> Result<Vec<FaultSpec>, ScenarioError> {
     let end = SimTime::ZERO + f.duration.0;
     let mut out: Vec<FaultSpec> = Vec::new();
     for (i, x) in f.faults.iter().enumerate() {
         let at = |s: &str| format!("faults[{i}].{s}");
-        out.push(resolve_fault(x, cat, end, &out, &at, fail)?);
+        out.push(resolve_fault(x, names, end, &out, &at, fail)?);
     }
     Ok(out)
 }
 
 fn resolve_fault(
     x: &FaultSettings,
-    cat: &Catalog,
+    names: &Names<'_>,
     end: SimTime,
     earlier: &[FaultSpec],
     at: &dyn Fn(&str) -> String,
@@ -367,7 +332,7 @@ fn resolve_fault(
                 .zone
                 .as_ref()
                 .ok_or_else(|| fail(&at("zone"), format!("{what} needs `zone`")))?;
-            let zone = zone_of(cat, &at("zone"), name, fail)?;
+            let zone = names.zone(&at("zone"), name)?;
             let from = start.ok_or_else(|| fail(&at("at"), format!("{what} needs `at`")))?;
             let d = x
                 .duration
@@ -447,7 +412,7 @@ fn resolve_fault(
             let zone = x
                 .zone
                 .as_ref()
-                .map(|n| zone_of(cat, &at("zone"), n, fail))
+                .map(|n| names.zone(&at("zone"), n))
                 .transpose()?;
             let from = start.unwrap_or(SimTime::ZERO);
             Ok(FaultSpec::InstanceFailures {

@@ -9,6 +9,11 @@ use serde::{Deserialize, Serialize};
 use crate::cloud::ChargeType;
 use crate::engine::{SimDuration, format_duration, parse_duration};
 
+// Settings the simulation runs as they are: their types live with the code that runs them.
+pub use crate::workload::Placement;
+pub use crate::workload::autoscale::ScaleInOrder;
+pub use crate::workload::trace::{TimeUnit, TraceColumns};
+
 /// A duration written as text (`"30d"`, `"1h30m"`), checked while parsing so that a mistake is
 /// reported with its line.
 #[derive(Clone, Copy, Debug, PartialEq, Deserialize, Serialize)]
@@ -806,24 +811,6 @@ pub enum BatchKind {
     Empirical,
 }
 
-/// Zone placement policies.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Placement {
-    /// Random, in proportion to the weights.
-    #[default]
-    Weighted,
-    /// Cycle through the zones in name order (weights ignored).
-    RoundRobin,
-    /// The zone whose quota for the charge type is least used (used / total), from a cached
-    /// DescribeAccountQuota call.
-    LeastQuotaUsed,
-    /// The zone where the type is cheapest (the spot market price for SPOTPAID).
-    Cheapest,
-    /// The zone with the fewest of this workload's instances alive.
-    Spread,
-}
-
 /// A recorded VM trace (CSV, sorted by creation time) replayed through the control plane: each
 /// VM's creation is a RunInstances, its deletion a TerminateInstances (`[[traces]]`).
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -862,40 +849,6 @@ fn default_batch_window() -> Duration {
     Duration(SimDuration::from_secs(300))
 }
 
-/// Column names of a trace (any names the file uses). `created` is needed, and `lifetime` or
-/// `deleted`, and either `instance_type` or `vcpus` and `memory`.
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct TraceColumns {
-    /// Creation time.
-    pub created: String,
-    /// Time from creation to deletion; empty = still alive at the end of the trace.
-    pub lifetime: Option<String>,
-    /// Deletion time; empty = still alive at the end of the trace.
-    pub deleted: Option<String>,
-    pub vcpus: Option<String>,
-    /// Memory in GB (compared with the types' GiB as is).
-    pub memory: Option<String>,
-    /// VMs sharing a batch value are asked for together.
-    pub batch: Option<String>,
-    /// Zone name (one of the scenario's zones).
-    pub zone: Option<String>,
-    /// POSTPAID_BY_HOUR, PREPAID or SPOTPAID.
-    pub charge_type: Option<String>,
-    /// A CVM type name among the scenario's instance_types (replaces the size mapping).
-    pub instance_type: Option<String>,
-}
-
-/// Unit of a trace's time columns.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
-pub enum TimeUnit {
-    #[default]
-    #[serde(rename = "s")]
-    Seconds,
-    #[serde(rename = "ms")]
-    Millis,
-}
-
 /// A target-tracking autoscaler (`[[autoscalers]]`): every `interval` it sets its fleet to
 /// `ceil(signal / target_per_instance)` instances, within `min..=max`, through the API.
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -928,15 +881,6 @@ pub struct AutoscalerSettings {
     /// Which instances a scale-in terminates first: `newest_first` (default) or `oldest_first`.
     #[serde(default)]
     pub scale_in: ScaleInOrder,
-}
-
-/// Which instances a scale-in removes first.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ScaleInOrder {
-    #[default]
-    NewestFirst,
-    OldestFirst,
 }
 
 /// An autoscaler's signal: `workload` (the instances that workload currently wants) or a

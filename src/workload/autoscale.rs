@@ -28,9 +28,19 @@
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
+
 use crate::cloud::{ChargeType, InstanceId, InstanceState, TypeIdx, ZoneIdx};
 use crate::engine::{SimDuration, SimTime};
-use crate::scenario::schema::ScaleInOrder;
+
+/// Which instances a scale-in removes first.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScaleInOrder {
+    #[default]
+    NewestFirst,
+    OldestFirst,
+}
 
 /// What an autoscaler tracks.
 #[derive(Clone, Debug, PartialEq)]

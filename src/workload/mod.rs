@@ -12,10 +12,73 @@ pub mod pool;
 pub mod script;
 pub mod trace;
 
-use crate::cloud::{ChargeType, InstanceId, TypeIdx, ZoneIdx};
-use crate::engine::{RandomStream, RngStreams, SimDuration, SimTime};
-use crate::scenario::WorkloadSpec;
-use crate::scenario::schema::Placement;
+use serde::{Deserialize, Serialize};
+
+use crate::cloud::pricing::Attachments;
+use crate::cloud::{ChargeType, InstanceId, RenewFlag, TypeIdx, ZoneIdx};
+use crate::engine::{Dist, RandomStream, RngStreams, SimDuration, SimTime};
+
+/// A workload, resolved to catalogue indices.
+#[derive(Clone, Debug)]
+pub struct WorkloadSpec {
+    pub name: String,
+    pub charge: ChargeType,
+    /// Requests per millisecond (the base rate of a non-homogeneous process).
+    pub rate_per_ms: f64,
+    /// Profile, growth, bursts and batch sizes (see [`arrival`]).
+    pub arrival: arrival::ArrivalSpec,
+    /// Lifetime in milliseconds.
+    pub lifetime: Dist,
+    /// Per entry of `types`: the lifetime law replacing `lifetime` for that type, if any.
+    pub lifetime_by_type: Vec<Option<Dist>>,
+    pub types: Vec<TypeIdx>,
+    pub type_cumulative: Vec<f64>,
+    pub zones: Vec<ZoneIdx>,
+    pub zone_cumulative: Vec<f64>,
+    pub placement: Placement,
+    pub per_request: u32,
+    pub period_months: u32,
+    pub renew_flag: RenewFlag,
+    /// Spot bid, micro-CNY per hour.
+    pub max_price: Option<u64>,
+    /// For SPOTPAID: the charge type to launch on instead when spot is refused or reclaimed.
+    pub fallback: Option<ChargeType>,
+    /// On a quota or stock refusal, try the next zone at once (`zone_fallback`).
+    pub zone_fallback: bool,
+    /// Relaunch instances the platform lost or stopped (`replace_failed`).
+    pub replace_failed: bool,
+    /// `least_quota_used`: how long a DescribeAccountQuota answer is used.
+    pub quota_refresh: SimDuration,
+    /// RunInstances `SystemDisk`, `DataDisks`, `InternetAccessible`.
+    pub attach: Option<std::sync::Arc<Attachments>>,
+}
+
+/// Zone placement policies.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Placement {
+    /// Random, in proportion to the weights.
+    #[default]
+    Weighted,
+    /// Cycle through the zones in name order (weights ignored).
+    RoundRobin,
+    /// The zone whose quota for the charge type is least used (used / total), from a cached
+    /// DescribeAccountQuota call.
+    LeastQuotaUsed,
+    /// The zone where the type is cheapest (the spot market price for SPOTPAID).
+    Cheapest,
+    /// The zone with the fewest of this workload's instances alive.
+    Spread,
+}
+
+/// How clients retry (resolved from `[api.retry]`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub base_delay: SimDuration,
+    pub max_delay: SimDuration,
+    pub jitter: bool,
+}
 
 /// The lifetimes of one request's instances.
 pub type Lifetimes = smallvec::SmallVec<[SimDuration; 2]>;

@@ -18,13 +18,47 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Result, anyhow};
+use serde::{Deserialize, Serialize};
 
 use crate::cloud::catalog::Catalog;
 use crate::cloud::{ChargeType, TypeIdx, ZoneIdx};
 use crate::engine::{RandomStream, RngStreams, SimDuration, SimTime};
-use crate::scenario::schema::{TimeUnit, TraceColumns};
 
 use super::Demand;
+
+/// Column names of a trace (any names the file uses). `created` is needed, and `lifetime` or
+/// `deleted`, and either `instance_type` or `vcpus` and `memory`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraceColumns {
+    /// Creation time.
+    pub created: String,
+    /// Time from creation to deletion; empty = still alive at the end of the trace.
+    pub lifetime: Option<String>,
+    /// Deletion time; empty = still alive at the end of the trace.
+    pub deleted: Option<String>,
+    pub vcpus: Option<String>,
+    /// Memory in GB (compared with the types' GiB as is).
+    pub memory: Option<String>,
+    /// VMs sharing a batch value are asked for together.
+    pub batch: Option<String>,
+    /// Zone name (one of the scenario's zones).
+    pub zone: Option<String>,
+    /// POSTPAID_BY_HOUR, PREPAID or SPOTPAID.
+    pub charge_type: Option<String>,
+    /// A CVM type name among the scenario's instance_types (replaces the size mapping).
+    pub instance_type: Option<String>,
+}
+
+/// Unit of a trace's time columns.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub enum TimeUnit {
+    #[default]
+    #[serde(rename = "s")]
+    Seconds,
+    #[serde(rename = "ms")]
+    Millis,
+}
 
 /// Most instances one RunInstances of a replay asks for.
 pub const MAX_PER_CALL: usize = crate::cloud::api::MAX_RUN_COUNT as usize;
