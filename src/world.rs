@@ -374,7 +374,7 @@ impl<O: Observer> World<O> {
                     | E::ResourceInsufficientType
                     | E::ZoneSoldOut
                     | E::TypeUnavailable
-                    | E::BidPriceTooLow
+                    | E::InsufficientPrice
             )
     }
 
@@ -468,9 +468,11 @@ impl<O: Observer> World<O> {
                 }
                 self.terminate_known(w, id, key, sched);
             }
-            InstanceState::Shutdown | InstanceState::LaunchFailed if !inst.busy() => {
+            InstanceState::Shutdown if !inst.busy() => {
                 self.terminate_known(w, id, key, sched);
             }
+            // CVM refuses TerminateInstances on a failed launch; the platform removes it.
+            InstanceState::LaunchFailed => {}
             // Already on its way out.
             InstanceState::Terminating => {}
             _ => {
@@ -693,10 +695,10 @@ impl<O: Observer> World<O> {
                             let _ = self.plain_call(w, req, 1, sched);
                         }
                     }
-                    // A failed launch is cleaned up.
+                    // A failed launch is removed by the platform (CVM refuses
+                    // TerminateInstances on it): nothing to do but forget it.
                     Some(InstanceState::LaunchFailed) => {
                         self.end_when_running.remove(&n.id);
-                        self.terminate_known(w, n.id, n.key, sched);
                     }
                     None => {
                         self.end_when_running.remove(&n.id);

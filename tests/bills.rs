@@ -899,7 +899,7 @@ max_price = 0.2
     // market 0.1 × 0.32 = 0.032: a bid of 0.031999 is refused, 0.032 and 0.2 accepted.
     assert_eq!(
         run.errors(),
-        BTreeMap::from([("InvalidParameterValue.BidPriceTooLow".to_string(), 1)])
+        BTreeMap::from([("InvalidParameterValue.InsufficientPrice".to_string(), 1)])
     );
     assert_eq!(u(&run.summary, "instances_created"), 2);
     // Both billed at the market, not the bid: 7,140 s × 0.032 / 3,600 = 0.063467 each.

@@ -216,6 +216,7 @@ impl Cloud {
             S::Pending => {
                 self.mark(key, "RunInstances", OperationState::Failed);
                 self.apply(key, Transition::LaunchFailed, now, obs);
+                self.schedule_cleanup(key, sched);
             }
             S::Starting => {
                 self.mark(key, ZONE_OUTAGE, OperationState::Success);
