@@ -372,6 +372,7 @@ impl<O: Observer> World<O> {
                 E::SpotQuota
                     | E::SoldOutType
                     | E::ResourceInsufficientType
+                    | E::InsufficientOfferingMinimum
                     | E::ZoneSoldOut
                     | E::TypeUnavailable
                     | E::InsufficientPrice

@@ -1414,7 +1414,11 @@ fn renew_restores_only_with_capacity() {
     // ChargeType: "关机不收费的实例…不支持该操作"), so a prepaid instance without capacity in
     // the recycle bin can no longer be made this way.
     sim.refuse(modify(&[a], PRE, 1), "InvalidInstance.NotSupported");
-    sim.refuse(reset(a, LARGE, false), "UnsupportedOperation.StoppedModeStopCharging");
+    // (S5.MEDIUM4 to S5.LARGE8: within the family, which has its own code)
+    sim.refuse(
+        reset(a, LARGE, false),
+        "UnsupportedOperation.StoppedModeStopChargingSameFamily",
+    );
     assert_eq!(sim.state(a), Some(InstanceState::Stopped));
     sim.accept(start(&[a]));
     sim.settle();
@@ -2804,5 +2808,225 @@ fn prepaid_quotes_are_the_bills_that_follow() {
         assert_eq!(c2, c);
         assert_eq!(after - before, q.refund.total());
         assert!(q.refund.total() > Money::ZERO);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The answers a real account gets (issue 13, items 8-10): each edge case names the code the
+// SDK documents for the action (data/cvm-sdk/action-errors.tsv).
+
+#[test]
+fn invalid_client_token_too_long() {
+    let mut sim = Cfg::new().build();
+    // errorcodes.py: ClientToken 必须小于等于64字节
+    let mut r = run(GZ3, MEDIUM, POST, 1);
+    r.client_token = Some("t".repeat(65));
+    sim.refuse(
+        Request::RunInstances(r.clone()),
+        "InvalidClientToken.TooLong",
+    );
+    assert_eq!(sim.cloud().fleet().created(), 0);
+    r.client_token = Some("t".repeat(64));
+    sim.launch(r);
+}
+
+#[test]
+fn instance_count_cap_is_a_setting() {
+    let mut sim = Cfg::new().build();
+    // default: 100
+    sim.refuse(
+        Request::RunInstances(run(GZ3, SMALL, POST, 101)),
+        "InvalidParameterValue.Range",
+    );
+    // mainland regions allow up to 500 (`[api] max_instance_count = 500`)
+    sim.m.cloud.max_run_count = 500;
+    assert_eq!(sim.launch(run(GZ3, SMALL, POST, 500)).len(), 500);
+    sim.refuse(
+        Request::RunInstances(run(GZ3, SMALL, POST, 501)),
+        "InvalidParameterValue.Range",
+    );
+}
+
+#[test]
+fn on_demand_start_displaces_spot_as_a_launch_does() {
+    let mut sim = Cfg::new().capacity(GZ3, MEDIUM, 1).build();
+    let a = sim.running(GZ3, MEDIUM, POST, 1)[0];
+    sim.accept(stop_charging(&[a]));
+    sim.settle();
+    // a spot instance takes the freed capacity
+    let spot = sim.running(GZ3, MEDIUM, SPOT, 1)[0];
+    assert_eq!(sim.status(GZ3, MEDIUM), "SOLD_OUT");
+    // the postpaid instance starts again: the spot one is reclaimed for it
+    sim.accept(start(&[a]));
+    sim.advance(STARTING_MS + 1);
+    assert_eq!(sim.state(a), Some(InstanceState::Running));
+    assert_eq!(
+        sim.op(a),
+        (Some("StartInstances"), Some(OperationState::Success))
+    );
+    sim.advance(SPOT_NOTICE_MS + 1);
+    assert_eq!(sim.state(spot), None, "reclaimed after its notice");
+    assert_eq!(sim.stock_used(GZ3, MEDIUM), 1);
+}
+
+#[test]
+fn a_start_in_a_zone_outage_fails_asynchronously() {
+    // StartInstances lists no capacity code: the start is accepted and fails when it lands.
+    let mut sim = Cfg::new().build();
+    let a = sim.running(GZ3, MEDIUM, POST, 1)[0];
+    sim.accept(stop_charging(&[a]));
+    sim.settle();
+    let mut s = std::mem::replace(&mut sim.s, Scheduler::new(SimTime::MAX));
+    sim.m.cloud.begin_zone_outage(
+        GZ3,
+        fleetsim::cloud::api::OutageMode::Stop,
+        &mut s,
+        &mut sim.m.obs,
+    );
+    sim.s = s;
+    sim.accept(start(&[a]));
+    sim.advance(STARTING_MS + 1);
+    assert_eq!(sim.state(a), Some(InstanceState::Stopped));
+    assert_eq!(
+        sim.op(a),
+        (Some("StartInstances"), Some(OperationState::Failed))
+    );
+}
+
+/// One instance brought to `state` (or, for `None`, a postpaid instance stopped without
+/// charging), in a cloud made for it.
+fn instance_in(state: Option<InstanceState>, charge: ChargeType) -> (Sim, InstanceId) {
+    use InstanceState as S;
+    let failing = state == Some(S::LaunchFailed);
+    let mut sim = Cfg::new()
+        .launch_failure(if failing { 1.0 } else { 0.0 })
+        .build();
+    let charge = match state {
+        // only prepaid instances go to the recycle bin, only postpaid ones stop without charge
+        Some(S::Shutdown) => PRE,
+        None => POST,
+        _ => charge,
+    };
+    let id = match state {
+        Some(S::Pending) => sim.launch(run(GZ3, MEDIUM, charge, 1))[0],
+        Some(S::LaunchFailed) => {
+            let id = sim.launch(run(GZ3, MEDIUM, charge, 1))[0];
+            sim.advance(PENDING_MS + 1);
+            id
+        }
+        Some(S::Running) => sim.running(GZ3, MEDIUM, charge, 1)[0],
+        Some(S::Stopped) => sim.stopped(GZ3, MEDIUM, charge, 1)[0],
+        Some(S::Stopping) => {
+            let id = sim.running(GZ3, MEDIUM, charge, 1)[0];
+            sim.accept(stop(&[id]));
+            id
+        }
+        Some(S::Starting) => {
+            let id = sim.stopped(GZ3, MEDIUM, charge, 1)[0];
+            sim.accept(start(&[id]));
+            id
+        }
+        Some(S::Rebooting) => {
+            let id = sim.running(GZ3, MEDIUM, charge, 1)[0];
+            sim.accept(reboot(&[id]));
+            id
+        }
+        Some(S::Terminating) => {
+            let id = sim.running(GZ3, MEDIUM, POST, 1)[0];
+            sim.accept(terminate(&[id]));
+            id
+        }
+        Some(S::Shutdown) => {
+            let id = sim.running(GZ3, MEDIUM, PRE, 1)[0];
+            sim.accept(terminate(&[id]));
+            id
+        }
+        None => {
+            let id = sim.running(GZ3, MEDIUM, POST, 1)[0];
+            sim.accept(stop_charging(&[id]));
+            sim.settle();
+            id
+        }
+    };
+    (sim, id)
+}
+
+/// A call of `action` naming `id` (the actions that name no instance get a call with one
+/// parameter out of range or unknown, so they are refused too).
+fn call_naming(action: Action, id: InstanceId, variant: u8) -> Request {
+    let ids = [id];
+    match action {
+        Action::RunInstances => {
+            let mut r = run(GZ3, MEDIUM, [POST, PRE, SPOT][variant as usize % 3], 1);
+            match variant % 4 {
+                0 => r.count = 0,
+                1 => r.min_count = Some(2),
+                2 => r.client_token = Some("x".repeat(65)),
+                _ => r.max_price = Some(1),
+            }
+            Request::RunInstances(r)
+        }
+        Action::StartInstances => start(&ids),
+        Action::StopInstances if variant % 2 == 0 => stop(&ids),
+        Action::StopInstances => stop_charging(&ids),
+        Action::RebootInstances => reboot(&ids),
+        Action::TerminateInstances => terminate(&ids),
+        Action::ResetInstancesType => reset(id, LARGE, variant % 2 == 0),
+        Action::RenewInstances => renew(&ids, 1),
+        Action::ModifyInstancesChargeType => modify(&ids, [PRE, POST][variant as usize % 2], 1),
+        Action::DescribeInstances => match variant % 3 {
+            0 => describe_req(vec![], vec![filter("no-such", &["x"])], None),
+            1 => describe_req(
+                vec![],
+                vec![filter("zone", &["a", "b", "c", "d", "e", "f"])],
+                None,
+            ),
+            _ => describe_req(refs(&ids), vec![], Some(0)),
+        },
+        Action::DescribeInstancesStatus => Request::DescribeInstancesStatus {
+            ids: refs(&ids),
+            zones: vec![],
+            offset: 0,
+            limit: Some(0),
+        },
+        Action::ModifyInstancesRenewFlag => Request::ModifyInstancesRenewFlag {
+            ids: refs(&ids),
+            flag: RenewFlag::NotifyAndAutoRenew,
+        },
+        Action::DescribeAccountQuota => Request::DescribeAccountQuota { zone: None },
+        Action::DescribeZoneInstanceConfigInfos => {
+            Request::DescribeZoneInstanceConfigInfos { zone: None }
+        }
+        Action::DescribeZones => Request::DescribeZones,
+        Action::DescribeRegions => Request::DescribeRegions,
+        Action::DescribeInstanceTypeConfigs => Request::DescribeInstanceTypeConfigs { zone: None },
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+    /// Any action on an instance in any state (and spot bids, bad counts, tokens, filters)
+    /// answers only with codes the action's SDK list has, or common ones: `Sim::call` checks
+    /// each answer. The state's own code is the answer wherever the action lists it.
+    #[test]
+    fn prop_every_answer_is_in_the_actions_list(
+        a in 0..Action::ALL.len(),
+        s in 0..=InstanceState::ALL.len(),
+        c in 0..3usize,
+        variant in 0..12u8,
+    ) {
+        let action = Action::ALL[a];
+        let state = InstanceState::ALL.get(s).copied();
+        let (mut sim, id) = instance_in(state, [POST, PRE, SPOT][c]);
+        let before = sim.state(id);
+        let result = sim.call(call_naming(action, id, variant));
+        if let (Err(e), Some(st)) = (&result, before) {
+            let own = format!("UnsupportedOperation.InstanceState{}", st.camel());
+            let listed = fleetsim::cloud::sdk_codes::action_codes(action.as_str())
+                .is_some_and(|l| l.contains(own.as_str()));
+            if e.message.ends_with(&format!("is {st}")) && listed {
+                prop_assert_eq!(e.code.as_str(), own.as_str());
+            }
+        }
     }
 }

@@ -54,6 +54,8 @@ pub enum ErrorCode {
     /// The generic refusal, for an instance whose state has no code of its own in the
     /// action's list.
     UnsupportedOperation,
+    /// ResetInstancesType within its family on an instance stopped without charging.
+    StoppedModeStopChargingSameFamily,
 }
 
 impl ErrorCode {
@@ -104,6 +106,9 @@ impl ErrorCode {
             E::InsufficientOfferingMinimum => "ResourceInsufficient.InsufficientOfferingMinimum",
             E::InstanceMixedPricingModel => "UnsupportedOperation.InstanceMixedPricingModel",
             E::UnsupportedOperation => "UnsupportedOperation",
+            E::StoppedModeStopChargingSameFamily => {
+                "UnsupportedOperation.StoppedModeStopChargingSameFamily"
+            }
         }
     }
 
@@ -144,6 +149,7 @@ impl ErrorCode {
             E::InsufficientOfferingMinimum,
             E::InstanceMixedPricingModel,
             E::UnsupportedOperation,
+            E::StoppedModeStopChargingSameFamily,
         ];
         v.extend(InstanceState::ALL.map(E::InstanceState));
         v
@@ -160,6 +166,7 @@ impl ErrorCode {
             ErrorCode::RequestLimitExceeded
                 | ErrorCode::OperationInProgress
                 | ErrorCode::ResourceInsufficientType
+                | ErrorCode::InsufficientOfferingMinimum
         ) || matches!(self, ErrorCode::InstanceState(s) if s.is_transient())
     }
 }

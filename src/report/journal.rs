@@ -275,6 +275,12 @@ fn transition_note(ch: &Change<'_>, from: InstanceState, to: InstanceState) -> S
             ", STOP_CHARGING: only the disk is billed while stopped".into()
         }
         (S::Pending, S::LaunchFailed) => ": the launch failed, nothing is billed".into(),
+        (S::Starting, S::Stopped)
+            if inst.latest_operation_state
+                == Some(crate::cloud::instance::OperationState::Failed) =>
+        {
+            ": the start failed, no capacity could be had (LatestOperationState FAILED)".into()
+        }
         (_, S::Shutdown) if inst.latest_operation == Some("TerminateInstances") => {
             ": isolated in the recycle bin by TerminateInstances (not billed)".into()
         }
@@ -548,6 +554,9 @@ fn meaning(code: ErrorCode, req: &Request) -> String {
         E::InsufficientOfferingMinimum => "the zone cannot deliver even MinCount instances",
         E::InstanceMixedPricingModel => "one call cannot mix charge types",
         E::UnsupportedOperation => "the action does not accept the instance as it is",
+        E::StoppedModeStopChargingSameFamily => {
+            "an instance stopped without charging cannot be resized within its family"
+        }
     };
     s.into()
 }

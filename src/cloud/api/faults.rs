@@ -67,8 +67,9 @@ impl Cloud {
     }
 
     /// A zone outage begins: from now on nothing can be placed in the zone (RunInstances,
-    /// StartInstances, ResetInstancesType and restoring RenewInstances fail with
-    /// `ResourceInsufficient.AvailabilityZoneSoldOut`), and its instances are lost or stopped,
+    /// ResetInstancesType and restoring RenewInstances fail with
+    /// `ResourceInsufficient.AvailabilityZoneSoldOut`; a StartInstances is accepted and fails
+    /// when it completes), and its instances are lost or stopped,
     /// in id order. Returns what happened to each instance touched.
     pub fn begin_zone_outage<E: From<CloudEvent>, O: Observer>(
         &mut self,

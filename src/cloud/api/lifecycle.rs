@@ -29,8 +29,8 @@ impl Cloud {
         Ok(Response::Accepted)
     }
 
-    /// Completes a start. An instance stopped with STOP_CHARGING gave its capacity up; it
-    /// takes it back now, displacing spot capacity if it is not spot itself (as a
+    /// Completes a start. A zone in an outage takes nothing: the start fails. An instance
+    /// stopped with STOP_CHARGING gave its capacity up; it takes it back now, displacing spot capacity if it is not spot itself (as a
     /// RunInstances does). With none to be had (or the zone in an outage) the start fails:
     /// the instance is STOPPED again and its LatestOperationState is FAILED.
     pub(super) fn finish_start<E: From<CloudEvent>, O: Observer>(
@@ -42,10 +42,10 @@ impl Cloud {
     ) {
         let inst = self.fleet.live(key);
         let (z, t, charge) = (inst.zone, inst.itype, inst.charge);
-        let ok = if inst.holds_stock {
-            true
-        } else if self.stock.zone_down(z) {
+        let ok = if self.stock.zone_down(z) {
             false
+        } else if inst.holds_stock {
+            true
         } else {
             if charge != ChargeType::Spotpaid && self.stock.ask(z, t, 1) != StockAnswer::Available
             {
@@ -216,10 +216,18 @@ impl Cloud {
         };
         let key = self.resolve_capped(Action::ResetInstancesType, ids, accepted, 1)?[0];
         let inst = self.fleet.live(key);
-        // An instance stopped without charging accepts only StartInstances.
+        // An instance stopped without charging accepts only StartInstances; ResetInstancesType
+        // lists a code of its own for a resize within the family
+        // ("不支持关机不收费机器做同类型变配操作").
         if inst.state == S::Stopped && inst.stopped_mode == StoppedMode::StopCharging {
+            let same_family =
+                self.catalog.itype(inst.itype).family == self.catalog.itype(itype).family;
             return Err(ApiError::new(
-                ErrorCode::StoppedModeStopCharging,
+                if same_family {
+                    ErrorCode::StoppedModeStopChargingSameFamily
+                } else {
+                    ErrorCode::StoppedModeStopCharging
+                },
                 format!(
                     "{} is stopped without charging: only StartInstances applies",
                     inst.id
