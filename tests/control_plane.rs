@@ -2864,7 +2864,8 @@ fn on_demand_start_displaces_spot_as_a_launch_does() {
         sim.op(a),
         (Some("StartInstances"), Some(OperationState::Success))
     );
-    sim.advance(SPOT_NOTICE_MS + 1);
+    assert!(sim.cloud().fleet().iter().any(|(_, i)| i.id == spot && i.reclaiming));
+    sim.settle();
     assert_eq!(sim.state(spot), None, "reclaimed after its notice");
     assert_eq!(sim.stock_used(GZ3, MEDIUM), 1);
 }
@@ -2879,7 +2880,7 @@ fn a_start_in_a_zone_outage_fails_asynchronously() {
     let mut s = std::mem::replace(&mut sim.s, Scheduler::new(SimTime::MAX));
     sim.m.cloud.begin_zone_outage(
         GZ3,
-        fleetsim::cloud::api::OutageMode::Stop,
+        fleetsim::cloud::api::OutageMode::Stopped,
         &mut s,
         &mut sim.m.obs,
     );
