@@ -515,7 +515,8 @@ impl<O: Observer> World<O> {
         }
     }
 
-    /// Buys the prepaid base at the start of the run, in calls of at most 100 instances.
+    /// Buys the prepaid base at the start of the run, in calls of at most `[api]
+    /// max_instance_count` instances.
     pub fn buy_pool(&mut self, sched: &mut Scheduler<Event>) {
         let Some(pool) = self.pool.as_ref() else {
             return;
@@ -524,7 +525,7 @@ impl<O: Observer> World<O> {
         let months = pool.period_months;
         for (zone, itype, mut n) in orders {
             while n > 0 {
-                let count = n.min(crate::cloud::api::MAX_RUN_COUNT);
+                let count = n.min(self.cloud.max_run_count);
                 n -= count;
                 let req = Request::RunInstances(RunInstances {
                     zone,

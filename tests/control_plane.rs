@@ -934,7 +934,10 @@ fn unsupported_operation_instance_state_launch_failed() {
     // TerminateInstances lists UnsupportedOperation.InstanceStateLaunchFailed: CVM removes a
     // failed launch itself. Start/Stop/Reboot do not list it: they answer with the generic
     // code their lists have (InvalidInstance.NotSupported, UnsupportedOperation).
-    sim.refuse(terminate(&[a]), "UnsupportedOperation.InstanceStateLaunchFailed");
+    sim.refuse(
+        terminate(&[a]),
+        "UnsupportedOperation.InstanceStateLaunchFailed",
+    );
     sim.refuse(start(&[a]), "InvalidInstance.NotSupported");
     sim.refuse(stop(&[a]), "InvalidInstance.NotSupported");
     sim.refuse(reboot(&[a]), "UnsupportedOperation");
@@ -1362,7 +1365,11 @@ fn stop_charging_gives_capacity_away_and_start_can_fail() {
     sim.accept(terminate(&[b]));
     sim.settle();
     sim.accept(start(&[a]));
-    assert_eq!(sim.stock_used(GZ3, MEDIUM), 0, "taken back when the start completes");
+    assert_eq!(
+        sim.stock_used(GZ3, MEDIUM),
+        0,
+        "taken back when the start completes"
+    );
     sim.advance(STARTING_MS + 1);
     assert_eq!(sim.state(a), Some(InstanceState::Running));
     assert_eq!(sim.stock_used(GZ3, MEDIUM), 1);
@@ -1625,7 +1632,11 @@ fn auto_renewal_does_not_charge_a_launch_failed_instance() {
     assert_eq!(charged(&sim), before, "{:?}", sim.op(a));
     // ...and gone after it, so there is nothing left to renew at the end of the month
     sim.advance_to(SimTime(MONTH_MS + 1));
-    assert_eq!(charged(&sim), None, "a LAUNCH_FAILED instance outlived its cleanup");
+    assert_eq!(
+        charged(&sim),
+        None,
+        "a LAUNCH_FAILED instance outlived its cleanup"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2864,7 +2875,12 @@ fn on_demand_start_displaces_spot_as_a_launch_does() {
         sim.op(a),
         (Some("StartInstances"), Some(OperationState::Success))
     );
-    assert!(sim.cloud().fleet().iter().any(|(_, i)| i.id == spot && i.reclaiming));
+    assert!(
+        sim.cloud()
+            .fleet()
+            .iter()
+            .any(|(_, i)| i.id == spot && i.reclaiming)
+    );
     sim.settle();
     assert_eq!(sim.state(spot), None, "reclaimed after its notice");
     assert_eq!(sim.stock_used(GZ3, MEDIUM), 1);
@@ -2968,11 +2984,11 @@ fn call_naming(action: Action, id: InstanceId, variant: u8) -> Request {
             Request::RunInstances(r)
         }
         Action::StartInstances => start(&ids),
-        Action::StopInstances if variant % 2 == 0 => stop(&ids),
+        Action::StopInstances if variant.is_multiple_of(2) => stop(&ids),
         Action::StopInstances => stop_charging(&ids),
         Action::RebootInstances => reboot(&ids),
         Action::TerminateInstances => terminate(&ids),
-        Action::ResetInstancesType => reset(id, LARGE, variant % 2 == 0),
+        Action::ResetInstancesType => reset(id, LARGE, variant.is_multiple_of(2)),
         Action::RenewInstances => renew(&ids, 1),
         Action::ModifyInstancesChargeType => modify(&ids, [PRE, POST][variant as usize % 2], 1),
         Action::DescribeInstances => match variant % 3 {

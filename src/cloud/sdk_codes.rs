@@ -87,7 +87,8 @@ pub fn actions() -> impl Iterator<Item = &'static str> {
 /// `InvalidInstance.NotSupported`, whichever the list has.
 pub fn state_refusal(action: Action, state: InstanceState) -> ErrorCode {
     let own = ErrorCode::InstanceState(state);
-    let listed = |c: ErrorCode| action_codes(action.as_str()).is_some_and(|l| l.contains(c.as_str()));
+    let listed =
+        |c: ErrorCode| action_codes(action.as_str()).is_some_and(|l| l.contains(c.as_str()));
     if listed(own) {
         return own;
     }
@@ -109,7 +110,11 @@ mod tests {
 
     #[test]
     fn the_lists_are_read_whole() {
-        assert_eq!(lists().codes.len(), 422, "errorcodes.py 3.1.178 has 422 codes");
+        assert_eq!(
+            lists().codes.len(),
+            422,
+            "errorcodes.py 3.1.178 has 422 codes"
+        );
         for a in Action::ALL {
             assert!(
                 action_codes(a.as_str()).is_some(),

@@ -1231,41 +1231,107 @@ mod tests {
     fn every_wire_error_is_in_the_actions_list() {
         let zone = json!({"Zone": "ap-guangzhou-3"});
         let cases: Vec<(Action, Value)> = vec![
-            (Action::RunInstances, json!({"Placement": zone, "InstanceType": "X9.HUGE"})),
-            (Action::RunInstances, json!({"Placement": {"Zone": "ap-mars-1"}, "InstanceType": "S5.SMALL2"})),
-            (Action::RunInstances, json!({"Placement": {"Zone": "ap-shanghai-2"}, "InstanceType": "S5.SMALL2"})),
-            (Action::RunInstances, json!({"Placement": zone, "InstanceType": "S5.SMALL2", "InstanceCount": "2"})),
-            (Action::RunInstances, json!({"Placement": zone, "InstanceType": "S5.SMALL2", "InstanceChargeType": "PREPAID"})),
-            (Action::RunInstances, json!({"Placement": zone, "InstanceType": "S5.SMALL2", "InstanceMarketOptions": {"MarketType": "x"}})),
+            (
+                Action::RunInstances,
+                json!({"Placement": zone, "InstanceType": "X9.HUGE"}),
+            ),
+            (
+                Action::RunInstances,
+                json!({"Placement": {"Zone": "ap-mars-1"}, "InstanceType": "S5.SMALL2"}),
+            ),
+            (
+                Action::RunInstances,
+                json!({"Placement": {"Zone": "ap-shanghai-2"}, "InstanceType": "S5.SMALL2"}),
+            ),
+            (
+                Action::RunInstances,
+                json!({"Placement": zone, "InstanceType": "S5.SMALL2", "InstanceCount": "2"}),
+            ),
+            (
+                Action::RunInstances,
+                json!({"Placement": zone, "InstanceType": "S5.SMALL2", "InstanceChargeType": "PREPAID"}),
+            ),
+            (
+                Action::RunInstances,
+                json!({"Placement": zone, "InstanceType": "S5.SMALL2", "InstanceMarketOptions": {"MarketType": "x"}}),
+            ),
             (Action::RunInstances, json!({"Colour": "red"})),
             (Action::RunInstances, json!({})),
             (Action::StartInstances, json!({})),
             (Action::StartInstances, json!({"InstanceIds": [1]})),
-            (Action::StopInstances, json!({"InstanceIds": ["ins-1"], "StopType": "NAP"})),
-            (Action::StopInstances, json!({"InstanceIds": ["ins-1"], "StoppedMode": "NAP"})),
+            (
+                Action::StopInstances,
+                json!({"InstanceIds": ["ins-1"], "StopType": "NAP"}),
+            ),
+            (
+                Action::StopInstances,
+                json!({"InstanceIds": ["ins-1"], "StoppedMode": "NAP"}),
+            ),
             (Action::RebootInstances, json!({"Colour": 1})),
             (Action::TerminateInstances, json!({})),
-            (Action::ResetInstancesType, json!({"InstanceIds": ["ins-1"], "InstanceType": "X9.HUGE"})),
-            (Action::ResetInstancesType, json!({"InstanceIds": ["ins-1"]})),
+            (
+                Action::ResetInstancesType,
+                json!({"InstanceIds": ["ins-1"], "InstanceType": "X9.HUGE"}),
+            ),
+            (
+                Action::ResetInstancesType,
+                json!({"InstanceIds": ["ins-1"]}),
+            ),
             (Action::RenewInstances, json!({"InstanceIds": ["ins-1"]})),
-            (Action::RenewInstances, json!({"InstanceIds": ["ins-1"], "InstanceChargePrepaid": {"Period": 1, "RenewFlag": "X"}})),
-            (Action::ModifyInstancesChargeType, json!({"InstanceIds": ["ins-1"], "InstanceChargeType": "FREE"})),
-            (Action::ModifyInstancesChargeType, json!({"InstanceIds": ["ins-1"], "InstanceChargeType": "PREPAID"})),
+            (
+                Action::RenewInstances,
+                json!({"InstanceIds": ["ins-1"], "InstanceChargePrepaid": {"Period": 1, "RenewFlag": "X"}}),
+            ),
+            (
+                Action::ModifyInstancesChargeType,
+                json!({"InstanceIds": ["ins-1"], "InstanceChargeType": "FREE"}),
+            ),
+            (
+                Action::ModifyInstancesChargeType,
+                json!({"InstanceIds": ["ins-1"], "InstanceChargeType": "PREPAID"}),
+            ),
             (Action::DescribeInstances, json!({"InstanceIds": [1]})),
-            (Action::DescribeInstances, json!({"Filters": [{"Values": ["x"]}]})),
+            (
+                Action::DescribeInstances,
+                json!({"Filters": [{"Values": ["x"]}]}),
+            ),
             (Action::DescribeInstances, json!({"Filters": [1]})),
             (Action::DescribeInstances, json!({"Limit": -1})),
-            (Action::DescribeAccountQuota, json!({"Filters": [{"Name": "colour", "Values": []}]})),
-            (Action::DescribeZoneInstanceConfigInfos, json!({"Filters": [{"Name": "colour", "Values": []}]})),
+            (
+                Action::DescribeAccountQuota,
+                json!({"Filters": [{"Name": "colour", "Values": []}]}),
+            ),
+            (
+                Action::DescribeZoneInstanceConfigInfos,
+                json!({"Filters": [{"Name": "colour", "Values": []}]}),
+            ),
             (Action::DescribeInstancesStatus, json!({"Offset": "x"})),
-            (Action::ModifyInstancesRenewFlag, json!({"InstanceIds": ["ins-1"], "RenewFlag": "X"})),
-            (Action::ModifyInstancesRenewFlag, json!({"InstanceIds": ["ins-1"]})),
+            (
+                Action::ModifyInstancesRenewFlag,
+                json!({"InstanceIds": ["ins-1"], "RenewFlag": "X"}),
+            ),
+            (
+                Action::ModifyInstancesRenewFlag,
+                json!({"InstanceIds": ["ins-1"]}),
+            ),
             (Action::DescribeZones, json!({"Colour": 1})),
             (Action::DescribeRegions, json!({"Colour": 1})),
-            (Action::DescribeInstanceTypeConfigs, json!({"Filters": [{"Name": "zone", "Values": ["a", "b"]}]})),
-            (Action::DescribeInstanceTypeConfigs, json!({"Filters": [{"Name": "colour", "Values": ["a"]}]})),
-            (Action::DescribeInstanceTypeConfigs, json!({"Filters": [{"Name": "zone", "Values": ["ap-mars-1"]}]})),
-            (Action::DescribeInstanceTypeConfigs, json!({"Filters": vec![json!({"Name": "zone", "Values": ["ap-guangzhou-3"]}); 11]})),
+            (
+                Action::DescribeInstanceTypeConfigs,
+                json!({"Filters": [{"Name": "zone", "Values": ["a", "b"]}]}),
+            ),
+            (
+                Action::DescribeInstanceTypeConfigs,
+                json!({"Filters": [{"Name": "colour", "Values": ["a"]}]}),
+            ),
+            (
+                Action::DescribeInstanceTypeConfigs,
+                json!({"Filters": [{"Name": "zone", "Values": ["ap-mars-1"]}]}),
+            ),
+            (
+                Action::DescribeInstanceTypeConfigs,
+                json!({"Filters": vec![json!({"Name": "zone", "Values": ["ap-guangzhou-3"]}); 11]}),
+            ),
         ];
         for (action, params) in cases {
             let code = err(action, params.clone());

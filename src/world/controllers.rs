@@ -11,9 +11,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use super::*;
-use crate::cloud::api::{
-    MAX_IDS_PER_CALL, MAX_RUN_COUNT, Notice, OutageMode, PlatformNotice, QuotaView,
-};
+use crate::cloud::api::{MAX_IDS_PER_CALL, Notice, OutageMode, PlatformNotice, QuotaView};
 use crate::cloud::capacity::Quotas;
 use crate::cloud::{ChargeType, ErrorCode, ZoneIdx};
 use crate::engine::RngStreams;
@@ -489,7 +487,7 @@ impl<O: Observer> World<O> {
                 let zi = spec.zones.iter().position(|&x| x == z).unwrap_or(0);
                 let mut k = k;
                 while k > 0 {
-                    let count = k.min(MAX_RUN_COUNT);
+                    let count = k.min(self.cloud.max_run_count);
                     let req = Request::RunInstances(RunInstances {
                         zone: z,
                         itype: spec.itype,

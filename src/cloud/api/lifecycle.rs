@@ -47,8 +47,7 @@ impl Cloud {
         } else if inst.holds_stock {
             true
         } else {
-            if charge != ChargeType::Spotpaid && self.stock.ask(z, t, 1) != StockAnswer::Available
-            {
+            if charge != ChargeType::Spotpaid && self.stock.ask(z, t, 1) != StockAnswer::Available {
                 let can = self.reclaimable(z, t, 1);
                 if can > 0 {
                     self.reclaim_for(z, t, 1, sched);
@@ -83,9 +82,8 @@ impl Cloud {
         // STOP_CHARGING applies to POSTPAID_BY_HOUR instances; in a mixed batch the others
         // stop with charging (CVM's "关机不收费" rules); a batch with no postpaid instance at
         // all is refused.
-        let postpaid = |fleet: &Fleet, k: InstanceKey| {
-            fleet.live(k).charge == ChargeType::PostpaidByHour
-        };
+        let postpaid =
+            |fleet: &Fleet, k: InstanceKey| fleet.live(k).charge == ChargeType::PostpaidByHour;
         if stopped_mode == StoppedMode::StopCharging
             && !keys.iter().any(|&k| postpaid(&self.fleet, k))
         {

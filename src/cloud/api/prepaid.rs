@@ -19,7 +19,11 @@ impl Cloud {
                 format!("Period {months} is not an offered prepaid period"),
             ));
         }
-        let keys = self.resolve(Action::RenewInstances, ids, &[S::Running, S::Stopped, S::Shutdown])?;
+        let keys = self.resolve(
+            Action::RenewInstances,
+            ids,
+            &[S::Running, S::Stopped, S::Shutdown],
+        )?;
         for &k in &keys {
             let inst = self.fleet.live(k);
             if inst.charge != ChargeType::Prepaid {
@@ -103,7 +107,12 @@ impl Cloud {
                 format!("Period {months} is not an offered prepaid period"),
             ));
         }
-        let keys = self.resolve_capped(Action::ModifyInstancesChargeType, ids, &[S::Running, S::Stopped], 20)?;
+        let keys = self.resolve_capped(
+            Action::ModifyInstancesChargeType,
+            ids,
+            &[S::Running, S::Stopped],
+            20,
+        )?;
         let mut per_zone: std::collections::BTreeMap<ZoneIdx, u32> = Default::default();
         for &k in &keys {
             let inst = self.fleet.live(k);
