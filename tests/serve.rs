@@ -288,7 +288,7 @@ fn lifecycle_through_the_wire_and_the_run_folder() {
         "{api}"
     );
     assert!(
-        api.contains("StopInstances,OperationDenied.InstanceOperationInProgress,1,0,0,external"),
+        api.contains("StopInstances,UnsupportedOperation.InstanceStateStopping,1,0,0,external"),
         "{api}"
     );
     let summary = read_summary(&out);

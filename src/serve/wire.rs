@@ -1012,7 +1012,12 @@ fn latest_operation_error(i: &crate::cloud::Instance) -> Option<String> {
     Some(match (op, i.state) {
         ("RunInstances", crate::cloud::state::InstanceState::LaunchFailed) => {
             "RunInstances failed: the platform could not launch the instance (LAUNCH_FAILED); \
-             terminate it and launch again"
+             it is removed by the platform, launch again"
+                .to_string()
+        }
+        ("StartInstances", crate::cloud::state::InstanceState::Stopped) => {
+            "StartInstances failed: no capacity for the instance in its zone; it is STOPPED, \
+             start it again later"
                 .to_string()
         }
         (op, state) => format!("{op} failed; the instance is {state}"),
