@@ -553,6 +553,18 @@ pub fn parse(
                 .into_iter()
                 .map(|(name, values)| Filter { name, values })
                 .collect();
+            // CVM's limits on Filters are checked on what the caller sent, before the zone
+            // filter is narrowed to the region below.
+            if let Some(f) = fs.iter().find(|f| f.values.len() > 5) {
+                return Err(CvmError::new(
+                    "InvalidFilterValue.LimitExceeded",
+                    format!(
+                        "filter `{}` has {} values, at most 5",
+                        f.name,
+                        f.values.len()
+                    ),
+                ));
+            }
             // The control plane lists the whole account; the call sees its region only.
             let region_zones: Vec<String> = cat
                 .zones
@@ -1302,6 +1314,10 @@ mod tests {
             ),
             (Action::DescribeInstances, json!({"Filters": [1]})),
             (Action::DescribeInstances, json!({"Limit": -1})),
+            (
+                Action::DescribeInstances,
+                json!({"Filters": [{"Name": "zone", "Values": ["a", "b", "c", "d", "e", "f"]}]}),
+            ),
             (
                 Action::DescribeAccountQuota,
                 json!({"Filters": [{"Name": "colour", "Values": []}]}),
