@@ -2891,6 +2891,7 @@ fn a_start_in_a_zone_outage_fails_asynchronously() {
     // StartInstances lists no capacity code: the start is accepted and fails when it lands.
     let mut sim = Cfg::new().build();
     let a = sim.running(GZ3, MEDIUM, POST, 1)[0];
+    let b = sim.stopped(GZ3, MEDIUM, POST, 1)[0];
     sim.accept(stop_charging(&[a]));
     sim.settle();
     let mut s = std::mem::replace(&mut sim.s, Scheduler::new(SimTime::MAX));
@@ -2901,6 +2902,12 @@ fn a_start_in_a_zone_outage_fails_asynchronously() {
         &mut sim.m.obs,
     );
     sim.s = s;
+    // RunInstances and ResetInstancesType each answer with the zone code their list has
+    sim.refuse(
+        Request::RunInstances(run(GZ3, MEDIUM, POST, 1)),
+        "ResourceInsufficient.AvailabilityZoneSoldOut",
+    );
+    sim.refuse(reset(b, LARGE, false), "ResourcesSoldOut.AvailableZone");
     sim.accept(start(&[a]));
     sim.advance(STARTING_MS + 1);
     assert_eq!(sim.state(a), Some(InstanceState::Stopped));

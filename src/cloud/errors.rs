@@ -56,6 +56,9 @@ pub enum ErrorCode {
     UnsupportedOperation,
     /// ResetInstancesType within its family on an instance stopped without charging.
     StoppedModeStopChargingSameFamily,
+    /// The zone takes nothing now (an outage), as ResetInstancesType's list says it:
+    /// `ResourcesSoldOut.AvailableZone`.
+    SoldOutZone,
 }
 
 impl ErrorCode {
@@ -109,6 +112,7 @@ impl ErrorCode {
             E::StoppedModeStopChargingSameFamily => {
                 "UnsupportedOperation.StoppedModeStopChargingSameFamily"
             }
+            E::SoldOutZone => "ResourcesSoldOut.AvailableZone",
         }
     }
 
@@ -150,6 +154,7 @@ impl ErrorCode {
             E::InstanceMixedPricingModel,
             E::UnsupportedOperation,
             E::StoppedModeStopChargingSameFamily,
+            E::SoldOutZone,
         ];
         v.extend(InstanceState::ALL.map(E::InstanceState));
         v

@@ -554,6 +554,7 @@ fn meaning(code: ErrorCode, req: &Request) -> String {
         E::InsufficientOfferingMinimum => "the zone cannot deliver even MinCount instances",
         E::InstanceMixedPricingModel => "one call cannot mix charge types",
         E::UnsupportedOperation => "the action does not accept the instance as it is",
+        E::SoldOutZone => "the zone cannot take new instances now",
         E::StoppedModeStopChargingSameFamily => {
             "an instance stopped without charging cannot be resized within its family"
         }

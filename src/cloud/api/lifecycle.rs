@@ -249,7 +249,7 @@ impl Cloud {
                 format!("{} is already {}", inst.id, self.catalog.itype(itype).name),
             ));
         }
-        self.zone_outage_check(inst.zone)?;
+        self.zone_outage_check(Action::ResetInstancesType, inst.zone)?;
         let answer = self.stock.ask(inst.zone, itype, 1);
         if answer != StockAnswer::Available {
             return Err(self.stock_error(inst.zone, itype, answer));

@@ -697,7 +697,7 @@ impl Cloud {
             }
         }
         // A zone in an outage takes nothing (and displaces no spot capacity).
-        self.zone_outage_check(z)?;
+        self.zone_outage_check(Action::RunInstances, z)?;
         // On-demand demand displaces spot: when stock is short, spot instances of the type get
         // a reclaim notice and give up their capacity to this request.
         let mut displaced = 0;

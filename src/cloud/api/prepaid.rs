@@ -49,7 +49,7 @@ impl Cloud {
             let inst = self.fleet.live(k);
             if inst.state == S::Shutdown {
                 // Restored, it runs again: not in a zone in an outage.
-                self.zone_outage_check(inst.zone)?;
+                self.zone_outage_check(Action::RenewInstances, inst.zone)?;
             }
         }
         for (&(z, t), &n) in &need {
