@@ -593,6 +593,10 @@ impl<O: Observer> World<O> {
                     applied = ids.into_vec();
                 }
             }
+            // Pricing a launch names no instances.
+            ScriptCall::Inquire(c) if matches!(**c, ScriptCall::Run(_)) => {
+                let _ = self.script_call(a.call.request(vec![]), 1, sched);
+            }
             ScriptCall::Describe { page_size, filters } if a.select.is_none() => {
                 // Page through everything: Offset advances until TotalCount is reached.
                 let mut offset = 0u32;
