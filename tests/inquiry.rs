@@ -176,7 +176,7 @@ impl Sim {
     #[track_caller]
     fn price(&mut self, r: Request) -> PriceQuote {
         match self.accept(r) {
-            Response::Price(q) => q,
+            Response::Price(q) => *q,
             other => panic!("answered {other:?}"),
         }
     }

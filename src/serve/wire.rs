@@ -488,7 +488,7 @@ fn run_instances(f: &Fields<'_>, region: &str, cat: &Catalog) -> Result<RunInsta
         }
         charge = ChargeType::Spotpaid;
     }
-    let (period, flag) = prepaid(&f)?;
+    let (period, flag) = prepaid(f)?;
     if charge == ChargeType::Prepaid && period.is_none() {
         return Err(missing("InstanceChargePrepaid.Period"));
     }

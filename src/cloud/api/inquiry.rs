@@ -202,7 +202,7 @@ impl Cloud {
                 }),
             }
         };
-        Ok(Response::Price(quote))
+        Ok(Response::Price(Box::new(quote)))
     }
 
     /// InquiryPriceRenewInstances: what RenewInstances would charge (each instance's renewal
@@ -246,13 +246,13 @@ impl Cloud {
             }
         }
         // Several instances with hourly-billed network: their hourly prices add up.
-        Ok(Response::Price(self.order_quote(
+        Ok(Response::Price(Box::new(self.order_quote(
             list,
             paid,
             net.as_ref(),
             &rates,
             1,
-        )))
+        ))))
     }
 
     /// InquiryPriceResetInstancesType: what ResetInstancesType to `to` would charge now — for
@@ -295,10 +295,10 @@ impl Cloud {
             return Err(self.stock_error(zone, to, answer));
         }
         if charge != ChargeType::Prepaid {
-            return Ok(Response::Price(PriceQuote {
+            return Ok(Response::Price(Box::new(PriceQuote {
                 instance: self.hourly_instance(zone, to, charge, disk, now),
                 bandwidth: None,
-            }));
+            })));
         }
         let q = self.quote_resize(key, to, now)?;
         let paid = q.amount();
@@ -318,10 +318,10 @@ impl Cloud {
             }
             _ => paid,
         };
-        Ok(Response::Price(PriceQuote {
+        Ok(Response::Price(Box::new(PriceQuote {
             instance: upfront(list, paid),
             bandwidth: None,
-        }))
+        })))
     }
 
     /// InquiryPriceTerminateInstances: what TerminateInstances would refund each instance now
@@ -482,7 +482,7 @@ impl Cloud {
                 b.charge_unit = Some("HOUR");
             }
         }
-        Ok(Response::Price(quote))
+        Ok(Response::Price(Box::new(quote)))
     }
 }
 

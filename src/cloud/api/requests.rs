@@ -349,7 +349,7 @@ pub enum Response {
     TypeConfigs(Vec<(ZoneIdx, TypeIdx)>),
     /// InquiryPriceRunInstances, InquiryPriceRenewInstances, InquiryPriceResetInstancesType,
     /// InquiryPriceModifyInstancesChargeType: CVM's `Price`.
-    Price(PriceQuote),
+    Price(Box<PriceQuote>),
     /// InquiryPriceTerminateInstances: `InstanceRefundsSet`, in call order.
     Refunds(Vec<RefundQuote>),
 }
