@@ -206,7 +206,9 @@ impl Cloud {
     }
 
     /// InquiryPriceRenewInstances: what RenewInstances would charge (each instance's renewal
-    /// order at its current type and attachments), checked as RenewInstances checks.
+    /// order at its current type and attachments), checked as RenewInstances checks its period,
+    /// ids, states and charge type (the capacity an isolated instance needs back to run again
+    /// is not a price's business).
     pub(super) fn inquire_renew(
         &self,
         ids: &[InstanceRef],
