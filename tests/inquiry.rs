@@ -4,6 +4,8 @@
 //! 300.00 a month prepaid and 1.00 an hour postpaid, S5.2XLARGE16 600.00 and 2.00; the S5
 //! ladder (价格总览) gives 1–2 months 87%, 3–5 months 78%, 6–11 months 73%, a year 69%.
 
+mod common;
+
 use std::sync::Arc;
 
 use fleetsim::cloud::api::{
@@ -607,5 +609,95 @@ fn run_quote_checks_parameters_as_run_instances_does() {
     s.refuse(
         Request::InquiryPriceRunInstances(r),
         "InvalidParameterValue",
+    );
+}
+
+/// A scenario whose script prices each action; S5.MEDIUM4 (illustrative) is 0.24 an hour and
+/// 122.64 a month prepaid, S5.LARGE8 0.48 and 245.28.
+const SCRIPTED: &str = r#"
+name = "inquiries"
+seed = 3
+duration = "3d"
+sample_interval = "1h"
+instance_types = ["S5.MEDIUM4", "S5.LARGE8"]
+
+[zones.ap-guangzhou-3]
+quota = { postpaid = 40 }
+
+[[actions]]
+at = "1h"
+action = "InquiryPriceRunInstances"
+zone = "ap-guangzhou-3"
+instance_type = "S5.LARGE8"
+charge_type = "PREPAID"
+period_months = 12
+count = 2
+
+[[actions]]
+name = "buy"
+at = "2h"
+action = "RunInstances"
+zone = "ap-guangzhou-3"
+instance_type = "S5.MEDIUM4"
+charge_type = "PREPAID"
+period_months = 12
+
+[[actions]]
+at = "1d"
+action = "InquiryPriceTerminateInstances"
+select = { from = "buy" }
+
+[[actions]]
+at = "1d"
+action = "InquiryPriceModifyInstancesChargeType"
+charge_type = "POSTPAID_BY_HOUR"
+select = { from = "buy" }
+"#;
+
+#[test]
+fn scripted_inquiries_quote_in_the_journal_and_buy_nothing() {
+    let dir = common::fresh_dir("inquiry-script");
+    let scn = common::write_file(&dir, "inquiries.toml", SCRIPTED);
+    let out = dir.join("out");
+    let o = common::run_cli([
+        "run".as_ref(),
+        scn.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+        "--trace".as_ref(),
+    ]);
+    let text = common::stdout(&o);
+    assert!(o.status.success(), "{text}");
+    // Two S5.LARGE8 for a year: 2 × 12 × 245.28 × 69% = 2 × 2,030.92 = 4,061.84.
+    assert!(
+        text.contains("script calls InquiryPriceRunInstances: ok, quoted instance 4061.840000 now"),
+        "{text}"
+    );
+    // S5.MEDIUM4 bought at 2 h for a year: 12 × 122.64 × 69% = 1,015.4592 → 1,015.46; asked
+    // at day 1, inside five days: all of it back.
+    assert!(
+        text.contains("refunds quoted: ins-") && text.contains(" 1015.460000"),
+        "{text}"
+    );
+    // Leaving PREPAID after 22 hours: the ordinary refund, 1,015.46 − 22 × 0.24 = 1,010.18
+    // back, then 0.24 an hour.
+    assert!(
+        text.contains("quoted instance -1010.180000 now and 0.240000 per hour"),
+        "{text}"
+    );
+    // Only the RunInstances bought anything.
+    assert_eq!(common::read_instances(&out).len(), 1);
+    // A priced action needs what the action needs.
+    let bad = SCRIPTED.replace(
+        "select = { from = \"buy\" }\n\n[[actions]]",
+        "\n[[actions]]",
+    );
+    let scn = common::write_file(&dir, "bad.toml", &bad);
+    let o = common::run_cli(["validate".as_ref(), scn.as_os_str()]);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("needs `select`"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
     );
 }
