@@ -43,6 +43,9 @@ pub struct ApiCell {
     pub give_ups: u64,
 }
 
+/// The `outcome` of the `api.csv` rows of calls that succeeded (the others name the error code).
+pub const OK_OUTCOME: &str = "OK";
+
 /// A row of `api.csv` as written: the calls of one bucket, action and outcome (`OK` or an
 /// error code), and, when an external client called, whose they were.
 #[derive(Serialize, Default)]
@@ -310,7 +313,7 @@ impl Recorder {
                 .map(|((b, a, code), caller, cell)| ApiRow {
                     bucket_start_s: Secs(SimTime(b * self.api_bucket_ms)),
                     action: a.as_str(),
-                    outcome: code.map(|c| c.as_str()).unwrap_or("OK"),
+                    outcome: code.map(|c| c.as_str()).unwrap_or(OK_OUTCOME),
                     calls: cell.calls,
                     retries: cell.retries,
                     give_ups: cell.give_ups,
