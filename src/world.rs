@@ -119,13 +119,11 @@ macro_rules! ctx {
     };
 }
 
-/// Runs `$body` with `$a` the actor named by the owner `$who` and `$ctx` its context; an
-/// owner without an actor is an [`UnknownOwner`] error.
-macro_rules! to_owner {
-    ($w:expr, $who:expr, $sched:expr, |$a:ident, $ctx:ident| $body:expr) => {{
+/// Runs `$body` with `$a` the actor named by the owner `$who`; an owner without an actor is an
+/// [`UnknownOwner`] error.
+macro_rules! owner_actor {
+    ($w:expr, $who:expr, |$a:ident| $body:expr) => {{
         let who: Owner = $who;
-        let mut c = ctx!($w, Some(who), $sched);
-        let $ctx = &mut c;
         match who {
             Owner::Workload(i) => match $w.workloads.get_mut(i as usize) {
                 Some($a) => Ok($body),
@@ -334,17 +332,17 @@ impl<O: Observer> World<O> {
 
     /// Hands a notice to the actor its owner names.
     pub fn notify(&mut self, n: &Notice, sched: &mut Scheduler<Event>) -> Result<(), UnknownOwner> {
-        to_owner!(self, n.owner, sched, |a, ctx| Actor::notice(a, n, ctx))
+        let c = &mut ctx!(self, Some(n.owner), sched);
+        owner_actor!(self, n.owner, |a| Actor::notice(a, n, c))
     }
 
     /// Hands what the platform did to instances on to their owners.
     fn hand_on_posts(&mut self, sched: &mut Scheduler<Event>) {
         let mut posts = std::mem::take(&mut self.posts);
         for n in posts.drain(..) {
-            if let Err(e) = to_owner!(self, n.owner, sched, |a, ctx| Actor::platform_notice(
-                a, &n, ctx
-            )) {
-                self.error.get_or_insert(e.into());
+            let c = &mut ctx!(self, Some(n.owner), sched);
+            if let Err(e) = owner_actor!(self, n.owner, |a| Actor::platform_notice(a, &n, c)) {
+                c.fail(e.into());
             }
         }
         self.posts = posts;
@@ -362,10 +360,9 @@ impl<O: Observer> World<O> {
         let Some(p) = self.retries.take(slot) else {
             return;
         };
-        if let Err(e) = to_owner!(self, p.who, sched, |a, ctx| Actor::retry(
-            a, p.call, p.attempts, ctx
-        )) {
-            self.error.get_or_insert(e.into());
+        let c = &mut ctx!(self, Some(p.who), sched);
+        if let Err(e) = owner_actor!(self, p.who, |a| Actor::retry(a, p.call, p.attempts, c)) {
+            c.fail(e.into());
         }
     }
 
@@ -382,18 +379,24 @@ impl<O: Observer> World<O> {
         }
     }
 
-    /// Lets owners react to what happened to their instances.
+    /// Lets owners react to what happened to their instances (one context for all the
+    /// notices of an event, named afresh for each).
     fn dispatch_notices(&mut self, sched: &mut Scheduler<Event>) {
-        while self.cloud.has_notices() {
-            let mut notices = std::mem::take(&mut self.notices);
-            self.cloud.take_notices(&mut notices);
+        if !self.cloud.has_notices() {
+            return;
+        }
+        let mut notices = std::mem::take(&mut self.notices);
+        let mut c = ctx!(self, None, sched);
+        while c.cloud.has_notices() {
+            c.cloud.take_notices(&mut notices);
             for n in notices.drain(..) {
-                if let Err(e) = self.notify(&n, sched) {
-                    self.error.get_or_insert(e.into());
+                c.who = Some(n.owner);
+                if let Err(e) = owner_actor!(self, n.owner, |a| Actor::notice(a, &n, &mut c)) {
+                    c.fail(e.into());
                 }
             }
-            self.notices = notices;
         }
+        self.notices = notices;
     }
 }
 

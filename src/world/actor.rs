@@ -174,13 +174,13 @@ impl<O: Observer> Ctx<'_, O> {
 
     /// A call through the control plane's one door (rate limits, quotas, stock), as the
     /// actor's owner.
-    #[inline]
+    #[inline(always)]
     pub fn call(&mut self, req: Request) -> Result<Response, ApiError> {
         self.call_attempt(req, 1)
     }
 
     /// [`Ctx::call`], as try number `attempt` (from 1) of the actor's call.
-    #[inline]
+    #[inline(always)]
     pub fn call_attempt(&mut self, req: Request, attempt: u32) -> Result<Response, ApiError> {
         match self.who {
             Some(who) => self
@@ -263,6 +263,7 @@ impl<O: Observer> Ctx<'_, O> {
     }
 
     /// Logs a drawn request (kept when the world's demand log is on).
+    #[inline]
     pub fn log_demand(&mut self, w: u32, demand: &Demand) {
         if let Some(log) = self.demand_log.as_mut() {
             log.push((w, demand.clone()));
