@@ -57,6 +57,10 @@ impl Scripts {
                     applied = ids.into_vec();
                 }
             }
+            // Pricing a launch names no instances.
+            ScriptCall::Inquire(c) if matches!(**c, ScriptCall::Run(_)) => {
+                let _ = ctx.call_or_retry(a.call.request(vec![]), 1);
+            }
             ScriptCall::Describe { page_size, filters } if a.select.is_none() => {
                 // Page through everything: Offset advances until TotalCount is reached.
                 let mut offset = 0u32;
