@@ -550,6 +550,27 @@ fn request_limit_total_caps_all_actions_and_comes_before_validation() {
             Action::DescribeInstanceTypeConfigs => {
                 Request::DescribeInstanceTypeConfigs { zone: None }
             }
+            Action::InquiryPriceRunInstances => {
+                Request::InquiryPriceRunInstances(run(GZ3, MEDIUM, POST, 0))
+            }
+            Action::InquiryPriceRenewInstances => Request::InquiryPriceRenewInstances {
+                ids: vec![],
+                period_months: 1,
+            },
+            Action::InquiryPriceResetInstancesType => Request::InquiryPriceResetInstancesType {
+                ids: vec![],
+                itype: LARGE,
+            },
+            Action::InquiryPriceTerminateInstances => {
+                Request::InquiryPriceTerminateInstances { ids: vec![] }
+            }
+            Action::InquiryPriceModifyInstancesChargeType => {
+                Request::InquiryPriceModifyInstancesChargeType {
+                    ids: vec![],
+                    charge: PRE,
+                    period_months: 1,
+                }
+            }
         }
     };
     let mut passed = 0;
@@ -3024,6 +3045,33 @@ fn call_naming(action: Action, id: InstanceId, variant: u8) -> Request {
         Action::DescribeZones => Request::DescribeZones,
         Action::DescribeRegions => Request::DescribeRegions,
         Action::DescribeInstanceTypeConfigs => Request::DescribeInstanceTypeConfigs { zone: None },
+        Action::InquiryPriceRunInstances => {
+            let mut r = run(GZ3, MEDIUM, [POST, PRE, SPOT][variant as usize % 3], 1);
+            match variant % 3 {
+                0 => r.count = 0,
+                1 => r.client_token = Some("x".repeat(65)),
+                _ => r.max_price = Some(1),
+            }
+            Request::InquiryPriceRunInstances(r)
+        }
+        Action::InquiryPriceRenewInstances => Request::InquiryPriceRenewInstances {
+            ids: refs(&ids),
+            period_months: 1,
+        },
+        Action::InquiryPriceResetInstancesType => Request::InquiryPriceResetInstancesType {
+            ids: refs(&ids),
+            itype: LARGE,
+        },
+        Action::InquiryPriceTerminateInstances => {
+            Request::InquiryPriceTerminateInstances { ids: refs(&ids) }
+        }
+        Action::InquiryPriceModifyInstancesChargeType => {
+            Request::InquiryPriceModifyInstancesChargeType {
+                ids: refs(&ids),
+                charge: [PRE, POST][variant as usize % 2],
+                period_months: 1,
+            }
+        }
     }
 }
 

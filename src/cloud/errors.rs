@@ -59,6 +59,10 @@ pub enum ErrorCode {
     /// The zone takes nothing now (an outage), as ResetInstancesType's list says it:
     /// `ResourcesSoldOut.AvailableZone`.
     SoldOutZone,
+    /// InquiryPriceTerminateInstances: the instance cannot be returned now (the account's
+    /// self-service returns of the year are used up; TerminateInstances would answer
+    /// `LimitExceeded.UserReturnQuota`, which the inquiry's documented codes do not have).
+    Unreturnable,
 }
 
 impl ErrorCode {
@@ -113,6 +117,7 @@ impl ErrorCode {
                 "UnsupportedOperation.StoppedModeStopChargingSameFamily"
             }
             E::SoldOutZone => "ResourcesSoldOut.AvailableZone",
+            E::Unreturnable => "FailedOperation.Unreturnable",
         }
     }
 
@@ -155,6 +160,7 @@ impl ErrorCode {
             E::UnsupportedOperation,
             E::StoppedModeStopChargingSameFamily,
             E::SoldOutZone,
+            E::Unreturnable,
         ];
         v.extend(InstanceState::ALL.map(E::InstanceState));
         v

@@ -72,8 +72,9 @@ impl RateLimits {
 
     /// Today's documented limits: per second, per action (40/s DescribeInstances,
     /// DescribeInstancesStatus and DescribeZoneInstanceConfigInfos, 20/s DescribeAccountQuota,
-    /// DescribeZones and DescribeRegions, 10/s for mutating calls and the rest; each action's
-    /// API page gives its "默认接口请求频率限制").
+    /// DescribeZones and DescribeRegions, 10/s for mutating calls and the rest, the InquiryPrice*
+    /// actions among them: InquiryPriceRunInstances documents 10/s; each action's API page gives
+    /// its "默认接口请求频率限制").
     pub fn per_second_current() -> Self {
         RateLimits {
             window: WindowKind::Fixed,

@@ -12,4 +12,5 @@ pub mod journal;
 pub mod output;
 pub mod recorder;
 pub mod summary;
+pub mod table;
 pub mod timeseries;
