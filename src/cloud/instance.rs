@@ -228,8 +228,10 @@ pub struct BillingState {
 }
 
 /// The clock hour of a settlement not yet complete and the unrounded amount accrued in it so
-/// far (money units).
+/// far (money units). Packed to 8-byte alignment (24 bytes, not 32), as [`Money`] is: it sits
+/// in every instance record.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(packed(8))]
 pub struct OpenHour {
     pub hour: u32,
     pub raw: i128,
@@ -278,6 +280,48 @@ pub struct BillingExtra {
     pub downgrades: u32,
 }
 
+/// An optional time in the 8 bytes of a [`SimTime`] (an `Option<SimTime>` takes 16): no
+/// simulated time reaches `u64::MAX` milliseconds, so that value means none.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct OptTime(u64);
+
+impl OptTime {
+    pub const NONE: OptTime = OptTime(u64::MAX);
+
+    pub fn some(t: SimTime) -> OptTime {
+        debug_assert!(t.0 != u64::MAX, "u64::MAX ms is the none of an OptTime");
+        OptTime(t.0)
+    }
+
+    pub fn get(self) -> Option<SimTime> {
+        (self.0 != u64::MAX).then_some(SimTime(self.0))
+    }
+
+    pub fn is_none(self) -> bool {
+        self.0 == u64::MAX
+    }
+}
+
+/// An instance's charge types over time, `(since, charge type)`. Boxed: nearly every instance
+/// keeps its charge type for life, and an empty `Vec` inline would cost every record 24 bytes
+/// where this costs 8.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChargeHistory(Option<Box<Vec<(SimTime, ChargeType)>>>);
+
+impl ChargeHistory {
+    pub fn is_empty(&self) -> bool {
+        self.0.as_ref().is_none_or(|v| v.is_empty())
+    }
+
+    pub fn push(&mut self, entry: (SimTime, ChargeType)) {
+        self.0.get_or_insert_with(Default::default).push(entry);
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, (SimTime, ChargeType)> {
+        self.0.as_deref().map_or(&[][..], |v| v).iter()
+    }
+}
+
 /// One instance.
 #[derive(Clone, Debug)]
 pub struct Instance {
@@ -289,7 +333,7 @@ pub struct Instance {
     pub state_since: SimTime,
     pub created: SimTime,
     /// First time the instance reached RUNNING.
-    pub first_running: Option<SimTime>,
+    pub first_running: OptTime,
     pub owner: Owner,
     /// `LatestOperation` (the action name) and `LatestOperationState`.
     pub latest_operation: Option<&'static str>,
@@ -304,7 +348,7 @@ pub struct Instance {
     pub renew_flag: RenewFlag,
     /// Charge types over time, `(since, charge type)`; empty until the first change (then it
     /// starts with the charge type at creation).
-    pub charge_history: Vec<(SimTime, ChargeType)>,
+    pub charge_history: ChargeHistory,
     /// SPOTPAID: a reclaim notice has been given; the instance is destroyed when it runs out.
     pub reclaiming: bool,
     /// Whether the instance counts against its zone's quota / occupies zone stock now.

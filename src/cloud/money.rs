@@ -7,7 +7,12 @@ use std::iter::Sum;
 use std::ops::{Add, AddAssign, Neg, Sub, SubAssign};
 
 /// An amount of money: one unit is 1e-6 CNY × 1 ms / 1 h / 100.
+///
+/// Aligned to 8 bytes, not the 16 of an `i128`: every instance record holds several amounts,
+/// and 16-byte alignment padded each record by tens of bytes (a million live instances hold
+/// them all); a misaligned 128-bit load costs nothing measurable on x86_64.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Debug)]
+#[repr(packed(8))]
 pub struct Money(pub i128);
 
 /// Units in one micro-CNY.

@@ -443,7 +443,7 @@ impl InstancesCsv {
         l.comma()
             .secs(inst.created)
             .comma()
-            .opt_secs(inst.first_running)
+            .opt_secs(inst.first_running.get())
             .comma();
         if released {
             l.secs(ch.time).lit(b",RELEASED,");

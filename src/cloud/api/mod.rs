@@ -25,7 +25,7 @@ use crate::cloud::catalog::{Catalog, ChargeType, TypeIdx, ZoneIdx};
 use crate::cloud::errors::{ApiError, ErrorCode};
 use crate::cloud::fleet::{Fleet, InstanceKey};
 use crate::cloud::instance::{
-    BillingState, Instance, InstanceId, OperationState, Owner, RenewFlag, StoppedMode,
+    BillingState, Instance, InstanceId, OperationState, OptTime, Owner, RenewFlag, StoppedMode,
 };
 use crate::cloud::money::Money;
 use crate::cloud::ratelimit::{RateLimiter, RateLimits};
@@ -790,7 +790,7 @@ impl Cloud {
                 state: InstanceState::Pending,
                 state_since: now,
                 created: now,
-                first_running: None,
+                first_running: OptTime::NONE,
                 owner: caller,
                 latest_operation: Some("RunInstances"),
                 latest_operation_state: Some(OperationState::Operating),
@@ -799,7 +799,7 @@ impl Cloud {
                 next_type: None,
                 expires,
                 renew_flag: r.renew_flag,
-                charge_history: Vec::new(),
+                charge_history: Default::default(),
                 reclaiming: false,
                 holds_quota,
                 holds_stock: true,
@@ -931,7 +931,7 @@ impl Cloud {
                 inst.state = to;
                 inst.state_since = now;
                 if to == InstanceState::Running && inst.first_running.is_none() {
-                    inst.first_running = Some(now);
+                    inst.first_running = OptTime::some(now);
                 }
                 let (z, ty, c, vcpus) = (
                     inst.zone,
