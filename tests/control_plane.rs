@@ -2672,7 +2672,7 @@ fn snapshot(sim: &mut Sim) -> Snapshot {
                 i.holds_stock,
                 i.reclaiming,
                 i.billing.charged,
-                i.pending,
+                i.pending.get(),
             )
         })
         .collect();

@@ -199,7 +199,7 @@ pub(crate) mod tests {
             owner: Owner::Script,
             latest_operation: None,
             latest_operation_state: None,
-            pending: None,
+            pending: crate::cloud::instance::PendingEvent::NONE,
             stopped_mode: StoppedMode::KeepCharging,
             next_type: None,
             expires: None,

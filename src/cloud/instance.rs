@@ -302,6 +302,29 @@ impl OptTime {
     }
 }
 
+/// The completion event of an operation in flight, if any, in 8 bytes (an `Option<EventId>`
+/// takes 16): event ids count up from 0 and never reach `u64::MAX`, which means none.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct PendingEvent(u64);
+
+impl PendingEvent {
+    pub const NONE: PendingEvent = PendingEvent(u64::MAX);
+
+    pub fn some(ev: EventId) -> PendingEvent {
+        debug_assert!(ev.0 != u64::MAX, "u64::MAX is the none of a PendingEvent");
+        PendingEvent(ev.0)
+    }
+
+    pub fn get(self) -> Option<EventId> {
+        (self.0 != u64::MAX).then_some(EventId(self.0))
+    }
+
+    /// The event, leaving none.
+    pub fn take(&mut self) -> Option<EventId> {
+        std::mem::replace(self, Self::NONE).get()
+    }
+}
+
 /// An instance's charge types over time, `(since, charge type)`. Boxed: nearly every instance
 /// keeps its charge type for life, and an empty `Vec` inline would cost every record 24 bytes
 /// where this costs 8.
@@ -339,7 +362,7 @@ pub struct Instance {
     pub latest_operation: Option<&'static str>,
     pub latest_operation_state: Option<OperationState>,
     /// The completion event of the operation in flight, if any.
-    pub pending: Option<EventId>,
+    pub pending: PendingEvent,
     pub stopped_mode: StoppedMode,
     /// Type to switch to when a ResetInstancesType completes.
     pub next_type: Option<TypeIdx>,
@@ -361,7 +384,7 @@ impl Instance {
     /// An operation is in flight: a new mutating call is refused with
     /// `OperationDenied.InstanceOperationInProgress`.
     pub fn busy(&self) -> bool {
-        self.pending.is_some()
+        self.pending.get().is_some()
     }
 
     /// Net cost so far (charged minus refunded), not counting the open interval.

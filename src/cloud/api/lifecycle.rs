@@ -286,7 +286,7 @@ impl Cloud {
             self.mark(key, "ResetInstancesType", OperationState::Operating);
             let delay = sample_ms(&self.timings.reset_type, &mut self.timing_rng);
             let ev = sched.schedule_in(delay, CloudEvent::Complete(key).into());
-            self.fleet.live_mut(key).pending = Some(ev);
+            self.fleet.live_mut(key).pending = crate::cloud::instance::PendingEvent::some(ev);
         }
         Ok(Response::Accepted)
     }

@@ -25,7 +25,8 @@ use crate::cloud::catalog::{Catalog, ChargeType, TypeIdx, ZoneIdx};
 use crate::cloud::errors::{ApiError, ErrorCode};
 use crate::cloud::fleet::{Fleet, InstanceKey};
 use crate::cloud::instance::{
-    BillingState, Instance, InstanceId, OperationState, OptTime, Owner, RenewFlag, StoppedMode,
+    BillingState, Instance, InstanceId, OperationState, OptTime, Owner, PendingEvent, RenewFlag,
+    StoppedMode,
 };
 use crate::cloud::money::Money;
 use crate::cloud::ratelimit::{RateLimiter, RateLimits};
@@ -794,7 +795,7 @@ impl Cloud {
                 owner: caller,
                 latest_operation: Some("RunInstances"),
                 latest_operation_state: Some(OperationState::Operating),
-                pending: None,
+                pending: PendingEvent::NONE,
                 stopped_mode: StoppedMode::KeepCharging,
                 next_type: None,
                 expires,
@@ -826,7 +827,8 @@ impl Cloud {
             }
             let inst = self.fleet.live_mut(key);
             let delay = sample_ms(&self.timings.pending, &mut self.timing_rng);
-            inst.pending = Some(sched.schedule_in(delay, CloudEvent::Complete(key).into()));
+            inst.pending =
+                PendingEvent::some(sched.schedule_in(delay, CloudEvent::Complete(key).into()));
             self.tell(
                 key,
                 now,
@@ -912,7 +914,7 @@ impl Cloud {
         self.apply(key, t, sched.now(), obs);
         let delay = sample_ms(duration(&self.timings), &mut self.timing_rng);
         let ev = sched.schedule_in(delay, CloudEvent::Complete(key).into());
-        self.fleet.live_mut(key).pending = Some(ev);
+        self.fleet.live_mut(key).pending = PendingEvent::some(ev);
     }
 
     /// Applies one legal transition: closes the billing interval, moves the state, frees quota
@@ -1030,7 +1032,7 @@ impl Cloud {
         let Some(inst) = self.fleet.get_mut(key) else {
             return;
         };
-        inst.pending = None;
+        inst.pending = PendingEvent::NONE;
         let t = match inst.state {
             InstanceState::Pending => {
                 if self.failure_rng.bernoulli(self.launch_failure) {
@@ -1044,7 +1046,7 @@ impl Cloud {
                 self.apply(key, Transition::StopDone, now, obs);
                 let delay = sample_ms(&self.timings.reset_type, &mut self.timing_rng);
                 let ev = sched.schedule_in(delay, CloudEvent::Complete(key).into());
-                self.fleet.live_mut(key).pending = Some(ev);
+                self.fleet.live_mut(key).pending = PendingEvent::some(ev);
                 return;
             }
             InstanceState::Stopped if inst.next_type.is_some() => {
