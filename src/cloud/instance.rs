@@ -213,18 +213,49 @@ pub struct BillingState {
     pub charged: Money,
     /// Everything refunded so far.
     pub refunded: Money,
-    /// PREPAID: when the current run of paid periods began, and what it has cost (purchase
-    /// and renewals), for the refund of an early termination.
-    pub prepaid_since: SimTime,
-    pub prepaid_paid: Money,
-    /// PREPAID: the current paid periods began with a RunInstances (not a change of charge
-    /// type), which the five-day full refund requires.
-    pub bought_new: bool,
+    /// PREPAID: the current order (see [`PrepaidOrder`]); boxed, as most instances never buy
+    /// one (25 bytes inline in every record otherwise). Read through the accessors below,
+    /// which give an instance without an order the zero values.
+    pub prepaid: Option<Box<PrepaidOrder>>,
     /// The clock hour being settled for the instance itself and what it has accrued in it
     /// (0.01 rounding of each hourly settlement).
     pub open: OpenHour,
     /// Disks, public network, resizes of a prepaid order: boxed, as most instances have none.
     pub extra: Option<Box<BillingExtra>>,
+}
+
+/// What a prepaid instance's current order began and cost.
+#[derive(Clone, Debug, Default)]
+pub struct PrepaidOrder {
+    /// When the current run of paid periods began, and what it has cost (purchase and
+    /// renewals), for the refund of an early termination.
+    pub since: SimTime,
+    pub paid: Money,
+    /// The current paid periods began with a RunInstances (not a change of charge type),
+    /// which the five-day full refund requires.
+    pub bought_new: bool,
+}
+
+impl BillingState {
+    /// PREPAID: when the current run of paid periods began (zero without an order).
+    pub fn prepaid_since(&self) -> SimTime {
+        self.prepaid.as_ref().map_or(SimTime::ZERO, |p| p.since)
+    }
+
+    /// PREPAID: what the current run of paid periods has cost (zero without an order).
+    pub fn prepaid_paid(&self) -> Money {
+        self.prepaid.as_ref().map_or(Money::ZERO, |p| p.paid)
+    }
+
+    /// PREPAID: the current order began with a RunInstances.
+    pub fn bought_new(&self) -> bool {
+        self.prepaid.as_ref().is_some_and(|p| p.bought_new)
+    }
+
+    /// The order, created (zero) on first use.
+    pub fn prepaid_mut(&mut self) -> &mut PrepaidOrder {
+        self.prepaid.get_or_insert_with(Default::default)
+    }
 }
 
 /// The clock hour of a settlement not yet complete and the unrounded amount accrued in it so

@@ -522,10 +522,10 @@ impl Observer for Recorder {
         {
             // The share of the current prepaid payment that covers time after the horizon.
             let b = &ch.instance.billing;
-            let span = expires.since(b.prepaid_since).ms() as i128;
+            let span = expires.since(b.prepaid_since()).ms() as i128;
             if span > 0 {
                 let rest = expires.since(ch.time).ms() as i128;
-                self.prepaid_unused += Money(b.prepaid_paid.0 * rest / span);
+                self.prepaid_unused += Money(b.prepaid_paid().0 * rest / span);
             }
         }
         // The closed interval was billed under the charge type before the change; an instant

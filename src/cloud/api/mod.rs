@@ -816,7 +816,7 @@ impl Cloud {
             if c == ChargeType::Prepaid {
                 let order = self.quote_order(t, r.attach.as_deref(), r.period_months);
                 self.book_order(key, order, Some(now));
-                self.fleet.live_mut(key).billing.bought_new = true;
+                self.fleet.live_mut(key).billing.prepaid_mut().bought_new = true;
                 upfront = order.total();
             }
             if let Some(e) = expires {
@@ -944,9 +944,9 @@ impl Cloud {
                 // A prepaid purchase that never launched is refunded whole.
                 let mut refund = Money::ZERO;
                 if to == InstanceState::LaunchFailed && inst.charge == ChargeType::Prepaid {
-                    refund = inst.billing.prepaid_paid;
+                    refund = inst.billing.prepaid_paid();
                     inst.billing.refunded += refund;
-                    inst.billing.prepaid_paid = Money::ZERO;
+                    inst.billing.prepaid_mut().paid = Money::ZERO;
                     if let Some(x) = inst.billing.extra.as_deref_mut() {
                         x.net_disk -= x.paid_disk;
                         x.net_network -= x.paid_network;

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use super::*;
-use crate::cloud::instance::{BillingExtra, UpgradeOrder};
+use crate::cloud::instance::{BillingExtra, PrepaidOrder, UpgradeOrder};
 use crate::cloud::pricing::{self, AttachRates, Attachments, Ladder, Split};
 
 /// The account's returns of prepaid instances in the current year (a year is 365 days of
@@ -103,8 +103,9 @@ impl Cloud {
         let b = &mut inst.billing;
         b.charged += order.total();
         if let Some(t) = restart {
-            b.prepaid_paid = Money::ZERO;
-            b.prepaid_since = t;
+            let p = b.prepaid_mut();
+            p.paid = Money::ZERO;
+            p.since = t;
             if let Some(x) = b.extra.as_deref_mut() {
                 x.paid_disk = Money::ZERO;
                 x.paid_network = Money::ZERO;
@@ -112,7 +113,7 @@ impl Cloud {
                 x.upgrade = None;
             }
         }
-        b.prepaid_paid += order.total();
+        b.prepaid_mut().paid += order.total();
         if let Some(x) = b.extra.as_deref_mut() {
             x.paid_disk += order.disk;
             x.paid_network += order.network;
@@ -144,7 +145,7 @@ impl Cloud {
             .rules
             .order_prices(&self.catalog, order_type, x.map(|x| x.rates));
         let month = prepaid_period(1).ms();
-        let used = now.since(b.prepaid_since).ms();
+        let used = now.since(b.prepaid_since()).ms();
         let consumed = pricing::consumed(&prices, used, month);
         let paid = paid_split(inst);
         let mut r = pricing::ordinary_refund(paid, consumed, self.rules.round_cents);
@@ -211,9 +212,9 @@ impl Cloud {
         if !self.rules.enabled || inst.expires.is_none_or(|e| e <= now) {
             return Ok(none);
         }
-        let used = now.since(inst.billing.prepaid_since).ms();
+        let used = now.since(inst.billing.prepaid_since()).ms();
         if counted
-            && inst.billing.bought_new
+            && inst.billing.bought_new()
             && used <= FIVE_DAYS_MS
             && counts.five_day < self.rules.five_day_returns_per_year
         {
@@ -260,7 +261,8 @@ impl Cloud {
         let refund = q.refund.total();
         let b = &mut inst.billing;
         b.refunded += refund;
-        b.prepaid_paid -= refund.min(b.prepaid_paid);
+        let p = b.prepaid_mut();
+        p.paid -= refund.min(p.paid);
         if let Some(x) = b.extra.as_deref_mut() {
             x.paid_disk -= q.refund.disk;
             x.paid_network -= q.refund.network;
@@ -384,9 +386,11 @@ impl Cloud {
                 to,
             } => {
                 b.refunded += refund.total();
-                b.prepaid_since = now;
-                b.prepaid_paid = new_order.total();
-                b.bought_new = false;
+                *b.prepaid_mut() = PrepaidOrder {
+                    since: now,
+                    paid: new_order.total(),
+                    bought_new: false,
+                };
                 let x = b.extra.get_or_insert_with(Default::default);
                 x.paid_disk = new_order.disk;
                 x.paid_network = new_order.network;
@@ -408,7 +412,7 @@ fn paid_split(inst: &Instance) -> Split {
         (x.paid_disk, x.paid_network)
     });
     Split {
-        compute: b.prepaid_paid - disk - network,
+        compute: b.prepaid_paid() - disk - network,
         disk,
         network,
     }

@@ -183,7 +183,7 @@ impl Cloud {
                 self.book_order(k, order, Some(now));
                 upfront = order.total();
                 let inst = self.fleet.get_mut(k).expect("resolved");
-                inst.billing.bought_new = false;
+                inst.billing.prepaid_mut().bought_new = false;
                 let expires = now + prepaid_period(months);
                 inst.expires = Some(expires);
                 inst.renew_flag = RenewFlag::default();
