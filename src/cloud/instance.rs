@@ -262,7 +262,7 @@ impl BillingState {
 /// far (money units). Packed to 8-byte alignment (24 bytes, not 32), as [`Money`] is: it sits
 /// in every instance record.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[repr(packed(8))]
+#[repr(C, packed(8))]
 pub struct OpenHour {
     pub hour: u32,
     pub raw: i128,
@@ -359,6 +359,8 @@ impl PendingEvent {
 /// An instance's charge types over time, `(since, charge type)`. Boxed: nearly every instance
 /// keeps its charge type for life, and an empty `Vec` inline would cost every record 24 bytes
 /// where this costs 8.
+// The Box is the point: `Option<Box<Vec>>` is one pointer, where a `Vec` is three words.
+#[allow(clippy::box_collection)]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ChargeHistory(Option<Box<Vec<(SimTime, ChargeType)>>>);
 

@@ -12,7 +12,7 @@ use std::ops::{Add, AddAssign, Neg, Sub, SubAssign};
 /// and 16-byte alignment padded each record by tens of bytes (a million live instances hold
 /// them all); a misaligned 128-bit load costs nothing measurable on x86_64.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Debug)]
-#[repr(packed(8))]
+#[repr(C, packed(8))]
 pub struct Money(pub i128);
 
 /// Units in one micro-CNY.
@@ -175,7 +175,7 @@ mod tests {
         edges.extend([i128::MAX - u, i128::MAX / 2]);
         for x in edges {
             for m in [Money(x), Money(-x)] {
-                assert_eq!(m.micros(), micros_exact(m), "{}", m.0);
+                assert_eq!(m.micros(), micros_exact(m), "{}", { m.0 });
             }
         }
     }
