@@ -1510,7 +1510,7 @@ fn duplicate_ids_in_one_call_do_not_panic() {
     let p = sim.running(GZ3, MEDIUM, PRE, 1)[0];
     let expires = |sim: &Sim| {
         let f = sim.cloud().fleet();
-        f.get(f.key_of(p).unwrap()).unwrap().expires.unwrap()
+        f.get(f.key_of(p).unwrap()).unwrap().expires.get().unwrap()
     };
     let before = expires(&sim);
     let result =
@@ -1900,7 +1900,7 @@ fn prepaid_terminate_twice_and_renew_from_shutdown() {
     // RenewInstances restores it to RUNNING
     let expires_before = {
         let f = sim.cloud().fleet();
-        f.get(f.key_of(a).unwrap()).unwrap().expires.unwrap()
+        f.get(f.key_of(a).unwrap()).unwrap().expires.get().unwrap()
     };
     sim.accept(renew(&[a], 2));
     assert_eq!(sim.state(a), Some(InstanceState::Running));
@@ -1910,7 +1910,7 @@ fn prepaid_terminate_twice_and_renew_from_shutdown() {
     );
     let expires_after = {
         let f = sim.cloud().fleet();
-        f.get(f.key_of(a).unwrap()).unwrap().expires.unwrap()
+        f.get(f.key_of(a).unwrap()).unwrap().expires.get().unwrap()
     };
     assert_eq!(
         expires_after.ms() - expires_before.ms(),
@@ -1949,7 +1949,12 @@ fn prepaid_expiry_isolates_and_the_recycle_bin_releases() {
     let auto = sim.launch(r)[0];
     let expires = |sim: &Sim, id: InstanceId| {
         let f = sim.cloud().fleet();
-        f.get(f.key_of(id).unwrap()).unwrap().expires.unwrap().ms()
+        f.get(f.key_of(id).unwrap())
+            .unwrap()
+            .expires
+            .get()
+            .unwrap()
+            .ms()
     };
     sim.advance_to(SimTime(MONTH_MS));
     assert_eq!(sim.state(ids[0]), Some(InstanceState::Running));
@@ -2665,7 +2670,7 @@ fn snapshot(sim: &mut Sim) -> Snapshot {
         .map(|(_, i)| {
             (
                 i.id,
-                i.expires,
+                i.expires.get(),
                 i.stopped_mode,
                 i.next_type,
                 i.holds_quota,

@@ -202,7 +202,7 @@ pub(crate) mod tests {
             pending: crate::cloud::instance::PendingEvent::NONE,
             stopped_mode: StoppedMode::KeepCharging,
             next_type: None,
-            expires: None,
+            expires: crate::cloud::instance::OptTime::NONE,
             renew_flag: RenewFlag::NotifyAndAutoRenew,
             charge_history: Default::default(),
             reclaiming: false,

@@ -400,7 +400,7 @@ pub struct Instance {
     /// Type to switch to when a ResetInstancesType completes.
     pub next_type: Option<TypeIdx>,
     /// PREPAID: end of the paid period.
-    pub expires: Option<SimTime>,
+    pub expires: OptTime,
     pub renew_flag: RenewFlag,
     /// Charge types over time, `(since, charge type)`; empty until the first change (then it
     /// starts with the charge type at creation).
@@ -445,6 +445,20 @@ mod tests {
             assert_eq!(InstanceId::parse(&s), Some(id));
         }
         assert_ne!(InstanceId(0).to_string(), InstanceId(1).to_string());
+    }
+
+    /// A million live instances hold a million records: the record must not grow back
+    /// unnoticed (README, Performance: memory per live instance).
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn the_record_stays_small() {
+        use std::mem::size_of;
+        assert_eq!(size_of::<Money>(), 16);
+        assert_eq!(std::mem::align_of::<Money>(), 8);
+        assert_eq!(size_of::<OpenHour>(), 24);
+        assert_eq!(size_of::<BillingState>(), 88);
+        assert!(size_of::<Instance>() <= 184, "{}", size_of::<Instance>());
+        assert_eq!(size_of::<Option<Instance>>(), size_of::<Instance>());
     }
 
     #[test]

@@ -517,7 +517,7 @@ impl Observer for Recorder {
             }
         }
         if ch.kind == ChangeKind::Close
-            && let Some(expires) = ch.instance.expires
+            && let Some(expires) = ch.instance.expires.get()
             && expires > ch.time
         {
             // The share of the current prepaid payment that covers time after the horizon.

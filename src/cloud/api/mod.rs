@@ -798,7 +798,7 @@ impl Cloud {
                 pending: PendingEvent::NONE,
                 stopped_mode: StoppedMode::KeepCharging,
                 next_type: None,
-                expires,
+                expires: expires.map_or(OptTime::NONE, OptTime::some),
                 renew_flag: r.renew_flag,
                 charge_history: Default::default(),
                 reclaiming: false,
@@ -953,7 +953,7 @@ impl Cloud {
                         x.paid_disk = Money::ZERO;
                         x.paid_network = Money::ZERO;
                     }
-                    inst.expires = Some(now);
+                    inst.expires = OptTime::some(now);
                 }
                 if to == InstanceState::LaunchFailed && inst.holds_quota {
                     inst.holds_quota = false;

@@ -209,7 +209,7 @@ impl Cloud {
             five_day: false,
             counted: false,
         };
-        if !self.rules.enabled || inst.expires.is_none_or(|e| e <= now) {
+        if !self.rules.enabled || inst.expires.get().is_none_or(|e| e <= now) {
             return Ok(none);
         }
         let used = now.since(inst.billing.prepaid_since()).ms();
@@ -270,8 +270,8 @@ impl Cloud {
             x.net_network -= q.refund.network;
             x.upgrade = None;
         }
-        if inst.expires.is_some_and(|e| e > now) {
-            inst.expires = Some(now);
+        if inst.expires.get().is_some_and(|e| e > now) {
+            inst.expires = OptTime::some(now);
         }
         refund
     }
@@ -285,7 +285,7 @@ impl Cloud {
         now: SimTime,
     ) -> Result<ResizeQuote, ApiError> {
         let inst = self.fleet.get(key).expect("resolved");
-        let Some(expires) = inst.expires.filter(|&e| e > now) else {
+        let Some(expires) = inst.expires.get().filter(|&e| e > now) else {
             return Ok(ResizeQuote::Nothing);
         };
         if inst.charge != ChargeType::Prepaid || !self.rules.enabled {
@@ -364,7 +364,7 @@ impl Cloud {
     pub(super) fn apply_resize(&mut self, key: InstanceKey, now: SimTime, q: ResizeQuote) -> Money {
         let inst = self.fleet.get_mut(key).expect("live");
         let itype = inst.itype;
-        let expires = inst.expires.unwrap_or(now);
+        let expires = inst.expires.get().unwrap_or(now);
         let b = &mut inst.billing;
         match q {
             ResizeQuote::Nothing => {}

@@ -71,9 +71,9 @@ impl Cloud {
             let inst = self.fleet.live_mut(k);
             // ExpiredTime moves on by Period from where it was: an instance renewed out of the
             // recycle bin pays for its days there.
-            let base = inst.expires.unwrap_or(now);
+            let base = inst.expires.get().unwrap_or(now);
             let expires = base + prepaid_period(months);
-            inst.expires = Some(expires);
+            inst.expires = OptTime::some(expires);
             sched.schedule_at(expires, CloudEvent::Expire(k).into());
             let state = inst.state;
             self.mark(k, "RenewInstances", OperationState::Success);
@@ -185,11 +185,11 @@ impl Cloud {
                 let inst = self.fleet.get_mut(k).expect("resolved");
                 inst.billing.prepaid_mut().bought_new = false;
                 let expires = now + prepaid_period(months);
-                inst.expires = Some(expires);
+                inst.expires = OptTime::some(expires);
                 inst.renew_flag = RenewFlag::default();
                 sched.schedule_at(expires, CloudEvent::Expire(k).into());
             } else {
-                inst.expires = None;
+                inst.expires = OptTime::NONE;
             }
             let inst = self.fleet.get_mut(k).expect("resolved");
             inst.latest_operation = Some("ModifyInstancesChargeType");
@@ -252,7 +252,7 @@ impl Cloud {
             return;
         };
         if inst.charge != ChargeType::Prepaid
-            || inst.expires.is_none_or(|e| e > now)
+            || inst.expires.get().is_none_or(|e| e > now)
             || matches!(
                 inst.state,
                 InstanceState::Shutdown | InstanceState::Terminating | InstanceState::LaunchFailed
@@ -265,8 +265,8 @@ impl Cloud {
             self.book_order(key, order, None);
             let price = order.total();
             let inst = self.fleet.get_mut(key).expect("live");
-            let expires = inst.expires.unwrap_or(now) + prepaid_period(1);
-            inst.expires = Some(expires);
+            let expires = inst.expires.get().unwrap_or(now) + prepaid_period(1);
+            inst.expires = OptTime::some(expires);
             inst.latest_operation = Some("RenewInstances");
             inst.latest_operation_state = Some(OperationState::Success);
             sched.schedule_at(expires, CloudEvent::Expire(key).into());
