@@ -219,7 +219,7 @@ fn charts_and_report_html() {
     let texts = svg_texts(&vcpu_svg);
     for legend in [
         "ap-guangzhou-3 vCPUs in use",
-        "ap-shanghai-2 vCPUs in use",
+        "ap-shanghai-2 vCPUs (spot quota unlimited)",
         "ap-guangzhou-3 spot vCPU quota",
     ] {
         assert!(texts.iter().any(|t| t == legend), "{legend} in {texts:?}");

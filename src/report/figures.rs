@@ -63,6 +63,11 @@ pub struct Figure {
     pub title: String,
     /// One or two sentences on how to read the chart.
     pub caption: String,
+    /// What was drawn, for the interactive chart of `report.html`: the y axis label, how the
+    /// series are drawn, and the series (x in hours) with their styles.
+    pub y_label: String,
+    pub kind: ChartKind,
+    pub series: Vec<(Series, SeriesStyle)>,
 }
 
 /// What the charts were drawn from, and the charts.
@@ -412,13 +417,17 @@ pub fn write_all(dir: &Path, summary: &Summary, scn: &Scenario) -> Result<Figure
             y_label: chart.y_label,
             kind: chart.kind,
         };
-        let (series, styles): (Vec<Series>, Vec<SeriesStyle>) = chart.series.into_iter().unzip();
+        let (series, styles): (Vec<Series>, Vec<SeriesStyle>) =
+            chart.series.iter().cloned().unzip();
         render_time_chart_styled(dir, chart.stem, &spec, &series, &styles)
             .with_context(|| format!("cannot draw the chart {}", chart.stem))?;
         figures.push(Figure {
             stem: chart.stem,
             title,
             caption: chart.caption,
+            y_label: spec.y_label,
+            kind: chart.kind,
+            series: chart.series,
         });
     }
     Ok(Figures { data, figures })
@@ -478,6 +487,7 @@ fn fleet_by_state(d: &RunData) -> Chart {
 }
 
 fn fleet_by_zone(d: &RunData, zones: &[String]) -> Chart {
+    // Each zone keeps its colour (its place in the scenario) in every chart.
     let series = zones
         .iter()
         .enumerate()
@@ -492,10 +502,10 @@ fn fleet_by_zone(d: &RunData, zones: &[String]) -> Chart {
         stem: "fleet_by_zone",
         what: "instances per zone",
         y_label: "Instances, any state (count)".into(),
-        kind: ChartKind::Lines,
+        kind: ChartKind::StackedArea,
         series,
-        caption: "Instances in each zone at each sample, in any state and of any charge type \
-                  (timeseries.csv)."
+        caption: "Instances in each zone at each sample, in any state and of any charge type, \
+                  stacked: the top edge is the fleet size (timeseries.csv)."
             .into(),
     }
 }
@@ -513,11 +523,14 @@ fn vcpus_vs_quota(d: &RunData, zones: &[String], scn: &Scenario) -> Chart {
         .unwrap_or(0.0);
     for (i, z) in zones.iter().enumerate() {
         let (strong, light) = zone_colors(i);
+        let spot = d.quota.get(&(z.clone(), SPOT.to_string()));
+        let name = if spot.is_some_and(|t| t.total().is_none()) {
+            format!("{z} vCPUs (spot quota unlimited)")
+        } else {
+            format!("{z} vCPUs in use")
+        };
         series.push((
-            self::series(
-                format!("{z} vCPUs in use"),
-                filled(&d.times, d.vcpus_by_zone.get(z)),
-            ),
+            self::series(name, filled(&d.times, d.vcpus_by_zone.get(z))),
             SeriesStyle {
                 color: strong,
                 dashed: false,
@@ -599,9 +612,8 @@ fn vcpus_vs_quota(d: &RunData, zones: &[String], scn: &Scenario) -> Chart {
 
 fn instances_vs_quota(d: &RunData, zones: &[String]) -> Chart {
     let mut series = Vec::new();
-    let mut k = 0;
     let mut any_quota = false;
-    for z in zones {
+    for (k, z) in zones.iter().enumerate() {
         for (charge, short) in INSTANCE_QUOTAS {
             let Some(track) = d.quota.get(&(z.clone(), charge.to_string())) else {
                 continue;
@@ -611,10 +623,16 @@ fn instances_vs_quota(d: &RunData, zones: &[String]) -> Chart {
             if !(has_total || has_use) {
                 continue;
             }
+            // The zone's own colour; a use without a quota says so in its name.
             let (strong, light) = zone_colors(k);
+            let name = if has_total {
+                format!("{z} {short} used")
+            } else {
+                format!("{z} {short} (quota unlimited)")
+            };
             series.push((
                 self::series(
-                    format!("{z} {short} used"),
+                    name,
                     track.points.iter().map(|p| (hours(p.0), p.1)).collect(),
                 ),
                 SeriesStyle {
@@ -639,14 +657,14 @@ fn instances_vs_quota(d: &RunData, zones: &[String]) -> Chart {
                     },
                 ));
             }
-            k += 1;
         }
     }
     let caption = if any_quota {
         "Instances counted against the postpaid and prepaid instance quotas of each zone \
          (solid, including instances bought outside the simulation; a lighter shade when the \
-         quota is set) and the quotas (dashed, same hue, drawn on top) (quota.csv). A \
-         RunInstances call that would cross a quota fails whole."
+         quota is set) and the quotas (dashed, same hue, drawn on top) (quota.csv); \
+         \"(quota unlimited)\" marks a use with no quota (in instances). A RunInstances call that would cross \
+         a quota fails whole."
     } else {
         "Instances counted against the postpaid and prepaid instance quotas of each zone \
          (quota.csv). No zone has a postpaid or prepaid quota in this scenario (unlimited), so \
@@ -698,11 +716,23 @@ fn api_calls(d: &RunData, summary: &Summary, scn: &Scenario) -> Chart {
     }
 }
 
-/// Cost by charge type hour by hour: per hour (`cost_per_hour`) or summed since the start
-/// (`cost_by_charge_type`).
+/// Runs longer than this get their cost per day rather than per hour.
+const COST_PER_DAY_AFTER_H: u64 = 72;
+
+/// The palette index of a charge type: the same in every chart and report.
+pub fn charge_color(charge: &str) -> usize {
+    const ORDER: [&str; 3] = ["PREPAID", "POSTPAID_BY_HOUR", SPOT];
+    ORDER.iter().position(|o| *o == charge).unwrap_or(GREY)
+}
+
+/// Cash cost by charge type (prepaid paid when bought, refunds negative), per bucket
+/// (`cost_per_hour`, or `cost_per_day` for runs longer than 72 hours) or summed since the start
+/// (`cost_by_charge_type`, stacked: the top edge is the total).
 fn cost_chart(c: &Costs, duration_s: f64, currency: &str, cumulative: bool) -> Chart {
     const HOUR: Ms = 3_600_000;
     let end = (duration_s * 1000.0).round() as Ms;
+    let per_day = end > COST_PER_DAY_AFTER_H * HOUR;
+    let bucket = if per_day { 24 * HOUR } else { HOUR };
     let last = c
         .by_hour
         .values()
@@ -710,23 +740,15 @@ fn cost_chart(c: &Costs, duration_s: f64, currency: &str, cumulative: bool) -> C
         .max()
         .copied()
         .unwrap_or(0);
-    let n = end.div_ceil(HOUR).max(last / HOUR + 1);
-    // The end of hour `h`, or the end of the run for a last, partial hour.
+    let n = end.div_ceil(bucket).max(last / bucket + 1);
+    // The end of bucket `h`, or the end of the run for a last, partial bucket.
     let at = |h: Ms| {
-        let (start, stop) = (h * HOUR, (h + 1) * HOUR);
+        let (start, stop) = (h * bucket, (h + 1) * bucket);
         hours(if start < end && end < stop { end } else { stop })
     };
     // Each charge type keeps its colour whichever others the run has.
-    let order = ["PREPAID", "POSTPAID_BY_HOUR", SPOT];
-    let mut charges: Vec<(usize, &String)> = c
-        .by_hour
-        .keys()
-        .enumerate()
-        .map(|(i, ch)| {
-            let known = order.iter().position(|o| o == ch);
-            (known.unwrap_or(order.len() + i), ch)
-        })
-        .collect();
+    let mut charges: Vec<(usize, &String)> =
+        c.by_hour.keys().map(|ch| (charge_color(ch), ch)).collect();
     charges.sort();
     let mut total = vec![0.0; n as usize];
     let mut out = Vec::new();
@@ -734,13 +756,13 @@ fn cost_chart(c: &Costs, duration_s: f64, currency: &str, cumulative: bool) -> C
         let hourly = &c.by_hour[ch];
         let mut cum = 0.0;
         let mut points = vec![(0.0, 0.0)];
-        // Hours that do not start on a whole hour (they should) fall into the hour they are in.
-        let mut per_hour = vec![0.0; n as usize];
+        // Hours that do not start on a whole hour (they should) fall into the bucket they are in.
+        let mut per_bucket = vec![0.0; n as usize];
         for (&t, &v) in hourly {
-            let h = ((t / HOUR) as usize).min(per_hour.len() - 1);
-            per_hour[h] += v;
+            let h = ((t / bucket) as usize).min(per_bucket.len() - 1);
+            per_bucket[h] += v;
         }
-        for (h, v) in per_hour.iter().enumerate() {
+        for (h, v) in per_bucket.iter().enumerate() {
             cum += v;
             let y = if cumulative { cum } else { *v };
             total[h] += y;
@@ -748,36 +770,44 @@ fn cost_chart(c: &Costs, duration_s: f64, currency: &str, cumulative: bool) -> C
         }
         out.push((series(ch.clone(), points), style(color, false)));
     }
-    if out.len() > 1 {
+    if out.len() > 1 && !cumulative {
         let mut points = vec![(0.0, 0.0)];
         points.extend(total.iter().enumerate().map(|(h, v)| (at(h as Ms), *v)));
         out.push((series("total", points), style(GREY, true)));
     }
+    let (unit, stem) = if per_day {
+        ("day", "cost_per_day")
+    } else {
+        ("hour", "cost_per_hour")
+    };
     if cumulative {
         Chart {
             stem: "cost_by_charge_type",
-            what: "cumulative cost by charge type",
+            what: "cumulative cost by charge type (cash)",
             y_label: format!("Cumulative cost ({})", currency),
-            kind: ChartKind::Lines,
+            kind: ChartKind::StackedArea,
             series: out,
             caption: format!(
-                "Money charged since the start of the run, net of refunds, per charge type and \
-                 in total, hour by hour, in {} (costs.csv).",
-                currency
+                "Cash: money charged since the start of the run, net of refunds, per charge \
+                 type, stacked (the top edge is the total), {unit} by {unit}, in {currency} \
+                 (costs.csv). Prepaid periods count when they are bought.",
             ),
         }
     } else {
         Chart {
-            stem: "cost_per_hour",
-            what: "cost per hour by charge type",
-            y_label: format!("Cost per hour ({})", currency),
+            stem,
+            what: if per_day {
+                "cost per day by charge type (cash)"
+            } else {
+                "cost per hour by charge type (cash)"
+            },
+            y_label: format!("Cost per {unit} ({currency})"),
             kind: ChartKind::Lines,
             series: out,
             caption: format!(
-                "Money settled in each hour, net of refunds, per charge type and in total, in {} \
-                 (costs.csv). Up-front prepaid payments and refunds show as spikes in the hour \
-                 they are made.",
-                currency
+                "Cash: money settled in each {unit}, per charge type and in total, in \
+                 {currency} (costs.csv). A prepaid period is paid in full in the {unit} it is \
+                 bought or renewed, and a refund counts negative in the {unit} it is made.",
             ),
         }
     }
@@ -888,13 +918,28 @@ mod tests {
         let chart = cost_chart(c, 9000.0, "CNY", true);
         assert_eq!(chart.y_label, "Cumulative cost (CNY)");
         let names: Vec<&str> = chart.series.iter().map(|s| s.0.name.as_str()).collect();
-        assert_eq!(names, ["PREPAID", "SPOTPAID", "total"]);
+        // Stacked: the top edge is the total, no total line.
+        assert_eq!(names, ["PREPAID", "SPOTPAID"]);
+        assert_eq!(chart.kind, ChartKind::StackedArea);
         assert_eq!(
             chart.series[1].0.points,
             vec![(0.0, 0.0), (1.0, 1.0), (2.0, 3.5), (2.5, 3.5)]
         );
-        assert_eq!(chart.series[2].0.points.last(), Some(&(2.5, 103.5)));
+        // Per bucket: a total line, dashed.
+        let chart = cost_chart(c, 9000.0, "CNY", false);
+        assert_eq!(chart.stem, "cost_per_hour");
+        assert_eq!(chart.series[2].0.name, "total");
+        assert_eq!(
+            chart.series[2].0.points[1..],
+            [(1.0, 101.0), (2.0, 2.5), (2.5, 0.0)]
+        );
         assert!(chart.series[2].1.dashed);
+        // Longer than 72 hours: per day, the same money.
+        let chart = cost_chart(c, 4.0 * 86_400.0, "CNY", false);
+        assert_eq!(chart.stem, "cost_per_day");
+        assert_eq!(chart.y_label, "Cost per day (CNY)");
+        assert_eq!(chart.series[1].0.points[..2], [(0.0, 0.0), (24.0, 3.5)]);
+        assert_eq!(chart.series[2].0.points.len(), 5);
         let _ = std::fs::remove_dir_all(&dir);
     }
 
