@@ -236,9 +236,23 @@ fn charts_and_report_html() {
             "report.html fetches {r}"
         );
     }
-    for tag in ["<script", "<link", "<iframe", "@import"] {
+    for tag in [
+        "<script src",
+        "<link",
+        "<iframe",
+        "@import",
+        "fetch(",
+        "XMLHttpRequest",
+    ] {
         assert!(!html.contains(tag), "report.html has {tag}");
     }
+    // Interactive charts: uPlot inlined, one chart's data per figure.
+    assert!(html.contains("uPlot"), "uPlot is not inlined");
+    assert_eq!(
+        html.matches("<script type=\"application/json\">").count(),
+        charts.len(),
+        "chart data in report.html"
+    );
     // Escaped everywhere: the raw name never appears.
     assert!(!html.contains("<small>"), "unescaped scenario name");
     assert!(html.contains(&format!("<h1>{NAME_ESCAPED} ")), "heading");
@@ -305,7 +319,7 @@ fn charts_and_report_html() {
     );
     for (stem, _) in &charts {
         assert!(
-            html.contains(&format!("<figure id=\"{stem}\">")),
+            html.contains(&format!("<figure id=\"{stem}\" data-chart>")),
             "no figure {stem}"
         );
     }

@@ -20,7 +20,8 @@ use askama::filters::Escaper as _;
 use crate::engine::{SimDuration, format_duration};
 use crate::scenario::{Scenario, Shown, ShownWorkload, ShownZone};
 
-use super::figures::{Figures, Ms, RunData};
+use super::charts::{ChartKind, palette_css};
+use super::figures::{Figure, Figures, Ms, RunData};
 use super::findings::Finding;
 use super::summary::Summary;
 
@@ -44,6 +45,7 @@ pub fn write_report(
             stem: f.stem,
             svg: inline_svg(&svg, &f.title),
             caption: f.caption.clone(),
+            data: chart_json(f),
         });
     }
     let page = ReportPage::new(summary, scn, figs, charts, findings);
@@ -137,6 +139,9 @@ pub struct ReportPage<'a> {
     quota_empty: bool,
     quotas: Vec<QuotaRow>,
     charts: Vec<ChartView>,
+    uplot_js: &'static str,
+    uplot_css: &'static str,
+    report_js: &'static str,
     /// The files of the run folder: name, what it holds.
     files: Vec<(String, &'static str)>,
 }
@@ -223,9 +228,96 @@ struct QuotaRow {
 /// A chart, inlined.
 pub struct ChartView {
     stem: &'static str,
-    /// The chart's `<svg>` element, written by fleetsim's own chart code (not escaped).
+    /// The chart's `<svg>` element, written by fleetsim's own chart code (not escaped): what
+    /// the page shows without JavaScript.
     svg: String,
     caption: String,
+    /// The chart's data as JSON for the interactive chart, safe inside `<script>`.
+    data: String,
+}
+
+/// uPlot (MIT licence, `assets/uplot/`): the small charting library the interactive charts
+/// are drawn with, inlined so that the page needs nothing but itself.
+const UPLOT_JS: &str = include_str!("../../assets/uplot/uPlot.iife.min.js");
+const UPLOT_CSS: &str = include_str!("../../assets/uplot/uPlot.min.css");
+/// The page's own script: builds one uPlot chart per figure from its JSON.
+const REPORT_JS: &str = include_str!("../../templates/report.js");
+
+/// One interactive chart's data: the union of the series' times (hours), and per series its
+/// values at those times (`null` where it has none).
+#[derive(serde::Serialize)]
+struct ChartData<'a> {
+    y_label: &'a str,
+    stacked: bool,
+    x: Vec<f64>,
+    series: Vec<SeriesData<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct SeriesData<'a> {
+    name: &'a str,
+    /// `#rrggbb`, the series' colour in the SVG and PNG.
+    color: String,
+    dash: bool,
+    values: Vec<Option<f64>>,
+    /// Stacked charts: the top edge of the series' band (its value plus those below it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stacked: Option<Vec<f64>>,
+}
+
+/// The JSON of a figure's interactive chart. Stacked bands are listed top band first, as in
+/// the SVG's legend, so that uPlot paints each lower band over the one above it.
+fn chart_json(f: &Figure) -> String {
+    let mut x: Vec<f64> = f
+        .series
+        .iter()
+        .flat_map(|(s, _)| s.points.iter().map(|p| p.0))
+        .filter(|v| v.is_finite())
+        .collect();
+    x.sort_by(f64::total_cmp);
+    x.dedup();
+    let stacked = f.kind == ChartKind::StackedArea;
+    let mut base = vec![0.0; x.len()];
+    let mut series: Vec<SeriesData> = f
+        .series
+        .iter()
+        .enumerate()
+        .map(|(i, (s, style))| {
+            let mut values = vec![None; x.len()];
+            for &(px, py) in &s.points {
+                if let Ok(j) = x.binary_search_by(|v| v.total_cmp(&px))
+                    && py.is_finite()
+                {
+                    values[j] = Some(py);
+                }
+            }
+            let top = stacked.then(|| {
+                for (b, v) in base.iter_mut().zip(&values) {
+                    *b += v.unwrap_or(0.0);
+                }
+                base.clone()
+            });
+            SeriesData {
+                name: &s.name,
+                color: palette_css(style.color.unwrap_or(i)),
+                dash: style.dashed && !stacked,
+                values,
+                stacked: top,
+            }
+        })
+        .collect();
+    if stacked {
+        series.reverse();
+    }
+    let json = serde_json::to_string(&ChartData {
+        y_label: &f.y_label,
+        stacked,
+        x,
+        series,
+    })
+    .unwrap_or_else(|_| "null".into());
+    // Inside <script>, `</` could end the element early.
+    json.replace("</", "<\\/")
 }
 
 impl<'a> ReportPage<'a> {
@@ -311,6 +403,9 @@ impl<'a> ReportPage<'a> {
             quota_empty: d.quota.is_empty(),
             quotas: quota_rows(d, scn),
             charts,
+            uplot_js: UPLOT_JS,
+            uplot_css: UPLOT_CSS,
+            report_js: REPORT_JS,
             files: files(figs),
         }
     }
@@ -710,6 +805,57 @@ mod tests {
         assert_eq!(fmt_count(2.5), "2.5");
         assert_eq!(fmt_dec1(3195.94), "3,195.9");
         assert_eq!(fmt_dec1(-0.01), "0.0");
+    }
+
+    #[test]
+    fn chart_json_aligns_series_and_stacks_top_first() {
+        use crate::report::charts::{Series, SeriesStyle};
+        let s = |name: &str, points: Vec<(f64, f64)>, color| {
+            (
+                Series {
+                    name: name.into(),
+                    points,
+                },
+                SeriesStyle {
+                    color: Some(color),
+                    dashed: false,
+                },
+            )
+        };
+        let mut f = Figure {
+            stem: "x",
+            title: "t".into(),
+            caption: "c".into(),
+            y_label: "y </script>".into(),
+            kind: ChartKind::Lines,
+            series: vec![
+                s("a", vec![(0.0, 1.0), (1.0, 2.0)], 0),
+                s("b", vec![(1.0, 5.0), (2.0, 6.0)], 1),
+            ],
+        };
+        let v: serde_json::Value = serde_json::from_str(&chart_json(&f)).unwrap();
+        assert_eq!(v["x"], serde_json::json!([0.0, 1.0, 2.0]));
+        assert_eq!(
+            v["series"][0]["values"],
+            serde_json::json!([1.0, 2.0, null])
+        );
+        assert_eq!(v["series"][1]["color"], "#ff7f0e");
+        assert!(
+            !chart_json(&f).contains("</"),
+            "`</` escaped inside <script>"
+        );
+        f.kind = ChartKind::StackedArea;
+        let v: serde_json::Value = serde_json::from_str(&chart_json(&f)).unwrap();
+        // Top band first; its top edge is the sum, a missing value counting 0.
+        assert_eq!(v["series"][0]["name"], "b");
+        assert_eq!(
+            v["series"][0]["stacked"],
+            serde_json::json!([1.0, 7.0, 6.0])
+        );
+        assert_eq!(
+            v["series"][1]["stacked"],
+            serde_json::json!([1.0, 2.0, 0.0])
+        );
     }
 
     #[test]
