@@ -344,3 +344,150 @@ fn charts_and_report_html() {
     }
     assert_eq!(compared, 2 * charts.len() + 1);
 }
+
+/// Two strategies on the same small demand, two replications each.
+const COMPARE_SCN: &str = r#"
+name = "cmp & co"
+seed = 3
+duration = "2d"
+instance_types = ["SA2.MEDIUM4"]
+[zones.ap-guangzhou-3]
+[[workloads]]
+name = "batch"
+arrival = { process = "poisson", rate_per_hour = 4 }
+lifetime = { dist = "exponential", mean = "3h" }
+types = { "SA2.MEDIUM4" = 1 }
+zones = { ap-guangzhou-3 = 1 }
+[compare]
+replications = 2
+[[compare.strategies]]
+name = "postpaid"
+charge_type = "POSTPAID_BY_HOUR"
+[[compare.strategies]]
+name = "spot-fallback"
+charge_type = "SPOTPAID"
+fallback = "POSTPAID_BY_HOUR"
+"#;
+
+fn fleetsim(args: &[&str]) {
+    let res = Command::new(env!("CARGO_BIN_EXE_fleetsim"))
+        .args(args)
+        .output()
+        .expect("cannot start fleetsim");
+    assert!(
+        res.status.success(),
+        "fleetsim {args:?}: {}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+}
+
+/// A self-contained page: no reference leaves the folder, no script is loaded.
+fn assert_self_contained(html: &str) {
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.trim_end().ends_with("</html>"));
+    for r in references(html) {
+        let lower = r.to_ascii_lowercase();
+        assert!(
+            !(lower.starts_with("http:") || lower.starts_with("https:") || lower.starts_with("//")),
+            "report.html fetches {r}"
+        );
+    }
+    for tag in [
+        "<script src",
+        "<link",
+        "<iframe",
+        "@import",
+        "fetch(",
+        "XMLHttpRequest",
+    ] {
+        assert!(!html.contains(tag), "report.html has {tag}");
+    }
+}
+
+/// `compare` and `sweep` write a report.html of their own: the findings name the cheapest
+/// strategy that compare_summary.csv holds, the ranking and break-even tables are there, and
+/// a sweep has one chart per metric.
+#[test]
+fn compare_and_sweep_report_html() {
+    let base = TestDir::new("study");
+    let scn = base.0.join("cmp.toml");
+    std::fs::write(&scn, COMPARE_SCN).unwrap();
+    let out = base.0.join("compare");
+    fleetsim(&[
+        "compare",
+        scn.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let html = std::fs::read_to_string(out.join("report.html")).expect("compare report.html");
+    assert_self_contained(&html);
+    assert!(html.contains("<h1>cmp &amp; co "), "escaped name");
+    // The cheapest strategy by compare_summary.csv's cost_mean.
+    let summary = std::fs::read_to_string(out.join("compare_summary.csv")).unwrap();
+    let cheapest = summary
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[2].parse::<f64>().unwrap(), f[0].to_string())
+        })
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .unwrap()
+        .1;
+    assert!(
+        html.contains(&format!(
+            "<li data-finding=\"cheapest\">{cheapest} is the cheapest strategy"
+        )),
+        "cheapest {cheapest} not found"
+    );
+    for needle in [
+        "<section id=\"ranking\">",
+        "<section id=\"paired\">",
+        "<section id=\"breakeven\">",
+        "<td>SA2.MEDIUM4</td>",
+        "<td>postpaid</td>",
+        "<td>spot-fallback</td>",
+    ] {
+        assert!(html.contains(needle), "compare report.html has no {needle}");
+    }
+    assert_eq!(
+        html.matches("<script type=\"application/json\">").count(),
+        2
+    );
+
+    let sweep = base.0.join("sweep");
+    fleetsim(&[
+        "sweep",
+        scn.to_str().unwrap(),
+        "--set",
+        "workloads.0.arrival.rate_per_hour=2,8",
+        "-r",
+        "2",
+        "--out",
+        sweep.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let html = std::fs::read_to_string(sweep.join("report.html")).expect("sweep report.html");
+    assert_self_contained(&html);
+    assert!(html.contains("<li data-finding=\"cost\">"), "cost finding");
+    assert!(html.contains("workloads.0.arrival.rate_per_hour=8"));
+    // One chart per metric of sweep_summary.csv.
+    let metrics: std::collections::BTreeSet<String> =
+        std::fs::read_to_string(sweep.join("sweep_summary.csv"))
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(2).unwrap().to_string())
+            .collect();
+    assert_eq!(
+        html.matches("<script type=\"application/json\">").count(),
+        metrics.len()
+    );
+    for m in &metrics {
+        assert!(
+            html.contains(&format!("<figure id=\"sweep_{m}\" data-chart>")),
+            "{m}"
+        );
+    }
+}

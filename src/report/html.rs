@@ -674,6 +674,167 @@ fn files(figs: &Figures) -> Vec<(String, &'static str)> {
     files
 }
 
+/// The view model of the `report.html` of a `compare` or a `sweep`: what many runs found, the
+/// tables and one interactive chart per metric, each point a strategy or a grid point with
+/// its mean and 95% interval. Built by `compare` and `sweep` from their typed results.
+#[derive(Template)]
+#[template(path = "study.html", config = "templates/askama.toml")]
+pub struct StudyPage {
+    /// `compare` or `sweep`.
+    pub kind: &'static str,
+    pub title: String,
+    /// One sentence under the title: the scenario file, seed, replications.
+    pub meta: String,
+    /// Key (for scripts and tests), sentence.
+    pub findings: Vec<(String, String)>,
+    pub tables: Vec<StudyTable>,
+    pub charts: Vec<StudyChart>,
+    /// The files of the folder: name, what it holds.
+    pub files: Vec<(String, String)>,
+    version: &'static str,
+    uplot_js: &'static str,
+    uplot_css: &'static str,
+    report_js: &'static str,
+}
+
+/// A table of a [`StudyPage`]: each cell already formatted.
+pub struct StudyTable {
+    /// The section's `id` (for links).
+    pub id: &'static str,
+    pub title: String,
+    /// Column name and whether it holds numbers (right-aligned).
+    pub head: Vec<(String, bool)>,
+    pub rows: Vec<Vec<String>>,
+    pub note: String,
+}
+
+/// A point of a [`StudyChart`]: its label, the mean and the 95% interval (`None` where it
+/// cannot be estimated).
+pub type StudyPoint = (String, f64, Option<(f64, f64)>);
+
+/// One metric across strategies or grid points: `(label, mean, ci_low, ci_high)` per point;
+/// the interval is `None` where it cannot be estimated (one replication).
+pub struct StudyChart {
+    pub id: String,
+    pub title: String,
+    pub caption: String,
+    data: String,
+}
+
+impl StudyChart {
+    /// A chart of `points` (label, mean, interval) with `y_label` on its value axis; `joined`
+    /// draws lines between neighbouring points (a grid axis), else points only (strategies).
+    pub fn new(
+        id: String,
+        title: String,
+        caption: String,
+        y_label: &str,
+        points: &[StudyPoint],
+        joined: bool,
+    ) -> Self {
+        #[derive(serde::Serialize)]
+        struct Data<'a> {
+            y_label: &'a str,
+            stacked: bool,
+            unjoined: bool,
+            labels: Vec<&'a str>,
+            x: Vec<f64>,
+            series: Vec<SeriesData<'a>>,
+        }
+        let finite = |v: f64| v.is_finite().then_some(v);
+        let line =
+            |name: &'static str, color: usize, dash: bool, values: Vec<Option<f64>>| SeriesData {
+                name,
+                color: palette_css(color),
+                dash,
+                values,
+                stacked: None,
+            };
+        let data = Data {
+            y_label,
+            stacked: false,
+            unjoined: !joined,
+            labels: points.iter().map(|p| p.0.as_str()).collect(),
+            x: (0..points.len()).map(|i| i as f64).collect(),
+            series: vec![
+                line(
+                    "mean",
+                    0,
+                    false,
+                    points.iter().map(|p| finite(p.1)).collect(),
+                ),
+                line(
+                    "95% CI low",
+                    10,
+                    true,
+                    points
+                        .iter()
+                        .map(|p| p.2.and_then(|c| finite(c.0)))
+                        .collect(),
+                ),
+                line(
+                    "95% CI high",
+                    10,
+                    true,
+                    points
+                        .iter()
+                        .map(|p| p.2.and_then(|c| finite(c.1)))
+                        .collect(),
+                ),
+            ],
+        };
+        let json = serde_json::to_string(&data).unwrap_or_else(|_| "null".into());
+        StudyChart {
+            id,
+            title,
+            caption,
+            data: json.replace("</", "<\\/"),
+        }
+    }
+}
+
+impl StudyPage {
+    /// A page with the inlined scripts; fill the public fields.
+    pub fn new(kind: &'static str, title: String, meta: String) -> Self {
+        StudyPage {
+            kind,
+            title,
+            meta,
+            findings: Vec::new(),
+            tables: Vec::new(),
+            charts: Vec::new(),
+            files: Vec::new(),
+            version: env!("CARGO_PKG_VERSION"),
+            uplot_js: UPLOT_JS,
+            uplot_css: UPLOT_CSS,
+            report_js: REPORT_JS,
+        }
+    }
+
+    /// Writes the page as `report.html` into `dir`.
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        let mut html = self.render().context("cannot render report.html")?;
+        html.push('\n');
+        let path = dir.join(REPORT_FILE);
+        std::fs::write(&path, html).with_context(|| format!("cannot write {}", path.display()))
+    }
+}
+
+/// Money or another figure for a study table: two decimals, thousands separators.
+pub fn fmt_figure(v: f64) -> String {
+    fmt_money(v)
+}
+
+/// A 95% interval as `low – high`, or `n/a` without one.
+pub fn fmt_interval(ci: Option<(f64, f64)>) -> String {
+    match ci {
+        Some((lo, hi)) if lo.is_finite() && hi.is_finite() => {
+            format!("{} – {}", fmt_money(lo), fmt_money(hi))
+        }
+        _ => "n/a".into(),
+    }
+}
+
 /// `postpaid`, `prepaid` and `spot` for the charge types, for narrow table headers.
 fn short_charge(c: &str) -> &str {
     match c {
