@@ -524,7 +524,10 @@ fn write_report(dir: &Path, plan: &SweepPlan, rows: &[SweepRow], axes: &str) -> 
             continue;
         };
         let text = if plan.points() < 2 || es[lo].mean == es[hi].mean {
-            format!("Mean {what}: {} at every grid point.", fmt_figure(es[lo].mean))
+            format!(
+                "Mean {what}: {} at every grid point.",
+                fmt_figure(es[lo].mean)
+            )
         } else {
             format!(
                 "Mean {what}: from {} at {} to {} at {}.",

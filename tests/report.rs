@@ -65,6 +65,7 @@ const CHARTS: [(&str, &str); 5] = [
 /// Drawn only when the run folder has `costs.csv`.
 const COST_CHART: (&str, &str) = ("cost_by_charge_type", "Cumulative cost (CNY)");
 const HOURLY_COST_CHART: (&str, &str) = ("cost_per_hour", "Cost per hour (CNY)");
+const ACCRUED_COST_CHART: (&str, &str) = ("cost_accrued_per_hour", "Cost per hour (CNY)");
 
 const PNG_MAGIC: [u8; 8] = [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -197,7 +198,9 @@ fn charts_and_report_html() {
     let mut charts: Vec<(&str, &str)> = CHARTS.to_vec();
     if has_costs {
         charts.push(HOURLY_COST_CHART);
+        charts.push(ACCRUED_COST_CHART);
         charts.push(COST_CHART);
+        check_accrued_sums(&out, &summary);
     } else {
         assert!(
             !out.join("cost_by_charge_type.svg").exists(),
@@ -343,6 +346,47 @@ fn charts_and_report_html() {
         }
     }
     assert_eq!(compared, 2 * charts.len() + 1);
+}
+
+/// The sum of a cost file's `cost` column, and of its rows starting at or after `from_s`.
+fn cost_sums(path: &Path, from_s: f64) -> (f64, f64) {
+    let text = std::fs::read_to_string(path).expect("cost file");
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("hour_start_s,zone,charge_type,cost"));
+    let (mut all, mut after) = (0.0, 0.0);
+    for l in lines {
+        let f: Vec<&str> = l.split(',').collect();
+        let v: f64 = f[3].parse().unwrap();
+        all += v;
+        if f[0].parse::<f64>().unwrap() >= from_s {
+            after += v;
+        }
+    }
+    (all, after)
+}
+
+/// costs_accrued.csv adds up to the run's cost_total, as costs.csv does, and its rows after the
+/// run hold what summary.json computes on its own as prepaid bought beyond the horizon.
+fn check_accrued_sums(out: &Path, summary: &Value) {
+    let total = summary["cost_total"].as_f64().unwrap();
+    let unused = summary["cost_prepaid_unused"].as_f64().unwrap();
+    let end = summary["duration_s"].as_f64().unwrap();
+    let (cash, cash_after) = cost_sums(&out.join("costs.csv"), end);
+    let (accrued, beyond) = cost_sums(&out.join("costs_accrued.csv"), end);
+    assert!((cash - total).abs() < 1e-4, "costs.csv {cash} vs {total}");
+    assert_eq!(cash_after, 0.0, "costs.csv has no row after the run");
+    assert!(
+        (accrued - total).abs() < 1e-4,
+        "costs_accrued.csv {accrued} vs {total}"
+    );
+    assert!(
+        unused > 0.0,
+        "the scenario should leave prepaid time beyond the run"
+    );
+    assert!(
+        (beyond - unused).abs() < 1e-4,
+        "beyond {beyond} vs {unused}"
+    );
 }
 
 /// Two strategies on the same small demand, two replications each.

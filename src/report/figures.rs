@@ -156,6 +156,10 @@ pub struct RunData {
     pub api_by_action: BTreeMap<String, ApiTally>,
     /// `None` when the run folder has no `costs.csv`.
     pub costs: Option<Costs>,
+    /// `costs_accrued.csv` (each prepaid payment spread over the time it buys), `None` when
+    /// the run folder has none. Its rows at the end of the run hold the prepaid time bought
+    /// beyond it.
+    pub costs_accrued: Option<Costs>,
 }
 
 impl RunData {
@@ -254,6 +258,22 @@ impl RunData {
             },
         )?;
         d.costs = has_costs.then_some(costs);
+        let mut accrued = Costs::default();
+        let has_accrued = read_csv(
+            &dir.join("costs_accrued.csv"),
+            &["hour_start_s", "zone", "charge_type", "cost"],
+            |r| {
+                let t = time_ms(r[0])?;
+                let c = number(r[3])?;
+                *entry(&mut accrued.by_hour, r[2], t) += c;
+                *accrued
+                    .by_zone
+                    .entry((r[1].to_string(), r[2].to_string()))
+                    .or_default() += c;
+                Ok(())
+            },
+        )?;
+        d.costs_accrued = has_accrued.then_some(accrued);
         Ok(d)
     }
 
@@ -445,6 +465,9 @@ fn charts(d: &RunData, summary: &Summary, scn: &Scenario) -> Vec<Chart> {
     ];
     if let Some(c) = &d.costs {
         out.push(cost_chart(c, summary.duration_s, &summary.currency, false));
+        if let Some(a) = &d.costs_accrued {
+            out.push(accrued_chart(a, summary.duration_s, &summary.currency));
+        }
         out.push(cost_chart(c, summary.duration_s, &summary.currency, true));
     }
     out
@@ -811,6 +834,49 @@ fn cost_chart(c: &Costs, duration_s: f64, currency: &str, cumulative: bool) -> C
             ),
         }
     }
+}
+
+/// Accrued cost by charge type per bucket (`cost_accrued_per_hour`, or `_per_day` for runs
+/// longer than 72 hours), stacked: each prepaid payment spread over the time it buys. The
+/// rows after the run (prepaid time beyond it) are left out and named in the caption.
+fn accrued_chart(a: &Costs, duration_s: f64, currency: &str) -> Chart {
+    let end = (duration_s * 1000.0).round() as Ms;
+    let mut within = Costs::default();
+    let mut beyond = 0.0;
+    for (ch, hours) in &a.by_hour {
+        let mut m = BTreeMap::new();
+        for (&t, &v) in hours {
+            if t >= end {
+                beyond += v;
+            } else {
+                m.insert(t, v);
+            }
+        }
+        within.by_hour.insert(ch.clone(), m);
+    }
+    let mut chart = cost_chart(&within, duration_s, currency, false);
+    chart.series.retain(|s| s.0.name != "total");
+    let per_day = chart.stem == "cost_per_day";
+    let unit = if per_day { "day" } else { "hour" };
+    chart.stem = if per_day {
+        "cost_accrued_per_day"
+    } else {
+        "cost_accrued_per_hour"
+    };
+    chart.what = if per_day {
+        "cost per day by charge type (accrued)"
+    } else {
+        "cost per hour by charge type (accrued)"
+    };
+    chart.kind = ChartKind::StackedArea;
+    chart.caption = format!(
+        "Accrued: each prepaid payment spread evenly over the time it buys (a refund taken off \
+         the time it gives back), per charge type, stacked (the top edge is the total), per \
+         {unit}, in {currency} (costs_accrued.csv). Prepaid time bought beyond the end of the \
+         run, {beyond:.2} {currency}, is not drawn; with it the accrued costs add up to the \
+         cash costs."
+    );
+    chart
 }
 
 #[cfg(test)]

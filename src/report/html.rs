@@ -667,6 +667,12 @@ fn files(figs: &Figures) -> Vec<(String, &'static str)> {
     if figs.data.costs.is_some() {
         files.push(("costs.csv".into(), "cost per hour, zone and charge type"));
     }
+    if figs.data.costs_accrued.is_some() {
+        files.push((
+            "costs_accrued.csv".into(),
+            "the same, each prepaid payment spread over the time it buys",
+        ));
+    }
     for f in &figs.figures {
         files.push((format!("{}.svg", f.stem), "chart (vector)"));
         files.push((format!("{}.png", f.stem), "chart (1000×600 image)"));
