@@ -16,6 +16,7 @@ use crate::engine::RngStreams;
 use crate::report::charts;
 use crate::report::output::Staging;
 use crate::report::summary::Summary;
+use crate::report::table::{self, Fixed, Table};
 use crate::run::build_world;
 use crate::scenario::Scenario;
 use crate::stats::{Estimate, estimate, percentile};
@@ -63,7 +64,7 @@ fn apply_to_traces(s: &mut Scenario, st: &Strategy) {
 }
 
 /// One run's figures in `compare.csv`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct CompareRow {
     pub strategy: String,
     pub replication: u32,
@@ -254,7 +255,7 @@ pub fn compare(scn: &Scenario, opts: CompareOptions) -> Result<CompareResult> {
             }
         })
         .collect();
-    write_rows(&staging.path("compare.csv"), &rows)?;
+    table::write(staging.path("compare.csv").as_path(), rows.iter().cloned())?;
     write_estimates(&staging.path("compare_summary.csv"), &estimates)?;
     write_breakeven(&staging.path("breakeven.csv"), scn)?;
     let bars: Vec<(String, f64, f64, f64)> = estimates
@@ -288,51 +289,60 @@ pub fn compare(scn: &Scenario, opts: CompareOptions) -> Result<CompareResult> {
     })
 }
 
-fn write_rows(path: &Path, rows: &[CompareRow]) -> Result<()> {
-    let mut w = csv::Writer::from_path(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    for r in rows {
-        w.serialize(r)?;
+/// A row of `compare_summary.csv`: one strategy's estimates. Costs have 6 decimals, mean counts
+/// 3; with one replication no spread can be estimated, and sd and the intervals are empty.
+#[derive(Serialize)]
+struct SummaryRow<'a> {
+    strategy: &'a str,
+    replications: usize,
+    cost_mean: Fixed<6>,
+    cost_sd: Option<Fixed<6>>,
+    cost_ci_low: Option<Fixed<6>>,
+    cost_ci_high: Option<Fixed<6>>,
+    diff_to_first_mean: Fixed<6>,
+    diff_to_first_ci_low: Option<Fixed<6>>,
+    diff_to_first_ci_high: Option<Fixed<6>>,
+    spot_reclaims_mean: Fixed<3>,
+    requests_refused_mean: Fixed<3>,
+    api_calls_throttled_mean: Fixed<3>,
+}
+
+impl<'a> SummaryRow<'a> {
+    fn of(e: &'a StrategyEstimate) -> Self {
+        let spread = |of: &Estimate, x: f64| (of.n >= 2).then_some(Fixed(x));
+        SummaryRow {
+            strategy: &e.strategy,
+            replications: e.cost.n,
+            cost_mean: Fixed(e.cost.mean),
+            cost_sd: spread(&e.cost, e.cost.sd),
+            cost_ci_low: spread(&e.cost, e.cost.ci_low),
+            cost_ci_high: spread(&e.cost, e.cost.ci_high),
+            diff_to_first_mean: Fixed(e.diff_to_first.mean),
+            diff_to_first_ci_low: spread(&e.diff_to_first, e.diff_to_first.ci_low),
+            diff_to_first_ci_high: spread(&e.diff_to_first, e.diff_to_first.ci_high),
+            spot_reclaims_mean: Fixed(e.spot_reclaims),
+            requests_refused_mean: Fixed(e.requests_refused),
+            api_calls_throttled_mean: Fixed(e.api_calls_throttled),
+        }
     }
-    w.flush()?;
-    Ok(())
 }
 
 fn write_estimates(path: &Path, es: &[StrategyEstimate]) -> Result<()> {
-    let mut out = String::from(
-        "strategy,replications,cost_mean,cost_sd,cost_ci_low,cost_ci_high,diff_to_first_mean,diff_to_first_ci_low,diff_to_first_ci_high,spot_reclaims_mean,requests_refused_mean,api_calls_throttled_mean\n",
-    );
-    // With one replication no spread can be estimated: sd and the interval are empty cells.
-    let spread = |e: &Estimate, x: f64| {
-        if e.n < 2 {
-            String::new()
-        } else {
-            format!("{x:.6}")
-        }
+    let example = StrategyEstimate {
+        strategy: String::new(),
+        cost: estimate(&[]),
+        diff_to_first: estimate(&[]),
+        spot_reclaims: 0.0,
+        requests_refused: 0.0,
+        api_calls_throttled: 0.0,
     };
-    for e in es {
-        let _ = writeln!(
-            out,
-            "{},{},{:.6},{},{},{},{:.6},{},{},{:.3},{:.3},{:.3}",
-            e.strategy,
-            e.cost.n,
-            e.cost.mean,
-            spread(&e.cost, e.cost.sd),
-            spread(&e.cost, e.cost.ci_low),
-            spread(&e.cost, e.cost.ci_high),
-            e.diff_to_first.mean,
-            spread(&e.diff_to_first, e.diff_to_first.ci_low),
-            spread(&e.diff_to_first, e.diff_to_first.ci_high),
-            e.spot_reclaims,
-            e.requests_refused,
-            e.api_calls_throttled
-        );
-    }
-    std::fs::write(path, out).with_context(|| format!("cannot write {}", path.display()))
+    let mut t = Table::create_like(path, &SummaryRow::of(&example))?;
+    t.rows(es.iter().map(SummaryRow::of))?;
+    t.finish()
 }
 
 /// One row of the break-even table.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct BreakEven {
     pub instance_type: String,
     pub postpaid_hourly: f64,
@@ -400,13 +410,7 @@ pub fn breakeven(scn: &Scenario) -> Vec<BreakEven> {
 }
 
 fn write_breakeven(path: &Path, scn: &Scenario) -> Result<()> {
-    let mut w = csv::Writer::from_path(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    for b in breakeven(scn) {
-        w.serialize(b)?;
-    }
-    w.flush()?;
-    Ok(())
+    table::write(path, breakeven(scn))
 }
 
 /// The closing table of `compare`.

@@ -132,7 +132,7 @@ pub fn build_world_with<O: Observer>(
     world.set_scripts(scn.scripts.clone(), &streams);
     for spec in &scn.traces {
         match crate::workload::trace::TraceReplay::open(spec.clone(), &streams) {
-            Ok(t) => world.traces.push(t),
+            Ok(t) => world.add_trace(t),
             // The file was readable when the scenario was loaded; the run reports it.
             Err(e) => {
                 world.error.get_or_insert(e);
@@ -386,8 +386,12 @@ pub fn summarize(scn: &Scenario, seed: u64, world: &World, events: u64, wall: f6
         instances_terminated: rec.released,
         instances_launch_failed: rec.launch_failed,
         instances_alive_at_end: world.cloud.fleet().len() as u64,
-        requests_refused: world.workloads.iter().map(|w| w.refused).sum::<u64>()
-            + world.traces.iter().map(|t| t.refused).sum::<u64>(),
+        requests_refused: world
+            .workloads
+            .iter()
+            .map(|w| w.workload.refused)
+            .sum::<u64>()
+            + world.traces.iter().map(|t| t.replay.refused).sum::<u64>(),
         api_calls_total: rec.api_calls,
         api_give_ups: rec.give_ups,
         spot_reclaims: rec.spot_reclaims,

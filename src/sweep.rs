@@ -17,6 +17,7 @@ use crate::engine::RngStreams;
 use crate::report::charts;
 use crate::report::output::Staging;
 use crate::report::summary::Summary;
+use crate::report::table::{Shown, Table};
 use crate::run::{RunOptions, run};
 use crate::scenario::overrides;
 use crate::scenario::{parse_scenario, parse_scenario_in};
@@ -335,26 +336,30 @@ struct Manifest {
     jobs: Vec<usize>,
 }
 
-fn header(plan: &SweepPlan) -> String {
-    let mut h = String::from("point");
-    for (path, _) in &plan.axes {
-        h.push(',');
-        h.push_str(&csv_field(path));
-    }
-    h.push_str(",replication,seed");
-    for m in METRICS {
-        h.push(',');
-        h.push_str(m);
-    }
-    h
+/// The files of a sweep folder holding rows (per run, or per grid point and metric).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum SweepFile {
+    /// `sweep.csv`: one row per run.
+    Runs,
+    /// `sweep_summary.csv`: one row per grid point and metric.
+    Summary,
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
+/// The columns of a sweep file, in one place for writing and reading back: the grid point,
+/// one column per axis (named by its path), then the file's own.
+fn columns(plan: &SweepPlan, file: SweepFile) -> Vec<String> {
+    let mut c = vec!["point".to_string()];
+    c.extend(plan.axes.iter().map(|(path, _)| path.clone()));
+    match file {
+        SweepFile::Runs => {
+            c.extend(["replication", "seed"].map(String::from));
+            c.extend(METRICS.iter().map(|m| m.to_string()));
+        }
+        SweepFile::Summary => {
+            c.extend(["metric", "n", "mean", "sd", "ci_low", "ci_high"].map(String::from));
+        }
     }
+    c
 }
 
 /// Writes rows in job order; numbers in Rust's shortest round-trip form, so reading them back
@@ -362,30 +367,21 @@ fn csv_field(s: &str) -> String {
 fn write_rows(path: &Path, plan: &SweepPlan, rows: &[SweepRow]) -> Result<()> {
     let mut sorted: Vec<&SweepRow> = rows.iter().collect();
     sorted.sort_by_key(|r| r.job);
-    let mut out = header(plan);
-    out.push('\n');
+    let mut t = Table::with_columns(path, &columns(plan, SweepFile::Runs))?;
     for r in sorted {
-        let _ = write!(out, "{}", r.point);
-        for (_, v) in plan.point(r.point) {
-            let _ = write!(out, ",{}", csv_field(&v));
-        }
-        let _ = write!(out, ",{},{}", r.replication, r.seed);
-        for v in &r.values {
-            let _ = write!(out, ",{v}");
-        }
-        out.push('\n');
+        let settings: Vec<String> = plan.point(r.point).into_iter().map(|(_, v)| v).collect();
+        let values: Vec<Shown<f64>> = r.values.iter().copied().map(Shown).collect();
+        t.row(&(r.point, settings, r.replication, r.seed, values))?;
     }
-    std::fs::write(path, out).with_context(|| format!("cannot write {}", path.display()))
+    t.finish()
 }
 
 /// `sweep_summary.csv` and the charts: per grid point and metric, mean, sd and 95% CI.
 fn write_summary(dir: &Path, plan: &SweepPlan, rows: &[SweepRow]) -> Result<()> {
-    let mut out = String::from("point");
-    for (path, _) in &plan.axes {
-        out.push(',');
-        out.push_str(&csv_field(path));
-    }
-    out.push_str(",metric,n,mean,sd,ci_low,ci_high\n");
+    let mut t = Table::with_columns(
+        &dir.join("sweep_summary.csv"),
+        &columns(plan, SweepFile::Summary),
+    )?;
     let mut bars = Vec::new();
     let mut alive_bars = Vec::new();
     for p in 0..plan.points() {
@@ -406,20 +402,18 @@ fn write_summary(dir: &Path, plan: &SweepPlan, rows: &[SweepRow]) -> Result<()> 
                 .map(|r| r.values[m])
                 .collect();
             let e = estimate(&xs);
-            let _ = write!(out, "{p}");
-            for (_, v) in &settings {
-                let _ = write!(out, ",{}", csv_field(v));
-            }
             // With one replication no spread can be estimated: sd and the interval are empty.
-            if e.n < 2 {
-                let _ = writeln!(out, ",{name},{},{},,,", e.n, e.mean);
-            } else {
-                let _ = writeln!(
-                    out,
-                    ",{name},{},{},{},{},{}",
-                    e.n, e.mean, e.sd, e.ci_low, e.ci_high
-                );
-            }
+            let spread = |x: f64| (e.n >= 2).then_some(Shown(x));
+            t.row(&(
+                p,
+                settings.iter().map(|(_, v)| v).collect::<Vec<_>>(),
+                name,
+                e.n,
+                Shown(e.mean),
+                spread(e.sd),
+                spread(e.ci_low),
+                spread(e.ci_high),
+            ))?;
             if *name == "cost_to_horizon" {
                 bars.push((label.clone(), e.mean, e.ci_low, e.ci_high));
             }
@@ -428,7 +422,7 @@ fn write_summary(dir: &Path, plan: &SweepPlan, rows: &[SweepRow]) -> Result<()> 
             }
         }
     }
-    std::fs::write(dir.join("sweep_summary.csv"), out).context("cannot write sweep_summary.csv")?;
+    t.finish()?;
     let axes = if plan.axes.is_empty() {
         "replications".to_string()
     } else {
@@ -621,16 +615,19 @@ fn read_rows(dir: &Path, plan: &SweepPlan) -> Result<Vec<SweepRow>> {
     let path = dir.join("sweep.csv");
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read {}", path.display()))?;
-    let mut lines = text.lines();
-    if lines.next() != Some(header(plan).as_str()) {
-        bail!("{}: its columns are not this sweep's", path.display());
-    }
     let mut r = csv::ReaderBuilder::new()
         .has_headers(false)
         .from_reader(text.as_bytes());
+    let mut head = csv::StringRecord::new();
+    let read = r
+        .read_record(&mut head)
+        .with_context(|| format!("{}: line 1", path.display()))?;
+    if !read || head.iter().ne(columns(plan, SweepFile::Runs)) {
+        bail!("{}: its columns are not this sweep's", path.display());
+    }
     let skip = 1 + plan.axes.len();
     let mut rows = Vec::new();
-    for (i, rec) in r.records().enumerate().skip(1) {
+    for (i, rec) in r.records().enumerate().map(|(i, rec)| (i + 1, rec)) {
         let rec = rec.with_context(|| format!("{}: line {}", path.display(), i + 1))?;
         let bad = || format!("{}: line {}: not a sweep row", path.display(), i + 1);
         let point: usize = rec.get(0).and_then(|s| s.parse().ok()).with_context(bad)?;

@@ -462,3 +462,57 @@ fn one_replication_shows_no_interval() {
     }
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// Strategy names are free text: a comma or a quote in one stays inside its cell, and every
+/// file that names strategies reads back, with the csv crate, as the names written.
+#[test]
+fn strategy_names_with_commas_and_quotes_stay_one_cell() {
+    let d = temp("quoted-names");
+    let file = d.join("cmp.toml");
+    let text = SCN
+        .replace(
+            "name = \"postpaid\"",
+            "name = 'postpaid, then \"more\" postpaid'",
+        )
+        .replace("name = \"spot-fallback\"", "name = 'spot,fallback'");
+    std::fs::write(&file, &text).unwrap();
+    let out = d.join("out");
+    let o = fleetsim(&[
+        "compare",
+        file.to_str().unwrap(),
+        "-r",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let want = [
+        "postpaid, then \"more\" postpaid",
+        "prepaid",
+        "spot,fallback",
+        "base-p50",
+    ];
+    let read = |name: &str| -> (csv::StringRecord, Vec<csv::StringRecord>) {
+        let mut r = csv::Reader::from_path(out.join(name)).expect(name);
+        let head = r.headers().expect("header").clone();
+        let rows: Vec<_> = r.records().map(|x| x.expect("a valid record")).collect();
+        for row in &rows {
+            assert_eq!(row.len(), head.len(), "{name}: {row:?}");
+        }
+        (head, rows)
+    };
+    let (head, rows) = read("compare_summary.csv");
+    assert_eq!(head.len(), 12, "{head:?}");
+    let names: Vec<&str> = rows.iter().map(|r| &r[0]).collect();
+    assert_eq!(names, want);
+    for r in &rows {
+        assert_eq!(&r[1], "2");
+        let mean: f64 = r[2].parse().expect("cost_mean is a number");
+        assert!(mean > 0.0, "{r:?}");
+    }
+    let (head, rows) = read("compare.csv");
+    assert_eq!(&head[0], "strategy");
+    let names: Vec<&str> = rows.iter().map(|r| &r[0]).step_by(2).collect();
+    assert_eq!(names, want);
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -537,6 +537,27 @@ fn request_limit_total_caps_all_actions_and_comes_before_validation() {
             Action::DescribeInstanceTypeConfigs => {
                 Request::DescribeInstanceTypeConfigs { zone: None }
             }
+            Action::InquiryPriceRunInstances => {
+                Request::InquiryPriceRunInstances(run(GZ3, MEDIUM, POST, 0))
+            }
+            Action::InquiryPriceRenewInstances => Request::InquiryPriceRenewInstances {
+                ids: vec![],
+                period_months: 1,
+            },
+            Action::InquiryPriceResetInstancesType => Request::InquiryPriceResetInstancesType {
+                ids: vec![],
+                itype: LARGE,
+            },
+            Action::InquiryPriceTerminateInstances => {
+                Request::InquiryPriceTerminateInstances { ids: vec![] }
+            }
+            Action::InquiryPriceModifyInstancesChargeType => {
+                Request::InquiryPriceModifyInstancesChargeType {
+                    ids: vec![],
+                    charge: PRE,
+                    period_months: 1,
+                }
+            }
         }
     };
     let mut passed = 0;

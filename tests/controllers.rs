@@ -190,7 +190,7 @@ quota_refresh = "5m"
         quota_calls > 100 && quota_calls <= 24 * 12 + 1,
         "{quota_calls}"
     );
-    assert_eq!(world.workloads[0].refused, 0);
+    assert_eq!(world.workloads[0].workload.refused, 0);
 }
 
 #[test]
@@ -297,7 +297,7 @@ fn zone_fallback_refuses_nothing_while_any_zone_has_room() {
     let mut last_asked = 0;
     for m in 1..=120 {
         sched.run_until(SimTime(m * MIN), &mut world).unwrap();
-        let w = &world.workloads[0];
+        let w = &world.workloads[0].workload;
         let alive = world.cloud.fleet().len() as u64;
         assert_eq!(alive, w.asked.min(13), "at {m} min");
         assert_eq!(w.refused, w.asked.saturating_sub(13), "at {m} min");
@@ -322,12 +322,15 @@ fn zone_fallback_refuses_nothing_while_any_zone_has_room() {
         .filter(|((a, _), _)| *a == Action::RunInstances)
         .map(|(_, n)| n)
         .sum();
-    assert!(run_calls <= 4 * world.workloads[0].requests, "{run_calls}");
+    assert!(
+        run_calls <= 4 * world.workloads[0].workload.requests,
+        "{run_calls}"
+    );
 
     // Without fallback the same demand is refused although other zones have room.
     let (_, mut world, mut sched) = built(&fallback_scenario(false));
     sched.run(&mut world).unwrap();
-    let w = &world.workloads[0];
+    let w = &world.workloads[0].workload;
     assert_eq!(w.asked, last_asked, "same demand");
     assert!(w.refused > last_asked - 13, "{} refused", w.refused);
 }
@@ -554,7 +557,7 @@ max = 30
     }
     assert!(seen.len() >= 3, "{seen:?}");
     assert!(
-        world.workloads[0].refused > 0,
+        world.workloads[0].workload.refused > 0,
         "the workload hit the shared quota"
     );
 }
@@ -836,7 +839,7 @@ fn random_failures_match_rate_times_instance_time() {
         "{got} failures, {expected:.1} expected"
     );
     // Every failure was replaced: created = asked + failures (no launch failures, no refusals).
-    let w = &world.workloads[0];
+    let w = &world.workloads[0].workload;
     assert_eq!(w.refused, 0);
     assert_eq!(world.rec.created, w.asked + p.failures);
 
@@ -847,7 +850,7 @@ fn random_failures_match_rate_times_instance_time() {
     // Without replacement, no extra instances.
     let (_, mut w3, mut s3) = built(&failures("rate_per_instance_per_day = 0.3", false));
     s3.run(&mut w3).unwrap();
-    assert_eq!(w3.rec.created, w3.workloads[0].asked);
+    assert_eq!(w3.rec.created, w3.workloads[0].workload.asked);
     assert!(w3.failure_processes()[0].failures > 1000);
 }
 

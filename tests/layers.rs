@@ -281,3 +281,37 @@ fn paths_are_read_from_code_only() {
     assert_eq!(module_of(Path::new("cloud/api/mod.rs")), "cloud");
     assert_eq!(module_of(Path::new("run.rs")), "run");
 }
+
+/// Inside `world`, the actors read on their own: an actor's file names only the world's event
+/// type, the actor interface (`actor`) and the behaviour the instance holders share
+/// (`holder`); never `World`, nor another actor's file. Only `world.rs` (the dispatcher) names
+/// them all.
+#[test]
+fn actors_do_not_reach_each_other_or_the_world() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/world");
+    let mut files = Vec::new();
+    rust_files(&dir, &mut files);
+    let allowed = ["Event", "actor", "holder"];
+    let mut actors = 0;
+    for f in &files {
+        let code = code_of(&std::fs::read_to_string(f).expect("readable source"));
+        let named = modules_named(&code, "super");
+        let bad: Vec<&String> = named
+            .iter()
+            .filter(|m| !allowed.contains(&m.as_str()))
+            .collect();
+        assert!(
+            bad.is_empty(),
+            "{}: names {bad:?} of the world; an actor uses only {allowed:?}",
+            f.display()
+        );
+        assert!(
+            !code.contains("World"),
+            "{}: an actor does not see the world",
+            f.display()
+        );
+        actors += 1;
+    }
+    // actor, holder and at least the seven actors.
+    assert!(actors >= 9, "the scan found {actors} files under src/world");
+}

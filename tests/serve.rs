@@ -1040,3 +1040,114 @@ fn polled_actions_answer_cvms_models() {
     );
     stop(s);
 }
+
+/// `charged` and `refunded` of one instance in the run folder's instances.csv.
+fn charged_refunded(out: &Path, id: &str) -> (String, String) {
+    let mut r = csv::Reader::from_path(out.join("instances.csv")).expect("instances.csv");
+    let h = r.headers().expect("header").clone();
+    let col = |name: &str| h.iter().position(|c| c == name).expect(name);
+    let (c, f) = (col("charged"), col("refunded"));
+    r.records()
+        .map(|rec| rec.expect("record"))
+        .find(|rec| &rec[0] == id)
+        .map(|rec| (rec[c].to_string(), rec[f].to_string()))
+        .unwrap_or_else(|| panic!("{id} not in instances.csv"))
+}
+
+#[test]
+fn price_inquiries_answer_cvms_models_and_the_bill_follows() {
+    let dir = fresh_dir("serve-inquiry");
+    let s = start(dir.as_ref(), "run", &["--clock", "manual"]);
+    // The embedded account's S5.LARGE8 (illustrative): 0.48 an hour postpaid (tiered),
+    // 0.48 × 511 = 245.28 a month prepaid before the S5 ladder.
+    let year = json!({"Placement": {"Zone": "ap-guangzhou-3"}, "InstanceType": "S5.LARGE8",
+                      "ImageId": "img-ignored", "InstanceChargeType": "PREPAID",
+                      "InstanceChargePrepaid": {"Period": 12}});
+    let q = call(&s, "InquiryPriceRunInstances", year.clone());
+    // 12 × 245.28 = 2,943.36; × 69% (S5, 1 year) = 2,030.9184 → 2,030.92.
+    assert_eq!(
+        q["Price"]["InstancePrice"],
+        json!({"OriginalPrice": 2943.36, "DiscountPrice": 2030.92, "Discount": 69.0}),
+        "{q}"
+    );
+    assert_eq!(
+        q["Price"]["BandwidthPrice"],
+        json!({"UnitPrice": 0.0, "UnitPriceDiscount": 0.0, "ChargeUnit": "HOUR",
+               "Discount": 100.0}),
+        "no public network: nothing"
+    );
+    // Postpaid: per hour, with the tiers from the 96th (50%) and 360th (34%) hour.
+    let q = call(
+        &s,
+        "InquiryPriceRunInstances",
+        json!({"Placement": {"Zone": "ap-guangzhou-3"}, "InstanceType": "S5.LARGE8",
+               "InstanceCount": 2,
+               "InternetAccessible": {"InternetChargeType": "TRAFFIC_POSTPAID_BY_HOUR",
+                                      "InternetMaxBandwidthOut": 10}}),
+    );
+    assert_eq!(
+        q["Price"]["InstancePrice"],
+        json!({"UnitPrice": 0.96, "UnitPriceDiscount": 0.96, "ChargeUnit": "HOUR",
+               "UnitPriceSecondStep": 0.96, "UnitPriceDiscountSecondStep": 0.48,
+               "UnitPriceThirdStep": 0.96, "UnitPriceDiscountThirdStep": 0.3264,
+               "Discount": 100.0}),
+        "{q}"
+    );
+    assert_eq!(q["Price"]["BandwidthPrice"]["ChargeUnit"], "GB", "{q}");
+    // What the inquiry's model does not have is refused, as CVM refuses it.
+    let mut dry = year.clone();
+    dry["DryRun"] = json!(true);
+    let e = call(&s, "InquiryPriceRunInstances", dry);
+    assert_eq!(error_code(&e), "UnknownParameter", "{e}");
+    let e = call(
+        &s,
+        "InquiryPriceRenewInstances",
+        json!({"InstanceIds": ["ins-00000001"]}),
+    );
+    assert_eq!(error_code(&e), "MissingParameter", "{e}");
+    // Buy the year, renew for 3 months, return it inside five days: each quote is the bill.
+    let r = call(&s, "RunInstances", year);
+    let id = r["InstanceIdSet"][0]
+        .as_str()
+        .expect("launched")
+        .to_string();
+    control(&s, "POST", "/fleetsim/advance", json!({"By": "5m"}));
+    let q = call(
+        &s,
+        "InquiryPriceRenewInstances",
+        json!({"InstanceIds": [id], "InstanceChargePrepaid": {"Period": 3}}),
+    );
+    // 3 × 245.28 = 735.84; × 78% (S5, 3–5 months) = 573.9552 → 573.96.
+    assert_eq!(
+        q["Price"]["InstancePrice"],
+        json!({"OriginalPrice": 735.84, "DiscountPrice": 573.96, "Discount": 78.0}),
+        "{q}"
+    );
+    let r = call(
+        &s,
+        "RenewInstances",
+        json!({"InstanceIds": [id], "InstanceChargePrepaid": {"Period": 3}}),
+    );
+    assert!(r.get("Error").is_none(), "{r}");
+    let q = call(
+        &s,
+        "InquiryPriceTerminateInstances",
+        json!({"InstanceIds": [id]}),
+    );
+    let set = q["InstanceRefundsSet"].as_array().expect("refunds");
+    assert_eq!(set.len(), 1, "{q}");
+    // The five-day full refund: everything paid, 2,030.92 + 573.96 = 2,604.88.
+    assert_eq!(set[0]["InstanceId"], id.as_str());
+    assert_eq!(set[0]["Refunds"], json!(2604.88), "{q}");
+    assert!(
+        set[0]["PriceDetail"].as_str().unwrap().contains("five-day"),
+        "{q}"
+    );
+    let r = call(&s, "TerminateInstances", json!({"InstanceIds": [id]}));
+    assert!(r.get("Error").is_none(), "{r}");
+    let out = stop(s);
+    assert_eq!(
+        charged_refunded(&out, &id),
+        ("2604.880000".to_string(), "2604.880000".to_string())
+    );
+}

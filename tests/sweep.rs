@@ -447,3 +447,66 @@ fn one_replication_shows_no_interval() {
     }
     let _ = std::fs::remove_dir_all(&base);
 }
+
+/// An axis path with quotes and a value with a comma and quotes stay one cell each: the files
+/// read back with the csv crate as written, and shards holding them merge into the same files
+/// as an unsharded sweep (merge reads `sweep.csv` back and checks its columns).
+#[test]
+fn quoted_paths_and_values_stay_one_cell() {
+    let base = dir("quoted");
+    let scn = base.join("q.toml");
+    let text = SCN
+        .replace("duration = \"20d\"", "duration = \"2d\"")
+        .replace(
+            "replications = 16",
+            "replications = 2\nset = { \"workloads.0.name\" = [\"web, \\\"blue\\\"\", \"batch\"], \
+         'prices.\"S5.MEDIUM4\".postpaid_hourly' = [0.5, 0.25] }",
+        );
+    std::fs::write(&scn, text).expect("write scenario");
+    let s = scn.to_str().expect("utf-8");
+    let all = base.join("all");
+    fleetsim(&["sweep", s, "-q", "--out", all.to_str().unwrap()]);
+    let mut shards = Vec::new();
+    for k in 1..=2 {
+        let d = base.join(format!("shard{k}"));
+        let shard = format!("{k}/2");
+        fleetsim(&[
+            "sweep",
+            s,
+            "-q",
+            "--shard",
+            &shard,
+            "--out",
+            d.to_str().unwrap(),
+        ]);
+        shards.push(d);
+    }
+    let merged = base.join("merged");
+    fleetsim(&[
+        "merge",
+        "-q",
+        "--out",
+        merged.to_str().unwrap(),
+        shards[0].to_str().unwrap(),
+        shards[1].to_str().unwrap(),
+    ]);
+    for f in ["sweep.csv", "sweep_summary.csv"] {
+        assert_eq!(read(&all.join(f)), read(&merged.join(f)), "{f}");
+        let mut r = csv::Reader::from_path(all.join(f)).expect(f);
+        let head = r.headers().expect("header").clone();
+        assert_eq!(
+            head.iter().take(3).collect::<Vec<_>>(),
+            [
+                "point",
+                "prices.\"S5.MEDIUM4\".postpaid_hourly",
+                "workloads.0.name"
+            ],
+            "{f}"
+        );
+        let rows: Vec<csv::StringRecord> = r.records().map(|x| x.expect("a record")).collect();
+        assert!(rows.iter().all(|x| x.len() == head.len()), "{f}");
+        assert!(rows[0][2].contains("web, \"blue\""), "{f}: {:?}", &rows[0]);
+        assert_eq!(&rows[0][1], "0.5", "{f}");
+    }
+    let _ = std::fs::remove_dir_all(&base);
+}

@@ -36,6 +36,10 @@ pub enum ErrorCode {
     LimitOperationQuota,
     /// The action does not apply to this instance (e.g. a renew flag on a postpaid one).
     InvalidInstanceNotSupported,
+    /// InquiryPriceTerminateInstances: the instance cannot be returned now (the account's
+    /// self-service returns of the year are used up; TerminateInstances would answer
+    /// `LimitExceeded.UserReturnQuota`, which the inquiry's documented codes do not have).
+    Unreturnable,
 }
 
 impl ErrorCode {
@@ -78,6 +82,7 @@ impl ErrorCode {
             E::UserReturnQuota => "LimitExceeded.UserReturnQuota",
             E::LimitOperationQuota => "UnsupportedOperation.UserLimitOperationExceedQuota",
             E::InvalidInstanceNotSupported => "InvalidInstance.NotSupported",
+            E::Unreturnable => "FailedOperation.Unreturnable",
         }
     }
 

@@ -72,7 +72,8 @@ impl RateLimits {
 
     /// Today's documented limits: per second, per action (40/s DescribeInstances and
     /// DescribeInstancesStatus, 20/s DescribeAccountQuota, DescribeZoneInstanceConfigInfos,
-    /// DescribeZones and DescribeRegions, 10/s for mutating calls and the rest).
+    /// DescribeZones and DescribeRegions, 10/s for mutating calls and the rest — the
+    /// InquiryPrice* actions among them: InquiryPriceRunInstances documents 10/s).
     pub fn per_second_current() -> Self {
         RateLimits {
             window: WindowKind::Fixed,

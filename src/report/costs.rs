@@ -4,18 +4,18 @@
 //! of `b`, and the partial hours at both ends directly. Summing per hour at the end gives each
 //! hour's cost exactly, and the hours add up to the total to the last unit.
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
+use serde::Serialize;
 
 use crate::cloud::billing::{Accrual, Piece};
 use crate::cloud::{Catalog, ChargeType, Money};
 use crate::engine::SimTime;
 use crate::engine::time::MS_PER_HOUR;
 
-use super::recorder::secs;
+use super::recorder::Secs;
+use super::table::{Shown, Table};
 
 /// Hourly settlement per zone and charge type.
 #[derive(Clone, Debug)]
@@ -116,12 +116,18 @@ impl CostLedger {
             .collect()
     }
 
-    /// Writes `costs.csv`: `hour_start_s, zone, charge_type, cost`, for each hour of the run
-    /// and each zone and charge type that ever cost anything.
+    /// Writes `costs.csv`: one [`CostRow`] for each hour of the run and each zone and charge
+    /// type that ever cost anything.
     pub fn write_csv(&self, path: &Path, cat: &Catalog, horizon: SimTime) -> Result<()> {
-        let f = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-        let mut w = BufWriter::new(f);
-        writeln!(w, "hour_start_s,zone,charge_type,cost")?;
+        let mut t = Table::create_like(
+            path,
+            &CostRow {
+                hour_start_s: Secs(SimTime(0)),
+                zone: "",
+                charge_type: ChargeType::PostpaidByHour,
+                cost: Shown(Money::ZERO),
+            },
+        )?;
         let last_hour = (horizon.ms().div_ceil(MS_PER_HOUR) as usize).max(1);
         let mut columns = Vec::new();
         for (z, zone) in cat.zones.iter().enumerate() {
@@ -137,18 +143,25 @@ impl CostLedger {
         }
         for h in 0..last_hour {
             for (zone, c, hourly) in &columns {
-                writeln!(
-                    w,
-                    "{},{},{},{}",
-                    secs(SimTime(h as u64 * MS_PER_HOUR)),
+                t.row(&CostRow {
+                    hour_start_s: Secs(SimTime(h as u64 * MS_PER_HOUR)),
                     zone,
-                    c,
-                    hourly[h]
-                )?;
+                    charge_type: *c,
+                    cost: Shown(hourly[h]),
+                })?;
             }
         }
-        w.flush().context("cannot write costs.csv")
+        t.finish()
     }
+}
+
+/// A row of `costs.csv`: the money settled in one hour, zone and charge type, net of refunds.
+#[derive(Serialize)]
+pub struct CostRow<'a> {
+    pub hour_start_s: Secs,
+    pub zone: &'a str,
+    pub charge_type: ChargeType,
+    pub cost: Shown<Money>,
 }
 
 #[cfg(test)]

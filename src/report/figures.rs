@@ -12,10 +12,12 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
+use crate::cloud::{Action, ChargeType, ErrorCode, InstanceState};
 use crate::engine::{SimDuration, format_duration};
 use crate::scenario::Scenario;
 
 use super::charts::{ChartKind, ChartSpec, Series, SeriesStyle, render_time_chart_styled};
+use super::recorder::OK_OUTCOME;
 use super::summary::Summary;
 
 /// Simulated milliseconds: the key of every time-indexed map (the files have ms precision).
@@ -32,23 +34,25 @@ pub const STEMS: [&str; 6] = [
     "cost_by_charge_type",
 ];
 
-/// The charge types of quota.csv that count instances, with their short names.
-const INSTANCE_QUOTAS: [(&str, &str); 2] =
-    [("POSTPAID_BY_HOUR", "postpaid"), ("PREPAID", "prepaid")];
-const SPOT: &str = "SPOTPAID";
-const THROTTLED: &str = "RequestLimitExceeded";
+/// The charge types whose quotas count instances, with their short names (the spot quota
+/// counts vCPUs).
+const INSTANCE_QUOTAS: [(ChargeType, &str); 2] = [
+    (ChargeType::PostpaidByHour, "postpaid"),
+    (ChargeType::Prepaid, "prepaid"),
+];
+const THROTTLED: ErrorCode = ErrorCode::RequestLimitExceeded;
 /// States bottom-up in the stacked chart: the useful fleet first, then transitions, then the
-/// states on the way out. States not listed follow in name order.
-const STATE_ORDER: [&str; 9] = [
-    "RUNNING",
-    "PENDING",
-    "STARTING",
-    "REBOOTING",
-    "STOPPING",
-    "STOPPED",
-    "SHUTDOWN",
-    "TERMINATING",
-    "LAUNCH_FAILED",
+/// states on the way out. Every state is listed (a test checks it).
+const STATE_ORDER: [InstanceState; InstanceState::COUNT] = [
+    InstanceState::Running,
+    InstanceState::Pending,
+    InstanceState::Starting,
+    InstanceState::Rebooting,
+    InstanceState::Stopping,
+    InstanceState::Stopped,
+    InstanceState::Shutdown,
+    InstanceState::Terminating,
+    InstanceState::LaunchFailed,
 ];
 /// Palette indices (see [`SeriesStyle::color`]).
 const RED: usize = 3;
@@ -130,8 +134,8 @@ pub struct ApiBucket {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Costs {
     /// Charge type → hour start → cost of that hour (all zones).
-    pub by_hour: BTreeMap<String, BTreeMap<Ms, f64>>,
-    /// (zone, charge type) → cost over the run.
+    pub by_hour: BTreeMap<ChargeType, BTreeMap<Ms, f64>>,
+    /// (zone, charge type as CVM names it) → cost over the run.
     pub by_zone: BTreeMap<(String, String), f64>,
 }
 
@@ -141,18 +145,18 @@ pub struct RunData {
     /// Every sample time (from `timeseries.csv` and `quota.csv`).
     pub times: BTreeSet<Ms>,
     /// State → time → instances (all zones and charge types).
-    pub instances_by_state: BTreeMap<String, BTreeMap<Ms, f64>>,
+    pub instances_by_state: BTreeMap<InstanceState, BTreeMap<Ms, f64>>,
     /// Zone → time → instances (any state).
     pub instances_by_zone: BTreeMap<String, BTreeMap<Ms, f64>>,
     /// Zone → time → vCPUs (any state).
     pub vcpus_by_zone: BTreeMap<String, BTreeMap<Ms, f64>>,
-    /// (zone, charge type) → quota use.
+    /// (zone, charge type as CVM names it) → quota use.
     pub quota: BTreeMap<(String, String), QuotaTrack>,
     /// Bucket start → calls.
     pub api_buckets: BTreeMap<Ms, ApiBucket>,
-    /// Outcome (`OK` or an error code) → calls.
+    /// Outcome (`OK` or an error code as CVM names it) → calls.
     pub api_by_outcome: BTreeMap<String, ApiTally>,
-    /// Action → calls.
+    /// Action (as CVM names it) → calls.
     pub api_by_action: BTreeMap<String, ApiTally>,
     /// `None` when the run folder has no `costs.csv`.
     pub costs: Option<Costs>,
@@ -164,7 +168,8 @@ pub struct RunData {
 
 impl RunData {
     /// Reads the CSV files of the run folder `dir`. `timeseries.csv`, `quota.csv` and
-    /// `api.csv` must exist; `costs.csv` may not.
+    /// `api.csv` must exist; `costs.csv` may not. States, charge types and actions are read
+    /// into their types: a name fleetsim does not know is an error naming file and line.
     pub fn load(dir: &Path) -> Result<Self> {
         let mut d = RunData::default();
         read_csv(
@@ -172,9 +177,10 @@ impl RunData {
             &["time_s", "zone", "state", "instances", "vcpus"],
             |r| {
                 let t = time_ms(r[0])?;
+                let state = named(r[2], "instance state", InstanceState::parse)?;
                 let (n, v) = (number(r[3])?, number(r[4])?);
                 d.times.insert(t);
-                *entry(&mut d.instances_by_state, r[2], t) += n;
+                *entry(&mut d.instances_by_state, &state, t) += n;
                 *entry(&mut d.instances_by_zone, r[1], t) += n;
                 *entry(&mut d.vcpus_by_zone, r[1], t) += v;
                 Ok(())
@@ -193,9 +199,10 @@ impl RunData {
                 } else {
                     Some(number(r[5])?)
                 };
+                let charge = charge_type(r[2])?;
                 let track = d
                     .quota
-                    .entry((r[1].to_string(), r[2].to_string()))
+                    .entry((r[1].to_string(), charge.as_str().to_string()))
                     .or_default();
                 track.unit = r[3].to_string();
                 track.points.push((t, number(r[4])?, total));
@@ -216,21 +223,27 @@ impl RunData {
             ],
             |r| {
                 let t = time_ms(r[0])?;
+                let action = named(r[1], "action", Action::parse)?;
+                let outcome = r[2].trim();
+                let ok = outcome == OK_OUTCOME;
                 let calls = count(r[3])?;
                 let tally = ApiTally {
                     calls,
-                    errors: if r[2] == "OK" { 0 } else { calls },
+                    errors: if ok { 0 } else { calls },
                     retries: count(r[4])?,
                     give_ups: count(r[5])?,
                 };
                 let b = d.api_buckets.entry(t).or_default();
                 b.calls += tally.calls;
-                match r[2] {
-                    "OK" => {}
-                    THROTTLED => b.throttled += tally.calls,
-                    _ => b.other_errors += tally.calls,
+                if outcome == THROTTLED.as_str() {
+                    b.throttled += tally.calls;
+                } else if !ok {
+                    b.other_errors += tally.calls;
                 }
-                for (map, key) in [(&mut d.api_by_outcome, r[2]), (&mut d.api_by_action, r[1])] {
+                for (map, key) in [
+                    (&mut d.api_by_outcome, outcome),
+                    (&mut d.api_by_action, action.as_str()),
+                ] {
                     let e = map.entry(key.to_string()).or_default();
                     e.calls += tally.calls;
                     e.errors += tally.errors;
@@ -248,11 +261,12 @@ impl RunData {
             &["hour_start_s", "zone", "charge_type", "cost"],
             |r| {
                 let t = time_ms(r[0])?;
+                let charge = charge_type(r[2])?;
                 let c = number(r[3])?;
-                *entry(&mut costs.by_hour, r[2], t) += c;
+                *entry(&mut costs.by_hour, &charge, t) += c;
                 *costs
                     .by_zone
-                    .entry((r[1].to_string(), r[2].to_string()))
+                    .entry((r[1].to_string(), charge.as_str().to_string()))
                     .or_default() += c;
                 Ok(())
             },
@@ -264,11 +278,12 @@ impl RunData {
             &["hour_start_s", "zone", "charge_type", "cost"],
             |r| {
                 let t = time_ms(r[0])?;
+                let charge = charge_type(r[2])?;
                 let c = number(r[3])?;
-                *entry(&mut accrued.by_hour, r[2], t) += c;
+                *entry(&mut accrued.by_hour, &charge, t) += c;
                 *accrued
                     .by_zone
-                    .entry((r[1].to_string(), r[2].to_string()))
+                    .entry((r[1].to_string(), charge.as_str().to_string()))
                     .or_default() += c;
                 Ok(())
             },
@@ -295,13 +310,29 @@ impl RunData {
 }
 
 /// `map[key][t]`, created at 0.
-fn entry<'a>(map: &'a mut BTreeMap<String, BTreeMap<Ms, f64>>, key: &str, t: Ms) -> &'a mut f64 {
+fn entry<'a, K, Q>(map: &'a mut BTreeMap<K, BTreeMap<Ms, f64>>, key: &Q, t: Ms) -> &'a mut f64
+where
+    K: Ord + std::borrow::Borrow<Q>,
+    Q: Ord + ToOwned<Owned = K> + ?Sized,
+{
     if !map.contains_key(key) {
-        map.insert(key.to_string(), BTreeMap::new());
+        map.insert(key.to_owned(), BTreeMap::new());
     }
     map.get_mut(key)
         .map(|m| m.entry(t).or_insert(0.0))
         .expect("inserted above")
+}
+
+/// A name the files hold (a state, an action) as its type.
+fn named<T>(s: &str, what: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T> {
+    parse(s.trim()).with_context(|| format!("`{s}` is not a known {what}"))
+}
+
+/// A charge type as CVM names it (`POSTPAID_BY_HOUR`).
+fn charge_type(s: &str) -> Result<ChargeType> {
+    named(s, "charge type", |s| {
+        ChargeType::ALL.into_iter().find(|c| c.as_str() == s)
+    })
 }
 
 /// Calls `row` with the named columns of every record of the CSV file at `path`. Returns
@@ -474,22 +505,13 @@ fn charts(d: &RunData, summary: &Summary, scn: &Scenario) -> Vec<Chart> {
 }
 
 fn fleet_by_state(d: &RunData) -> Chart {
-    let mut states: Vec<&String> = d.instances_by_state.keys().collect();
-    states.sort_by_key(|s| {
-        (
-            STATE_ORDER
-                .iter()
-                .position(|o| o == s)
-                .unwrap_or(STATE_ORDER.len()),
-            s.to_string(),
-        )
-    });
-    let series = states
-        .into_iter()
+    let series = STATE_ORDER
+        .iter()
+        .filter_map(|s| Some((s, d.instances_by_state.get(s)?)))
         .enumerate()
-        .map(|(i, s)| {
+        .map(|(i, (s, by_time))| {
             (
-                series(s.clone(), filled(&d.times, d.instances_by_state.get(s))),
+                series(s.as_str(), filled(&d.times, Some(by_time))),
                 SeriesStyle {
                     color: Some(i),
                     dashed: false,
@@ -546,8 +568,8 @@ fn vcpus_vs_quota(d: &RunData, zones: &[String], scn: &Scenario) -> Chart {
         .unwrap_or(0.0);
     for (i, z) in zones.iter().enumerate() {
         let (strong, light) = zone_colors(i);
-        let spot = d.quota.get(&(z.clone(), SPOT.to_string()));
-        let name = if spot.is_some_and(|t| t.total().is_none()) {
+        let spot_key = (z.clone(), ChargeType::Spotpaid.as_str().to_string());
+        let name = if d.quota.get(&spot_key).is_some_and(|t| t.total().is_none()) {
             format!("{z} vCPUs (spot quota unlimited)")
         } else {
             format!("{z} vCPUs in use")
@@ -579,7 +601,8 @@ fn vcpus_vs_quota(d: &RunData, zones: &[String], scn: &Scenario) -> Chart {
                 },
             ));
         }
-        let Some(track) = d.quota.get(&(z.clone(), SPOT.to_string())) else {
+        let spot = (z.clone(), ChargeType::Spotpaid.as_str().to_string());
+        let Some(track) = d.quota.get(&spot) else {
             continue;
         };
         if track.total().is_none() {
@@ -638,7 +661,7 @@ fn instances_vs_quota(d: &RunData, zones: &[String]) -> Chart {
     let mut any_quota = false;
     for (k, z) in zones.iter().enumerate() {
         for (charge, short) in INSTANCE_QUOTAS {
-            let Some(track) = d.quota.get(&(z.clone(), charge.to_string())) else {
+            let Some(track) = d.quota.get(&(z.clone(), charge.as_str().to_string())) else {
                 continue;
             };
             let has_total = track.total().is_some();
@@ -723,7 +746,10 @@ fn api_calls(d: &RunData, summary: &Summary, scn: &Scenario) -> Chart {
         series: vec![
             (series("all calls", pick(|b| b.calls)), style(0, false)),
             (
-                series(format!("throttled ({THROTTLED})"), pick(|b| b.throttled)),
+                series(
+                    format!("throttled ({})", THROTTLED.as_str()),
+                    pick(|b| b.throttled),
+                ),
                 style(RED, false),
             ),
             (
@@ -733,20 +759,15 @@ fn api_calls(d: &RunData, summary: &Summary, scn: &Scenario) -> Chart {
         ],
         caption: format!(
             "API calls made by the workloads in each {width} bucket (plotted at the bucket's \
-             start), retries included: all of them, those refused with {THROTTLED} by the rate \
-             limiter, and those refused with any other error code (api.csv)."
+             start), retries included: all of them, those refused with {} by the rate \
+             limiter, and those refused with any other error code (api.csv).",
+            THROTTLED.as_str()
         ),
     }
 }
 
 /// Runs longer than this get their cost per day rather than per hour.
 const COST_PER_DAY_AFTER_H: u64 = 72;
-
-/// The palette index of a charge type: the same in every chart and report.
-pub fn charge_color(charge: &str) -> usize {
-    const ORDER: [&str; 3] = ["PREPAID", "POSTPAID_BY_HOUR", SPOT];
-    ORDER.iter().position(|o| *o == charge).unwrap_or(GREY)
-}
 
 /// Cash cost by charge type (prepaid paid when bought, refunds negative), per bucket
 /// (`cost_per_hour`, or `cost_per_day` for runs longer than 72 hours) or summed since the start
@@ -769,14 +790,11 @@ fn cost_chart(c: &Costs, duration_s: f64, currency: &str, cumulative: bool) -> C
         let (start, stop) = (h * bucket, (h + 1) * bucket);
         hours(if start < end && end < stop { end } else { stop })
     };
-    // Each charge type keeps its colour whichever others the run has.
-    let mut charges: Vec<(usize, &String)> =
-        c.by_hour.keys().map(|ch| (charge_color(ch), ch)).collect();
-    charges.sort();
     let mut total = vec![0.0; n as usize];
     let mut out = Vec::new();
-    for (color, ch) in charges {
-        let hourly = &c.by_hour[ch];
+    // In `ChargeType` order; each charge type keeps its colour whichever others the run has.
+    for (ch, hourly) in &c.by_hour {
+        let color = ch.index();
         let mut cum = 0.0;
         let mut points = vec![(0.0, 0.0)];
         // Hours that do not start on a whole hour (they should) fall into the bucket they are in.
@@ -791,7 +809,7 @@ fn cost_chart(c: &Costs, duration_s: f64, currency: &str, cumulative: bool) -> C
             total[h] += y;
             points.push((at(h as Ms), y));
         }
-        out.push((series(ch.clone(), points), style(color, false)));
+        out.push((series(ch.as_str(), points), style(color, false)));
     }
     if out.len() > 1 && !cumulative {
         let mut points = vec![(0.0, 0.0)];
@@ -852,7 +870,7 @@ fn accrued_chart(a: &Costs, duration_s: f64, currency: &str) -> Chart {
                 m.insert(t, v);
             }
         }
-        within.by_hour.insert(ch.clone(), m);
+        within.by_hour.insert(*ch, m);
     }
     let mut chart = cost_chart(&within, duration_s, currency, false);
     chart.series.retain(|s| s.0.name != "total");
@@ -932,7 +950,7 @@ mod tests {
         assert_eq!(d.times, [0, 3_600_000, 7_200_000].into());
         assert_eq!(d.instances_by_zone["z-1"][&3_600_000], 3.0);
         assert_eq!(d.vcpus_by_zone["z-2"][&7_200_000], 12.0);
-        assert_eq!(d.instances_by_state["PENDING"].len(), 1);
+        assert_eq!(d.instances_by_state[&InstanceState::Pending].len(), 1);
         let q = &d.quota[&("z-1".to_string(), "POSTPAID_BY_HOUR".to_string())];
         assert_eq!(q.peak(), Some((4.0, 3_600_000)));
         assert_eq!(q.total(), Some(30.0));
@@ -958,6 +976,23 @@ mod tests {
         std::fs::write(dir.join("api.csv"), API.replace(",5,0,0", ",x,0,0")).unwrap();
         let err = format!("{:#}", RunData::load(&dir).unwrap_err());
         assert!(err.contains("api.csv, line 2"), "{err}");
+        std::fs::write(
+            dir.join("api.csv"),
+            API.replace("0.000,RunInstances,OK", "0.000,Fly,OK"),
+        )
+        .unwrap();
+        let err = format!("{:#}", RunData::load(&dir).unwrap_err());
+        assert!(
+            err.contains("api.csv, line 2") && err.contains("`Fly` is not a known action"),
+            "{err}"
+        );
+        std::fs::write(dir.join("api.csv"), API).unwrap();
+        std::fs::write(dir.join("timeseries.csv"), TS.replace("PENDING", "ASLEEP")).unwrap();
+        let err = format!("{:#}", RunData::load(&dir).unwrap_err());
+        assert!(
+            err.contains("timeseries.csv, line 3") && err.contains("`ASLEEP`"),
+            "{err}"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 
@@ -1007,6 +1042,13 @@ mod tests {
         assert_eq!(chart.series[1].0.points[..2], [(0.0, 0.0), (24.0, 3.5)]);
         assert_eq!(chart.series[2].0.points.len(), 5);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn every_state_is_stacked_once() {
+        let mut order = STATE_ORDER.to_vec();
+        order.sort();
+        assert_eq!(order, InstanceState::ALL);
     }
 
     #[test]

@@ -5,18 +5,16 @@
 //! `quota.csv` and `api.csv` as read back for the charts ([`RunData`]). Nothing is estimated,
 //! so a reader can recompute each sentence from the folder (the quickstart test does).
 
+use crate::cloud::{ChargeType, ErrorCode};
 use crate::report::figures::{Ms, RunData};
 use crate::report::summary::Summary;
 
 /// The error code of a call refused for instance quota.
-pub const QUOTA_REFUSED: &str = "LimitExceeded.InstanceQuota";
+pub const QUOTA_REFUSED: ErrorCode = ErrorCode::InstanceQuota;
 /// The error code of a throttled call.
-pub const THROTTLED: &str = "RequestLimitExceeded";
+pub const THROTTLED: ErrorCode = ErrorCode::RequestLimitExceeded;
 /// Error codes that say the zone had no stock of the type asked for.
-pub const SOLD_OUT: [&str; 2] = [
-    "ResourcesSoldOut.SpecifiedInstanceType",
-    "ResourceInsufficient.SpecifiedInstanceType",
-];
+pub const SOLD_OUT: [ErrorCode; 2] = [ErrorCode::SoldOutType, ErrorCode::ResourceInsufficientType];
 
 /// One finding, with the figures it states.
 #[derive(Debug, Clone, PartialEq)]
@@ -139,7 +137,11 @@ pub fn findings(summary: &Summary, data: &RunData) -> Vec<Finding> {
             });
         }
     }
-    let calls_of = |code: &str| data.api_by_outcome.get(code).map_or(0, |t| t.calls);
+    let calls_of = |code: ErrorCode| {
+        data.api_by_outcome
+            .get(code.as_str())
+            .map_or(0, |t| t.calls)
+    };
     let refused = calls_of(QUOTA_REFUSED);
     if refused > 0 {
         out.push(Finding::QuotaRefusals { calls: refused });
@@ -154,7 +156,7 @@ pub fn findings(summary: &Summary, data: &RunData) -> Vec<Finding> {
             give_ups,
         });
     }
-    let sold_out: u64 = SOLD_OUT.iter().map(|c| calls_of(c)).sum();
+    let sold_out: u64 = SOLD_OUT.into_iter().map(calls_of).sum();
     if sold_out > 0 {
         out.push(Finding::SoldOut { calls: sold_out });
     }
@@ -183,11 +185,11 @@ pub fn findings(summary: &Summary, data: &RunData) -> Vec<Finding> {
 
 /// `POSTPAID_BY_HOUR` → `postpaid`, as the scenario files name quotas.
 fn short_charge_type(c: &str) -> String {
-    match c {
-        "POSTPAID_BY_HOUR" => "postpaid".to_string(),
-        "PREPAID" => "prepaid".to_string(),
-        "SPOTPAID" => "spot".to_string(),
-        other => other.to_lowercase(),
+    match ChargeType::ALL.into_iter().find(|t| t.as_str() == c) {
+        Some(ChargeType::PostpaidByHour) => "postpaid".to_string(),
+        Some(ChargeType::Prepaid) => "prepaid".to_string(),
+        Some(ChargeType::Spotpaid) => "spot".to_string(),
+        None => c.to_lowercase(),
     }
 }
 
@@ -296,7 +298,8 @@ mod tests {
             give_ups,
         };
         d.api_by_outcome.insert("OK".into(), tally(9_900, 0));
-        d.api_by_outcome.insert(THROTTLED.into(), tally(100, 7));
+        d.api_by_outcome
+            .insert(THROTTLED.as_str().into(), tally(100, 7));
         let f = findings(&summary(), &d);
         let texts: Vec<String> = f.iter().map(Finding::text).collect();
         assert_eq!(

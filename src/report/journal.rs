@@ -319,7 +319,7 @@ fn months(m: u32) -> String {
 /// The parameters of a call, briefly: what it asks for and of which instances.
 fn params(req: &Request, names: &Names) -> String {
     match req {
-        Request::RunInstances(r) => {
+        Request::RunInstances(r) | Request::InquiryPriceRunInstances(r) => {
             let mut charge = r.charge.to_string();
             if r.charge == ChargeType::Prepaid {
                 charge += &format!(" {}", months(r.period_months));
@@ -343,7 +343,8 @@ fn params(req: &Request, names: &Names) -> String {
         }
         Request::StartInstances { ids }
         | Request::RebootInstances { ids }
-        | Request::TerminateInstances { ids } => refs(ids),
+        | Request::TerminateInstances { ids }
+        | Request::InquiryPriceTerminateInstances { ids } => refs(ids),
         Request::StopInstances { ids, stopped_mode } => format!(
             "{}, {}",
             refs(ids),
@@ -362,10 +363,19 @@ fn params(req: &Request, names: &Names) -> String {
             names.itype(*itype),
             if *force_stop { ", ForceStop" } else { "" }
         ),
-        Request::RenewInstances { ids, period_months } => {
+        Request::InquiryPriceResetInstancesType { ids, itype } => {
+            format!("{} to {}", refs(ids), names.itype(*itype))
+        }
+        Request::RenewInstances { ids, period_months }
+        | Request::InquiryPriceRenewInstances { ids, period_months } => {
             format!("{} for {}", refs(ids), months(*period_months))
         }
         Request::ModifyInstancesChargeType {
+            ids,
+            charge,
+            period_months,
+        }
+        | Request::InquiryPriceModifyInstancesChargeType {
             ids,
             charge,
             period_months,
@@ -472,6 +482,28 @@ fn ok_words(req: &Request, resp: &Response, names: &Names) -> String {
             }
         }
         Response::Regions(r) => format!("ok: {}", r.join(", ")),
+        Response::Price(q) => {
+            // What is paid now and what is billed per unit afterwards, for each item.
+            let item = |name: &str, i: &crate::cloud::api::ItemQuote| {
+                let mut parts = Vec::new();
+                if let Some(p) = i.discount_price {
+                    parts.push(format!("{p} now"));
+                }
+                if let (Some(p), Some(u)) = (i.unit_price_discount, i.charge_unit) {
+                    parts.push(format!("{p} per {}", u.to_lowercase()));
+                }
+                format!("{name} {}", parts.join(" and "))
+            };
+            let mut s = format!("ok, quoted {}", item("instance", &q.instance));
+            if let Some(b) = &q.bandwidth {
+                s += &format!(", {}", item("bandwidth", b));
+            }
+            s + &format!(" ({})", params(req, names))
+        }
+        Response::Refunds(r) => format!(
+            "ok, refunds quoted: {}",
+            id_list(r.iter().map(|q| format!("{} {}", q.id, q.refund)))
+        ),
         Response::TypeConfigs(c) => format!("ok, {} zone/type lines", c.len()),
         Response::Configs(c) => {
             let sold: Vec<String> = c
@@ -540,6 +572,7 @@ fn meaning(code: ErrorCode, req: &Request) -> String {
         E::UserReturnQuota => "the account's prepaid returns for the year are used up",
         E::LimitOperationQuota => "the instance has had all the downgrades CVM allows",
         E::InvalidInstanceNotSupported => "the action does not apply to this instance",
+        E::Unreturnable => "the instance cannot be returned now",
     };
     s.into()
 }

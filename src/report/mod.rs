@@ -13,4 +13,5 @@ pub mod journal;
 pub mod output;
 pub mod recorder;
 pub mod summary;
+pub mod table;
 pub mod timeseries;

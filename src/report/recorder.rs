@@ -3,11 +3,12 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::ops::Range;
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use serde::Serialize;
 
 use crate::cloud::api::{CallRecord, ChangeKind};
 use crate::cloud::{Action, Change, ChargeType, ErrorCode, InstanceState, Money, Observer, Owner};
@@ -17,6 +18,7 @@ use super::costs::CostLedger;
 use super::csvline::{CsvLine, ShortStr};
 use super::fleet_counts::FleetCounts;
 use super::journal::Journal;
+use super::table::Table;
 
 /// Seconds with millisecond precision, exactly, from integer milliseconds.
 pub fn secs(t: SimTime) -> String {
@@ -39,6 +41,23 @@ pub struct ApiCell {
     pub retries: u64,
     /// Calls whose client gave up after this outcome.
     pub give_ups: u64,
+}
+
+/// The `outcome` of the `api.csv` rows of calls that succeeded (the others name the error code).
+pub const OK_OUTCOME: &str = "OK";
+
+/// A row of `api.csv` as written: the calls of one bucket, action and outcome (`OK` or an
+/// error code), and, when an external client called, whose they were.
+#[derive(Serialize, Default)]
+struct ApiRow {
+    bucket_start_s: Secs,
+    action: &'static str,
+    outcome: &'static str,
+    calls: u64,
+    retries: u64,
+    give_ups: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    caller: Option<&'static str>,
 }
 
 /// The key of an `api.csv` row: time bucket, action, outcome (`None`: OK).
@@ -268,19 +287,17 @@ impl Recorder {
         }
     }
 
-    /// Writes `api.csv`.
     /// Writes `api.csv`. After an external client's calls it has a last column, `caller`:
     /// `scenario` for the scenario's own actors, `external` for that client.
     pub fn write_api_csv(&self, path: &Path) -> Result<()> {
-        let f = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-        let mut w = BufWriter::new(f);
         let by_caller = self.api_log_external.is_some();
-        let header = "bucket_start_s,action,outcome,calls,retries,give_ups";
-        if by_caller {
-            writeln!(w, "{header},caller")?;
-        } else {
-            writeln!(w, "{header}")?;
-        }
+        let mut t = Table::create_like(
+            path,
+            &ApiRow {
+                caller: by_caller.then_some("scenario"),
+                ..Default::default()
+            },
+        )?;
         // Sorted by bucket, action, outcome and caller (the maps' own order is arbitrary).
         let mut cells: Vec<_> = self
             .api_log
@@ -293,24 +310,20 @@ impl Recorder {
             )
             .collect();
         cells.sort_by_key(|&(k, caller, _)| (k, caller == "external"));
-        for ((b, a, code), caller, cell) in cells {
-            write!(
-                w,
-                "{},{},{},{},{},{}",
-                secs(SimTime(b * self.api_bucket_ms)),
-                a.as_str(),
-                code.map(|c| c.as_str()).unwrap_or("OK"),
-                cell.calls,
-                cell.retries,
-                cell.give_ups
-            )?;
-            if by_caller {
-                writeln!(w, ",{caller}")?;
-            } else {
-                writeln!(w)?;
-            }
-        }
-        w.flush().context("cannot write api.csv")
+        t.rows(
+            cells
+                .into_iter()
+                .map(|((b, a, code), caller, cell)| ApiRow {
+                    bucket_start_s: Secs(SimTime(b * self.api_bucket_ms)),
+                    action: a.as_str(),
+                    outcome: code.map(|c| c.as_str()).unwrap_or(OK_OUTCOME),
+                    calls: cell.calls,
+                    retries: cell.retries,
+                    give_ups: cell.give_ups,
+                    caller: by_caller.then_some(caller),
+                }),
+        )?;
+        t.finish()
     }
 
     pub fn cost_total(&self) -> Money {

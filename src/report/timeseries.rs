@@ -1,62 +1,97 @@
 //! `timeseries.csv`: the fleet sampled at a fixed interval, one row per zone, charge type and
-//! state with at least one instance.
+//! state with at least one instance; and `quota.csv`, the quotas' use at the same times.
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
+use serde::Serialize;
 
 use crate::cloud::capacity::Quotas;
 use crate::cloud::{Catalog, ChargeType, InstanceState, ZoneIdx};
 use crate::engine::SimTime;
 
 use super::fleet_counts::FleetCounts;
-use super::recorder::secs;
+use super::recorder::Secs;
+use super::table::Table;
+
+/// A row of `timeseries.csv`.
+#[derive(Serialize)]
+struct FleetRow<'a> {
+    time_s: Secs,
+    zone: &'a str,
+    charge_type: ChargeType,
+    /// CVM's name of the state (`RUNNING`).
+    state: &'static str,
+    instances: u64,
+    vcpus: u64,
+    memory_gib: u64,
+}
+
+/// A row of `quota.csv`: use (including use outside the simulation) and total, empty when
+/// unlimited, in the quota's unit.
+#[derive(Serialize)]
+struct QuotaRow<'a> {
+    time_s: Secs,
+    zone: &'a str,
+    charge_type: ChargeType,
+    /// `instances`, or `vcpus` for the spot quota.
+    unit: &'static str,
+    used: u32,
+    total: Option<u32>,
+}
 
 pub struct TimeseriesWriter {
-    out: BufWriter<File>,
-    quota: BufWriter<File>,
+    out: Table,
+    quota: Table,
 }
 
 impl TimeseriesWriter {
     /// Creates `timeseries.csv` and `quota.csv` in `dir`.
     pub fn create(dir: &Path) -> Result<Self> {
-        let open = |name: &str| -> Result<BufWriter<File>> {
-            let p = dir.join(name);
-            let f = File::create(&p).with_context(|| format!("cannot create {}", p.display()))?;
-            Ok(BufWriter::new(f))
-        };
-        let mut out = open("timeseries.csv")?;
-        writeln!(
-            out,
-            "time_s,zone,charge_type,state,instances,vcpus,memory_gib"
-        )?;
-        let mut quota = open("quota.csv")?;
-        writeln!(quota, "time_s,zone,charge_type,unit,used,total")?;
-        Ok(TimeseriesWriter { out, quota })
+        Ok(TimeseriesWriter {
+            out: Table::create_like(
+                &dir.join("timeseries.csv"),
+                &FleetRow {
+                    time_s: Secs(SimTime(0)),
+                    zone: "",
+                    charge_type: ChargeType::PostpaidByHour,
+                    state: "",
+                    instances: 0,
+                    vcpus: 0,
+                    memory_gib: 0,
+                },
+            )?,
+            quota: Table::create_like(
+                &dir.join("quota.csv"),
+                &QuotaRow {
+                    time_s: Secs(SimTime(0)),
+                    zone: "",
+                    charge_type: ChargeType::PostpaidByHour,
+                    unit: "",
+                    used: 0,
+                    total: None,
+                },
+            )?,
+        })
     }
 
-    /// One `quota.csv` row per zone and charge type: used (including use outside the
-    /// simulation) and total, empty when unlimited.
+    /// One `quota.csv` row per zone and charge type.
     pub fn sample_quota(&mut self, t: SimTime, q: &Quotas, cat: &Catalog) -> Result<()> {
         for (z, zone) in cat.zones.iter().enumerate() {
             for c in ChargeType::ALL {
                 let zi = ZoneIdx(z as u16);
-                writeln!(
-                    self.quota,
-                    "{},{},{},{},{},{}",
-                    secs(t),
-                    zone.name,
-                    c,
-                    if c == ChargeType::Spotpaid {
+                self.quota.row(&QuotaRow {
+                    time_s: Secs(t),
+                    zone: &zone.name,
+                    charge_type: c,
+                    unit: if c == ChargeType::Spotpaid {
                         "vcpus"
                     } else {
                         "instances"
                     },
-                    q.used(zi, c),
-                    q.total(zi, c).map(|x| x.to_string()).unwrap_or_default()
-                )?;
+                    used: q.used(zi, c),
+                    total: q.total(zi, c),
+                })?;
             }
         }
         Ok(())
@@ -68,17 +103,15 @@ impl TimeseriesWriter {
                 for s in InstanceState::ALL {
                     let n = counts.get(z, c, s);
                     if n.instances > 0 {
-                        writeln!(
-                            self.out,
-                            "{},{},{},{},{},{},{}",
-                            secs(t),
-                            zone.name,
-                            c,
-                            s,
-                            n.instances,
-                            n.vcpus,
-                            n.memory_gib
-                        )?;
+                        self.out.row(&FleetRow {
+                            time_s: Secs(t),
+                            zone: &zone.name,
+                            charge_type: c,
+                            state: s.as_str(),
+                            instances: n.instances,
+                            vcpus: n.vcpus,
+                            memory_gib: n.memory_gib,
+                        })?;
                     }
                 }
             }
@@ -86,8 +119,8 @@ impl TimeseriesWriter {
         Ok(())
     }
 
-    pub fn finish(mut self) -> Result<()> {
-        self.out.flush().context("cannot write timeseries.csv")?;
-        self.quota.flush().context("cannot write quota.csv")
+    pub fn finish(self) -> Result<()> {
+        self.out.finish()?;
+        self.quota.finish()
     }
 }

@@ -69,6 +69,7 @@ pub(super) fn resolve_actions(
         let takes_selection = !matches!(
             action,
             Action::RunInstances
+                | Action::InquiryPriceRunInstances
                 | Action::DescribeAccountQuota
                 | Action::DescribeZoneInstanceConfigInfos
                 | Action::DescribeZones
@@ -91,11 +92,24 @@ pub(super) fn resolve_actions(
                 | Action::RenewInstances
                 | Action::ModifyInstancesChargeType
                 | Action::ModifyInstancesRenewFlag
+                | Action::InquiryPriceRenewInstances
+                | Action::InquiryPriceResetInstancesType
+                | Action::InquiryPriceTerminateInstances
+                | Action::InquiryPriceModifyInstancesChargeType
         ) && a.select.is_none()
         {
             return Err(need("select"));
         }
-        let call = match action {
+        // An inquiry takes the fields of the action it prices.
+        let priced = match action {
+            Action::InquiryPriceRunInstances => Action::RunInstances,
+            Action::InquiryPriceRenewInstances => Action::RenewInstances,
+            Action::InquiryPriceResetInstancesType => Action::ResetInstancesType,
+            Action::InquiryPriceTerminateInstances => Action::TerminateInstances,
+            Action::InquiryPriceModifyInstancesChargeType => Action::ModifyInstancesChargeType,
+            other => other,
+        };
+        let call = match priced {
             Action::RunInstances => ScriptCall::Run(RunInstances {
                 zone: zone("zone", &a.zone)?.ok_or_else(|| need("zone"))?,
                 itype: itype("instance_type", &a.instance_type)?
@@ -201,6 +215,18 @@ pub(super) fn resolve_actions(
             Action::DescribeInstanceTypeConfigs => ScriptCall::DescribeTypeConfigs {
                 zone: zone("zone", &a.zone)?,
             },
+            Action::InquiryPriceRunInstances
+            | Action::InquiryPriceRenewInstances
+            | Action::InquiryPriceResetInstancesType
+            | Action::InquiryPriceTerminateInstances
+            | Action::InquiryPriceModifyInstancesChargeType => {
+                unreachable!("an inquiry is resolved as the action it prices")
+            }
+        };
+        let call = if priced == action {
+            call
+        } else {
+            ScriptCall::Inquire(Box::new(call))
         };
         let select = match &a.select {
             None => None,

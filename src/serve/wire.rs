@@ -9,9 +9,10 @@ use serde_json::{Map, Value, json};
 
 use super::CvmError;
 use crate::cloud::Cloud;
-use crate::cloud::api::{Action, Filter, InstanceRef, Request, Response, RunInstances};
+use crate::cloud::api::{Action, Filter, InstanceRef, ItemQuote, Request, Response, RunInstances};
 use crate::cloud::catalog::{Catalog, ChargeType, TypeIdx, ZoneIdx};
 use crate::cloud::instance::{RenewFlag, StoppedMode};
+use crate::cloud::money::Money;
 use crate::cloud::pricing::{Attachments, DiskSpec, DiskType, InternetChargeType, InternetSpec};
 
 /// The parameters each action takes: the ones fleetsim reads and the ones it accepts and
@@ -76,6 +77,48 @@ fn known_fields(action: Action) -> &'static [&'static str] {
         Action::DescribeInstancesStatus => &["InstanceIds", "Offset", "Limit"],
         Action::ModifyInstancesRenewFlag => &["InstanceIds", "RenewFlag"],
         Action::DescribeZones | Action::DescribeRegions => &[],
+        // models.go's InquiryPrice*Request fields.
+        Action::InquiryPriceRunInstances => &[
+            "Placement",
+            "InstanceChargeType",
+            "InstanceChargePrepaid",
+            "InstanceType",
+            "InstanceCount",
+            "ClientToken",
+            "InstanceMarketOptions",
+            "SystemDisk",
+            "DataDisks",
+            "InternetAccessible",
+            // Accepted and ignored, as for RunInstances.
+            "ImageId",
+            "VirtualPrivateCloud",
+            "InstanceName",
+            "LoginSettings",
+            "SecurityGroupIds",
+            "EnhancedService",
+            "HostName",
+            "TagSpecification",
+            "Metadata",
+            "HpcClusterId",
+            "CpuTopology",
+            "LaunchTemplate",
+            "NetworkInterfaces",
+        ],
+        // DryRun: an inquiry changes nothing, so there is nothing for a dry run to spare.
+        Action::InquiryPriceRenewInstances => &[
+            "InstanceIds",
+            "InstanceChargePrepaid",
+            "DryRun",
+            "RenewPortableDataDisk",
+        ],
+        Action::InquiryPriceResetInstancesType => &["InstanceIds", "InstanceType"],
+        Action::InquiryPriceTerminateInstances => &["InstanceIds"],
+        Action::InquiryPriceModifyInstancesChargeType => &[
+            "InstanceIds",
+            "InstanceChargeType",
+            "InstanceChargePrepaid",
+            "ModifyPortableDataDisk",
+        ],
     }
 }
 
@@ -406,6 +449,64 @@ fn attachments(f: &Fields<'_>, charge: ChargeType) -> Result<Option<Attachments>
     Ok((!a.is_empty()).then_some(a))
 }
 
+/// The parameters of a RunInstances (or of its price inquiry, whose fields lack MinCount and
+/// DryRun: absent, they read as not given).
+fn run_instances(f: &Fields<'_>, region: &str, cat: &Catalog) -> Result<RunInstances, CvmError> {
+    let placement = f.object("Placement")?.ok_or_else(|| missing("Placement"))?;
+    let zone = Fields {
+        map: placement,
+        prefix: "Placement.",
+    }
+    .req_str("Zone")?;
+    let zone = zone_in_region(cat, region, zone)?;
+    let itype = instance_type(cat, f.req_str("InstanceType")?)?;
+    let mut charge = match f.str("InstanceChargeType")? {
+        None => ChargeType::PostpaidByHour,
+        Some(s) => charge_type("InstanceChargeType", s)?,
+    };
+    let mut max = None;
+    if let Some(m) = f.object("InstanceMarketOptions")? {
+        let mo = Fields {
+            map: m,
+            prefix: "InstanceMarketOptions.",
+        };
+        match mo.str("MarketType")? {
+            None | Some("spot") => {}
+            Some(other) => {
+                return Err(invalid_value(
+                    "InstanceMarketOptions.MarketType",
+                    format!("`{other}` is not `spot`"),
+                ));
+            }
+        }
+        if let Some(so) = mo.object("SpotOptions")? {
+            let so = Fields {
+                map: so,
+                prefix: "InstanceMarketOptions.SpotOptions.",
+            };
+            max = so.str("MaxPrice")?.map(max_price).transpose()?;
+        }
+        charge = ChargeType::Spotpaid;
+    }
+    let (period, flag) = prepaid(f)?;
+    if charge == ChargeType::Prepaid && period.is_none() {
+        return Err(missing("InstanceChargePrepaid.Period"));
+    }
+    Ok(RunInstances {
+        zone,
+        itype,
+        charge,
+        count: f.u32("InstanceCount")?.unwrap_or(1),
+        min_count: f.u32("MinCount")?,
+        dry_run: f.bool("DryRun")?.unwrap_or(false),
+        period_months: period.unwrap_or(0),
+        renew_flag: flag.unwrap_or_default(),
+        max_price: max,
+        client_token: f.str("ClientToken")?.map(str::to_string),
+        attach: attachments(f, charge)?.map(std::sync::Arc::new),
+    })
+}
+
 /// Parses one call. `region` is its `X-TC-Region`, already known to the catalogue.
 pub fn parse(
     action: Action,
@@ -429,60 +530,9 @@ pub fn parse(
         ..Default::default()
     };
     let request = match action {
-        Action::RunInstances => {
-            let placement = f.object("Placement")?.ok_or_else(|| missing("Placement"))?;
-            let zone = Fields {
-                map: placement,
-                prefix: "Placement.",
-            }
-            .req_str("Zone")?;
-            let zone = zone_in_region(cat, region, zone)?;
-            let itype = instance_type(cat, f.req_str("InstanceType")?)?;
-            let mut charge = match f.str("InstanceChargeType")? {
-                None => ChargeType::PostpaidByHour,
-                Some(s) => charge_type("InstanceChargeType", s)?,
-            };
-            let mut max = None;
-            if let Some(m) = f.object("InstanceMarketOptions")? {
-                let mo = Fields {
-                    map: m,
-                    prefix: "InstanceMarketOptions.",
-                };
-                match mo.str("MarketType")? {
-                    None | Some("spot") => {}
-                    Some(other) => {
-                        return Err(invalid_value(
-                            "InstanceMarketOptions.MarketType",
-                            format!("`{other}` is not `spot`"),
-                        ));
-                    }
-                }
-                if let Some(so) = mo.object("SpotOptions")? {
-                    let so = Fields {
-                        map: so,
-                        prefix: "InstanceMarketOptions.SpotOptions.",
-                    };
-                    max = so.str("MaxPrice")?.map(max_price).transpose()?;
-                }
-                charge = ChargeType::Spotpaid;
-            }
-            let (period, flag) = prepaid(&f)?;
-            if charge == ChargeType::Prepaid && period.is_none() {
-                return Err(missing("InstanceChargePrepaid.Period"));
-            }
-            Request::RunInstances(RunInstances {
-                zone,
-                itype,
-                charge,
-                count: f.u32("InstanceCount")?.unwrap_or(1),
-                min_count: f.u32("MinCount")?,
-                dry_run: f.bool("DryRun")?.unwrap_or(false),
-                period_months: period.unwrap_or(0),
-                renew_flag: flag.unwrap_or_default(),
-                max_price: max,
-                client_token: f.str("ClientToken")?.map(str::to_string),
-                attach: attachments(&f, charge)?.map(std::sync::Arc::new),
-            })
+        Action::RunInstances => Request::RunInstances(run_instances(&f, region, cat)?),
+        Action::InquiryPriceRunInstances => {
+            Request::InquiryPriceRunInstances(run_instances(&f, region, cat)?)
         }
         Action::StartInstances => Request::StartInstances { ids: ids(&f)? },
         Action::StopInstances => {
@@ -640,6 +690,35 @@ pub fn parse(
             Request::ModifyInstancesRenewFlag {
                 ids: ids(&f)?,
                 flag,
+            }
+        }
+        Action::InquiryPriceRenewInstances => {
+            let (period, _) = prepaid(&f)?;
+            f.bool("DryRun")?;
+            f.bool("RenewPortableDataDisk")?;
+            Request::InquiryPriceRenewInstances {
+                ids: ids(&f)?,
+                period_months: period.ok_or_else(|| missing("InstanceChargePrepaid.Period"))?,
+            }
+        }
+        Action::InquiryPriceResetInstancesType => Request::InquiryPriceResetInstancesType {
+            ids: ids(&f)?,
+            itype: instance_type(cat, f.req_str("InstanceType")?)?,
+        },
+        Action::InquiryPriceTerminateInstances => {
+            Request::InquiryPriceTerminateInstances { ids: ids(&f)? }
+        }
+        Action::InquiryPriceModifyInstancesChargeType => {
+            let charge = charge_type("InstanceChargeType", f.req_str("InstanceChargeType")?)?;
+            let (period, _) = prepaid(&f)?;
+            if charge == ChargeType::Prepaid && period.is_none() {
+                return Err(missing("InstanceChargePrepaid.Period"));
+            }
+            f.bool("ModifyPortableDataDisk")?;
+            Request::InquiryPriceModifyInstancesChargeType {
+                ids: ids(&f)?,
+                charge,
+                period_months: period.unwrap_or(0),
             }
         }
         Action::DescribeZones => Request::DescribeZones,
@@ -885,8 +964,87 @@ pub fn render(resp: &Response, scope: &Scope, ctx: &Ctx<'_>) -> Map<String, Valu
                 .collect();
             out.insert("InstanceTypeConfigSet".into(), Value::Array(set));
         }
+        Response::Price(q) => {
+            // No public network: a bandwidth item of nothing, as CVM answers.
+            let none = ItemQuote {
+                unit_price: Some(Money::ZERO),
+                unit_price_discount: Some(Money::ZERO),
+                charge_unit: Some("HOUR"),
+                ..Default::default()
+            };
+            out.insert(
+                "Price".into(),
+                json!({
+                    "InstancePrice": item_price(&q.instance),
+                    "BandwidthPrice": item_price(q.bandwidth.as_ref().unwrap_or(&none)),
+                }),
+            );
+        }
+        Response::Refunds(rs) => {
+            let set: Vec<Value> = rs
+                .iter()
+                .map(|r| {
+                    json!({
+                        "InstanceId": r.id.to_string(),
+                        "Refunds": amount(r.refund),
+                        "PriceDetail": r.detail,
+                    })
+                })
+                .collect();
+            out.insert("InstanceRefundsSet".into(), Value::Array(set));
+        }
     }
     out
+}
+
+/// An amount in currency units, exact to the micro-unit (a JSON number).
+fn amount(m: Money) -> Value {
+    json!(m.micros() as f64 / 1e6)
+}
+
+/// `Discount` of CVM's `ItemPrice`: what is billed as a percent of the list price, to 0.1
+/// ("20.0代表2折"); 100 when the list price is nothing.
+fn discount(list: Money, billed: Money) -> f64 {
+    if list == Money::ZERO {
+        100.0
+    } else {
+        (billed.micros() as f64 / list.micros() as f64 * 1000.0).round() / 10.0
+    }
+}
+
+/// CVM's `ItemPrice`: only the fields that apply (prepaid: `OriginalPrice`, `DiscountPrice`;
+/// billed after use: `UnitPrice`, `ChargeUnit`, `UnitPriceDiscount` and, for a tiered type,
+/// the second and third steps), with `Discount`.
+fn item_price(q: &ItemQuote) -> Value {
+    let mut o = Map::new();
+    let mut put = |k: &str, m: Option<Money>| {
+        if let Some(m) = m {
+            o.insert(k.into(), amount(m));
+        }
+    };
+    put("OriginalPrice", q.original_price);
+    put("DiscountPrice", q.discount_price);
+    put("UnitPrice", q.unit_price);
+    put("UnitPriceDiscount", q.unit_price_discount);
+    put("UnitPriceSecondStep", q.second_step.map(|s| s.0));
+    put("UnitPriceDiscountSecondStep", q.second_step.map(|s| s.1));
+    put("UnitPriceThirdStep", q.third_step.map(|s| s.0));
+    put("UnitPriceDiscountThirdStep", q.third_step.map(|s| s.1));
+    if let Some(u) = q.charge_unit {
+        o.insert("ChargeUnit".into(), json!(u));
+    }
+    let d = match (
+        q.original_price,
+        q.discount_price,
+        q.unit_price,
+        q.unit_price_discount,
+    ) {
+        (Some(l), Some(b), _, _) => discount(l, b),
+        (_, _, Some(l), Some(b)) => discount(l, b),
+        _ => 100.0,
+    };
+    o.insert("Discount".into(), json!(d));
+    Value::Object(o)
 }
 
 /// Cities of the regions CVM.md names, as CVM's console and `RegionName` write them.

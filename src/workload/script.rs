@@ -47,6 +47,9 @@ pub enum ScriptCall {
     DescribeTypeConfigs {
         zone: Option<ZoneIdx>,
     },
+    /// The InquiryPrice* action pricing this call (Run, Renew, Reset, Terminate or Modify):
+    /// answers what the call would charge, and does nothing.
+    Inquire(Box<ScriptCall>),
 }
 
 /// Which instances an action names, resolved to catalogue indices.
@@ -93,6 +96,13 @@ impl ScriptCall {
             ScriptCall::DescribeZones => Action::DescribeZones,
             ScriptCall::DescribeRegions => Action::DescribeRegions,
             ScriptCall::DescribeTypeConfigs { .. } => Action::DescribeInstanceTypeConfigs,
+            ScriptCall::Inquire(c) => match c.action() {
+                Action::RunInstances => Action::InquiryPriceRunInstances,
+                Action::RenewInstances => Action::InquiryPriceRenewInstances,
+                Action::ResetInstancesType => Action::InquiryPriceResetInstancesType,
+                Action::TerminateInstances => Action::InquiryPriceTerminateInstances,
+                _ => Action::InquiryPriceModifyInstancesChargeType,
+            },
         }
     }
 
@@ -101,6 +111,8 @@ impl ScriptCall {
         match self {
             ScriptCall::Reset { .. } => 1,
             ScriptCall::Modify { .. } => 20,
+            // The inquiries take up to 100 instances, InquiryPriceResetInstancesType one.
+            ScriptCall::Inquire(c) if matches!(**c, ScriptCall::Reset { .. }) => 1,
             _ => 100,
         }
     }
@@ -154,6 +166,28 @@ impl ScriptCall {
             ScriptCall::DescribeTypeConfigs { zone } => {
                 Request::DescribeInstanceTypeConfigs { zone: *zone }
             }
+            ScriptCall::Inquire(c) => match c.request(ids) {
+                Request::RunInstances(r) => Request::InquiryPriceRunInstances(r),
+                Request::RenewInstances { ids, period_months } => {
+                    Request::InquiryPriceRenewInstances { ids, period_months }
+                }
+                Request::ResetInstancesType { ids, itype, .. } => {
+                    Request::InquiryPriceResetInstancesType { ids, itype }
+                }
+                Request::TerminateInstances { ids } => {
+                    Request::InquiryPriceTerminateInstances { ids }
+                }
+                Request::ModifyInstancesChargeType {
+                    ids,
+                    charge,
+                    period_months,
+                } => Request::InquiryPriceModifyInstancesChargeType {
+                    ids,
+                    charge,
+                    period_months,
+                },
+                other => other,
+            },
         }
     }
 }

@@ -104,3 +104,38 @@ def test_describe_instances_status_and_renew_flag(server):
     with pytest.raises(TencentCloudSDKException) as e:
         c.DescribeInstancesStatus(req("DescribeInstancesStatusRequest", InstanceIds=["i-1"]))
     assert e.value.get_code() == "InvalidInstanceId.Malformed"
+
+
+def test_inquiry_price_run_instances(server):
+    """Pricing before buying, through the official client: the embedded account's
+    S5.LARGE8 (illustrative) is 0.48 an hour postpaid and 245.28 a month prepaid before the
+    published S5 duration discount (a year: 69%)."""
+    c = server.client()
+    r = c.InquiryPriceRunInstances(
+        req("InquiryPriceRunInstancesRequest", Placement={"Zone": ZONE},
+            InstanceType="S5.LARGE8", ImageId="img-ignored", InstanceChargeType="PREPAID",
+            InstanceChargePrepaid={"Period": 12, "RenewFlag": "NOTIFY_AND_MANUAL_RENEW"})
+    )
+    p = r.Price.InstancePrice
+    # 12 × 245.28 = 2,943.36 listed; × 69% = 2,030.9184, charged to the cent: 2,030.92.
+    assert (p.OriginalPrice, p.DiscountPrice, p.Discount) == (2943.36, 2030.92, 69.0)
+    assert p.UnitPrice is None
+    b = r.Price.BandwidthPrice
+    assert (b.UnitPrice, b.ChargeUnit) == (0.0, "HOUR")
+    # Postpaid, three of them: per hour, the S5 tiers from the 96th and 360th hour.
+    r = c.InquiryPriceRunInstances(
+        req("InquiryPriceRunInstancesRequest", Placement={"Zone": ZONE},
+            InstanceType="S5.LARGE8", ImageId="img-ignored", InstanceCount=3)
+    )
+    p = r.Price.InstancePrice
+    assert (p.UnitPrice, p.UnitPriceDiscount, p.ChargeUnit) == (1.44, 1.44, "HOUR")
+    assert (p.UnitPriceDiscountSecondStep, p.UnitPriceDiscountThirdStep) == (0.72, 0.4896)
+    assert p.DiscountPrice is None
+    # A period CVM does not sell is refused with its code; nothing was bought meanwhile.
+    with pytest.raises(TencentCloudSDKException) as e:
+        c.InquiryPriceRunInstances(
+            req("InquiryPriceRunInstancesRequest", Placement={"Zone": ZONE},
+                InstanceType="S5.LARGE8", ImageId="img-ignored",
+                InstanceChargeType="PREPAID", InstanceChargePrepaid={"Period": 13})
+        )
+    assert e.value.get_code() == "InvalidPeriod"

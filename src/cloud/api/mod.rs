@@ -6,6 +6,7 @@
 use crate::engine::{Dist, RandomStream, RngStreams, Scheduler, SimDuration, SimTime};
 
 mod faults;
+mod inquiry;
 mod lifecycle;
 mod orders;
 mod polls;
@@ -424,6 +425,21 @@ impl Cloud {
             Request::DescribeZones => self.describe_zones(),
             Request::DescribeRegions => self.describe_regions(),
             Request::DescribeInstanceTypeConfigs { zone } => self.describe_type_configs(*zone),
+            Request::InquiryPriceRunInstances(r) => self.inquire_run(r, sched.now()),
+            Request::InquiryPriceRenewInstances { ids, period_months } => {
+                self.inquire_renew(ids, *period_months)
+            }
+            Request::InquiryPriceResetInstancesType { ids, itype } => {
+                self.inquire_reset(ids, *itype, sched.now())
+            }
+            Request::InquiryPriceTerminateInstances { ids } => {
+                self.inquire_terminate(ids, sched.now())
+            }
+            Request::InquiryPriceModifyInstancesChargeType {
+                ids,
+                charge,
+                period_months,
+            } => self.inquire_modify_charge(ids, *charge, *period_months, sched.now()),
         }
     }
 

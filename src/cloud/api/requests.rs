@@ -23,10 +23,15 @@ pub enum Action {
     DescribeZones,
     DescribeRegions,
     DescribeInstanceTypeConfigs,
+    InquiryPriceRunInstances,
+    InquiryPriceRenewInstances,
+    InquiryPriceResetInstancesType,
+    InquiryPriceTerminateInstances,
+    InquiryPriceModifyInstancesChargeType,
 }
 
 impl Action {
-    pub const ALL: [Action; 16] = [
+    pub const ALL: [Action; 21] = [
         Action::RunInstances,
         Action::StartInstances,
         Action::StopInstances,
@@ -43,6 +48,11 @@ impl Action {
         Action::DescribeZones,
         Action::DescribeRegions,
         Action::DescribeInstanceTypeConfigs,
+        Action::InquiryPriceRunInstances,
+        Action::InquiryPriceRenewInstances,
+        Action::InquiryPriceResetInstancesType,
+        Action::InquiryPriceTerminateInstances,
+        Action::InquiryPriceModifyInstancesChargeType,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -62,6 +72,13 @@ impl Action {
             Action::DescribeZones => "DescribeZones",
             Action::DescribeRegions => "DescribeRegions",
             Action::DescribeInstanceTypeConfigs => "DescribeInstanceTypeConfigs",
+            Action::InquiryPriceRunInstances => "InquiryPriceRunInstances",
+            Action::InquiryPriceRenewInstances => "InquiryPriceRenewInstances",
+            Action::InquiryPriceResetInstancesType => "InquiryPriceResetInstancesType",
+            Action::InquiryPriceTerminateInstances => "InquiryPriceTerminateInstances",
+            Action::InquiryPriceModifyInstancesChargeType => {
+                "InquiryPriceModifyInstancesChargeType"
+            }
         }
     }
     pub fn parse(s: &str) -> Option<Action> {
@@ -199,6 +216,29 @@ pub enum Request {
     DescribeInstanceTypeConfigs {
         zone: Option<ZoneIdx>,
     },
+    /// What a RunInstances with these parameters would charge (its `DryRun`, `ClientToken`
+    /// and `MinCount` play no part in a price).
+    InquiryPriceRunInstances(RunInstances),
+    /// What renewing the instances for `period_months` would charge.
+    InquiryPriceRenewInstances {
+        ids: Vec<InstanceRef>,
+        period_months: u32,
+    },
+    /// What changing one instance's type to `itype` would charge (or refund) now.
+    InquiryPriceResetInstancesType {
+        ids: Vec<InstanceRef>,
+        itype: TypeIdx,
+    },
+    /// What returning the instances now would refund.
+    InquiryPriceTerminateInstances {
+        ids: Vec<InstanceRef>,
+    },
+    /// What changing the instances' charge type would charge (or refund) now.
+    InquiryPriceModifyInstancesChargeType {
+        ids: Vec<InstanceRef>,
+        charge: ChargeType,
+        period_months: u32,
+    },
 }
 
 impl Request {
@@ -222,6 +262,17 @@ impl Request {
             Request::DescribeZones => Action::DescribeZones,
             Request::DescribeRegions => Action::DescribeRegions,
             Request::DescribeInstanceTypeConfigs { .. } => Action::DescribeInstanceTypeConfigs,
+            Request::InquiryPriceRunInstances(_) => Action::InquiryPriceRunInstances,
+            Request::InquiryPriceRenewInstances { .. } => Action::InquiryPriceRenewInstances,
+            Request::InquiryPriceResetInstancesType { .. } => {
+                Action::InquiryPriceResetInstancesType
+            }
+            Request::InquiryPriceTerminateInstances { .. } => {
+                Action::InquiryPriceTerminateInstances
+            }
+            Request::InquiryPriceModifyInstancesChargeType { .. } => {
+                Action::InquiryPriceModifyInstancesChargeType
+            }
         }
     }
 }
@@ -296,4 +347,45 @@ pub enum Response {
     Regions(Vec<String>),
     /// DescribeInstanceTypeConfigs: the types sold, per zone.
     TypeConfigs(Vec<(ZoneIdx, TypeIdx)>),
+    /// InquiryPriceRunInstances, InquiryPriceRenewInstances, InquiryPriceResetInstancesType,
+    /// InquiryPriceModifyInstancesChargeType: CVM's `Price`.
+    Price(Box<PriceQuote>),
+    /// InquiryPriceTerminateInstances: `InstanceRefundsSet`, in call order.
+    Refunds(Vec<RefundQuote>),
+}
+
+/// CVM's `Price`: the instance (with its disks, which CVM prices with the instance) and its
+/// public bandwidth (`None`: no public network, or the action does not change its price).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PriceQuote {
+    pub instance: ItemQuote,
+    pub bandwidth: Option<ItemQuote>,
+}
+
+/// CVM's `ItemPrice`: what is paid now (prepaid: `OriginalPrice` before the duration discount,
+/// `DiscountPrice` charged; negative: money back) and what is billed afterwards per unit
+/// (postpaid: `UnitPrice` list, `UnitPriceDiscount` billed, per `ChargeUnit`; a tiered type
+/// also has the prices from its 96th and 360th billed hour on).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ItemQuote {
+    pub original_price: Option<crate::cloud::money::Money>,
+    pub discount_price: Option<crate::cloud::money::Money>,
+    pub unit_price: Option<crate::cloud::money::Money>,
+    pub unit_price_discount: Option<crate::cloud::money::Money>,
+    /// `HOUR` or `GB`.
+    pub charge_unit: Option<&'static str>,
+    /// From the 96th billed hour (tiered types only): (list, billed).
+    pub second_step: Option<(crate::cloud::money::Money, crate::cloud::money::Money)>,
+    /// From the 360th billed hour (tiered types only): (list, billed).
+    pub third_step: Option<(crate::cloud::money::Money, crate::cloud::money::Money)>,
+}
+
+/// One instance of CVM's `InstanceRefundsSet`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RefundQuote {
+    pub id: InstanceId,
+    /// `Refunds`: what the return gives back (0 for an instance that is not prepaid).
+    pub refund: crate::cloud::money::Money,
+    /// `PriceDetail`: the rule that applies, in words.
+    pub detail: String,
 }
