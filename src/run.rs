@@ -100,7 +100,7 @@ pub fn build_world_with<O: Observer>(
     for &(z, t) in &scn.not_offered {
         stock.set_offered(z, t, false);
     }
-    let cloud = Cloud::new(
+    let mut cloud = Cloud::new(
         crate::cloud::api::CloudSetup {
             catalog: scn.catalog.clone(),
             rules: scn.rules.clone(),
@@ -116,6 +116,8 @@ pub fn build_world_with<O: Observer>(
         },
         &streams,
     );
+    cloud.max_run_count = scn.max_run_count;
+    cloud.launch_failed_cleanup = scn.launch_failed_cleanup;
     let workloads = scn
         .workloads
         .iter()

@@ -899,7 +899,7 @@ max_price = 0.2
     // market 0.1 × 0.32 = 0.032: a bid of 0.031999 is refused, 0.032 and 0.2 accepted.
     assert_eq!(
         run.errors(),
-        BTreeMap::from([("InvalidParameterValue.BidPriceTooLow".to_string(), 1)])
+        BTreeMap::from([("InvalidParameterValue.InsufficientPrice".to_string(), 1)])
     );
     assert_eq!(u(&run.summary, "instances_created"), 2);
     // Both billed at the market, not the bid: 7,140 s × 0.032 / 3,600 = 0.063467 each.
@@ -943,9 +943,11 @@ select = { from = "p" }
 "#;
     let run = run_scn("prepaidfail", &text);
     let r = run.one("failed launch", |_| true);
-    // LAUNCH_FAILED at 60 s, never RUNNING; destroyed at 1 h, released 1 h 5 s.
+    // LAUNCH_FAILED at 60 s, never RUNNING; TerminateInstances at 1 h is refused
+    // (UnsupportedOperation.InstanceStateLaunchFailed) and the platform releases it
+    // `launch_failed_cleanup` (1 h) after it failed, at 1 h 1 min.
     assert_eq!(r.running, None);
-    assert_eq!(r.released, Some(H + 5 * S));
+    assert_eq!(r.released, Some(H + 60 * S));
     assert_eq!(u(&run.summary, "instances_launch_failed"), 1);
     // Paid 100 × 87% = 87 at RunInstances (S5, one month); nothing was used: refund 87, net 0.
     assert_eq!(r.bill(), ("87.000000", "87.000000", "0.000000"));

@@ -734,7 +734,24 @@ fn zone_outage_loses_exactly_the_zones_instances_and_refuses_the_zone_until_it_e
     sched
         .run_until(SimTime(3 * HOUR + 10 * MIN), &mut world)
         .unwrap();
-    assert_eq!(start(&mut world, &mut sched), Err(ErrorCode::ZoneSoldOut));
+    // StartInstances lists no capacity code: accepted, the starts fail when they complete
+    assert_eq!(start(&mut world, &mut sched), Ok(Response::Accepted));
+    sched
+        .run_until(SimTime(3 * HOUR + 12 * MIN), &mut world)
+        .unwrap();
+    let failed = world
+        .cloud
+        .fleet()
+        .iter()
+        .filter(|(_, i)| {
+            i.zone == b
+                && i.state == InstanceState::Stopped
+                && i.latest_operation == Some("StartInstances")
+                && i.latest_operation_state
+                    == Some(fleetsim::cloud::instance::OperationState::Failed)
+        })
+        .count();
+    assert_eq!(failed, 5);
     sched.run_until(SimTime(4 * HOUR + 1), &mut world).unwrap();
     assert_eq!(start(&mut world, &mut sched), Ok(Response::Accepted));
 }

@@ -379,7 +379,7 @@ fn renewal_quote_is_the_renewal_booked() {
             ids: refs(&[post]),
             period_months: 1,
         },
-        "UnsupportedOperation.InstanceChargeType",
+        "InvalidInstance.NotSupported",
     );
 }
 
@@ -594,7 +594,7 @@ fn run_quote_checks_parameters_as_run_instances_does() {
     r.count = 0;
     s.refuse(
         Request::InquiryPriceRunInstances(r.clone()),
-        "InvalidParameterValue",
+        "InvalidParameterValue.Range",
     );
     r.count = 1;
     r.charge = POST;

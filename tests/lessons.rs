@@ -632,9 +632,9 @@ fn lesson_4_prepaid_vs_postpaid() {
 }
 
 /// Lesson 5: both launches end in LAUNCH_FAILED at d0 00:01:00, the prepaid one's 261 CNY is
-/// refunded at once, StartInstances is refused with
-/// UnsupportedOperation.InstanceStateLaunchFailed, TerminateInstances releases both; both
-/// bills are 0.
+/// refunded at once, TerminateInstances on them is refused with
+/// UnsupportedOperation.InstanceStateLaunchFailed (TerminateInstances' SDK list), and the
+/// platform removes both at 00:31 (`launch_failed_cleanup = "30m"`); both bills are 0.
 #[test]
 fn lesson_5_launch_failed() {
     let run = run_lesson("05-launch-failed.toml", "claims");
@@ -648,8 +648,7 @@ fn lesson_5_launch_failed() {
             [
                 (0, "PENDING".to_string()),
                 (MIN, "LAUNCH_FAILED".to_string()),
-                (10 * MIN, "TERMINATING".to_string()),
-                (10 * MIN + 30 * SEC, "released".to_string()),
+                (31 * MIN, "released".to_string()),
             ]
         );
         assert_eq!(b[*id].cost, 0);
@@ -669,20 +668,20 @@ fn lesson_5_launch_failed() {
         "{}",
         run.text
     );
-    let start: Vec<&Line> = run
+    let term: Vec<&Line> = run
         .calls()
         .into_iter()
-        .filter(|l| l.what.contains("StartInstances"))
+        .filter(|l| l.what.contains("TerminateInstances"))
         .collect();
-    assert_eq!(start.len(), 1);
-    assert_eq!(start[0].ms, 5 * MIN);
+    assert_eq!(term.len(), 1);
+    assert_eq!(term[0].ms, 5 * MIN);
     assert!(
-        start[0].what.contains(
-            "refused with UnsupportedOperation.InstanceStateLaunchFailed: StartInstances does \
-             not accept an instance that is LAUNCH_FAILED"
+        term[0].what.contains(
+            "refused with UnsupportedOperation.InstanceStateLaunchFailed: TerminateInstances \
+             does not accept an instance that is LAUNCH_FAILED"
         ),
         "{:?}",
-        start[0]
+        term[0]
     );
     let s = read_summary(&run.out);
     assert_eq!(u(&s, "instances_launch_failed"), 2);

@@ -676,3 +676,25 @@ fn every_problem_is_reported() {
         "{err}"
     );
 }
+
+/// `[api] max_instance_count` is RunInstances' InstanceCount cap: 1..=500 (the documented
+/// range in mainland China regions); outside it the file is refused at that line.
+#[test]
+fn max_instance_count_outside_its_documented_range() {
+    for bad in ["0", "501"] {
+        let text = format!("{GOOD}\n[api]\nmax_instance_count = {bad}\n");
+        let line = text
+            .lines()
+            .position(|l| l.starts_with("max_instance_count"))
+            .unwrap()
+            + 1;
+        rejected(
+            &format!("maxcount{bad}"),
+            &text,
+            Expect {
+                line: Some(line),
+                contains: &["`api.max_instance_count`", "outside 1..=500"],
+            },
+        );
+    }
+}

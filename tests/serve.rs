@@ -216,13 +216,14 @@ fn lifecycle_through_the_wire_and_the_run_folder() {
         assert_eq!(inst["InstanceState"], "RUNNING", "{inst}");
         assert_eq!(inst["LatestOperationState"], "SUCCESS");
     }
-    // Stop one; a second stop while it is STOPPING is refused by the control plane.
+    // Stop one; a second stop while it is STOPPING is refused by the control plane with the
+    // state's own code, which StopInstances lists.
     let r = call(&s, "StopInstances", json!({"InstanceIds": [ids[0]]}));
     assert!(r.get("Error").is_none(), "{r}");
     let r = call(&s, "StopInstances", json!({"InstanceIds": [ids[0]]}));
     assert_eq!(
         error_code(&r),
-        "OperationDenied.InstanceOperationInProgress",
+        "UnsupportedOperation.InstanceStateStopping",
         "{r}"
     );
     // Paging: Limit 2 gives 2 of 3, Offset 2 the last.
@@ -287,7 +288,7 @@ fn lifecycle_through_the_wire_and_the_run_folder() {
         "{api}"
     );
     assert!(
-        api.contains("StopInstances,OperationDenied.InstanceOperationInProgress,1,0,0,external"),
+        api.contains("StopInstances,UnsupportedOperation.InstanceStateStopping,1,0,0,external"),
         "{api}"
     );
     let summary = read_summary(&out);

@@ -11,6 +11,7 @@ pub mod instance;
 pub mod money;
 pub mod pricing;
 pub mod ratelimit;
+pub mod sdk_codes;
 pub mod spot_holders;
 pub mod spot_market;
 pub mod state;

@@ -70,10 +70,11 @@ impl RateLimits {
         }
     }
 
-    /// Today's documented limits: per second, per action (40/s DescribeInstances and
-    /// DescribeInstancesStatus, 20/s DescribeAccountQuota, DescribeZoneInstanceConfigInfos,
-    /// DescribeZones and DescribeRegions, 10/s for mutating calls and the rest — the
-    /// InquiryPrice* actions among them: InquiryPriceRunInstances documents 10/s).
+    /// Today's documented limits: per second, per action (40/s DescribeInstances,
+    /// DescribeInstancesStatus and DescribeZoneInstanceConfigInfos, 20/s DescribeAccountQuota,
+    /// DescribeZones and DescribeRegions, 10/s for mutating calls and the rest, the InquiryPrice*
+    /// actions among them: InquiryPriceRunInstances documents 10/s; each action's API page gives
+    /// its "默认接口请求频率限制").
     pub fn per_second_current() -> Self {
         RateLimits {
             window: WindowKind::Fixed,
@@ -86,7 +87,7 @@ impl RateLimits {
                 (Action::DescribeRegions, Limit::per_second(20)),
                 (
                     Action::DescribeZoneInstanceConfigInfos,
-                    Limit::per_second(20),
+                    Limit::per_second(40),
                 ),
             ],
             default_action: Some(Limit::per_second(10)),

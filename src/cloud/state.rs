@@ -127,10 +127,12 @@ pub enum Transition {
     Released,
     /// SHUTDOWN → released, when the recycle bin's time is up.
     BinExpired,
+    /// LAUNCH_FAILED → released: the platform removes a failed launch after a while.
+    CleanedUp,
 }
 
 impl Transition {
-    pub const ALL: [Transition; 15] = [
+    pub const ALL: [Transition; 16] = [
         Transition::LaunchSucceeded,
         Transition::LaunchFailed,
         Transition::Stop,
@@ -146,6 +148,7 @@ impl Transition {
         Transition::Restore,
         Transition::Released,
         Transition::BinExpired,
+        Transition::CleanedUp,
     ];
 }
 
@@ -175,7 +178,9 @@ pub fn next_state(from: InstanceState, t: Transition) -> Result<After, InstanceS
         (S::Running | S::Stopped | S::Shutdown | S::LaunchFailed, T::Terminate) => S::Terminating,
         (S::Running | S::Stopped, T::Isolate) => S::Shutdown,
         (S::Shutdown, T::Restore) => S::Running,
-        (S::Terminating, T::Released) | (S::Shutdown, T::BinExpired) => return Ok(After::Released),
+        (S::Terminating, T::Released)
+        | (S::Shutdown, T::BinExpired)
+        | (S::LaunchFailed, T::CleanedUp) => return Ok(After::Released),
         _ => return Err(from),
     };
     Ok(After::State(to))
@@ -209,6 +214,7 @@ mod tests {
         (S::Shutdown, T::Restore, Some(S::Running)),
         (S::Terminating, T::Released, None),
         (S::Shutdown, T::BinExpired, None),
+        (S::LaunchFailed, T::CleanedUp, None),
     ];
 
     #[test]
@@ -272,7 +278,7 @@ mod tests {
                         state = Some(to);
                     }
                     Ok(After::Released) => {
-                        prop_assert!(matches!(from, S::Terminating | S::Shutdown));
+                        prop_assert!(matches!(from, S::Terminating | S::Shutdown | S::LaunchFailed));
                         state = None;
                     }
                     Err(s) => prop_assert_eq!(s, from),

@@ -275,6 +275,12 @@ fn transition_note(ch: &Change<'_>, from: InstanceState, to: InstanceState) -> S
             ", STOP_CHARGING: only the disk is billed while stopped".into()
         }
         (S::Pending, S::LaunchFailed) => ": the launch failed, nothing is billed".into(),
+        (S::Starting, S::Stopped)
+            if inst.latest_operation_state
+                == Some(crate::cloud::instance::OperationState::Failed) =>
+        {
+            ": the start failed, no capacity could be had (LatestOperationState FAILED)".into()
+        }
         (_, S::Shutdown) if inst.latest_operation == Some("TerminateInstances") => {
             ": isolated in the recycle bin by TerminateInstances (not billed)".into()
         }
@@ -568,10 +574,22 @@ fn meaning(code: ErrorCode, req: &Request) -> String {
         E::ZoneSoldOut => "the zone cannot take new instances now",
         E::TypeUnavailable => "the zone does not sell this type",
         E::DryRunOperation => "a dry run: checked, nothing was done",
-        E::BidPriceTooLow => "the spot bid is below the market price",
+        E::InsufficientPrice => "the spot bid is below the market price",
         E::UserReturnQuota => "the account's prepaid returns for the year are used up",
         E::LimitOperationQuota => "the instance has had all the downgrades CVM allows",
         E::InvalidInstanceNotSupported => "the action does not apply to this instance",
+        E::InvalidFilter => "DescribeInstances has no such filter",
+        E::InvalidFilterValueLimitExceeded => "a filter has too many values",
+        E::InvalidParameterValueRange => "a number is outside the range CVM accepts",
+        E::InvalidClientTokenTooLong => "the ClientToken is over 64 characters",
+        E::InvalidParameterMinCount => "MinCount is above InstanceCount",
+        E::InsufficientOfferingMinimum => "the zone cannot deliver even MinCount instances",
+        E::InstanceMixedPricingModel => "one call cannot mix charge types",
+        E::UnsupportedOperation => "the action does not accept the instance as it is",
+        E::SoldOutZone => "the zone cannot take new instances now",
+        E::StoppedModeStopChargingSameFamily => {
+            "an instance stopped without charging cannot be resized within its family"
+        }
         E::Unreturnable => "the instance cannot be returned now",
     };
     s.into()

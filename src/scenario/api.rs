@@ -64,6 +64,16 @@ pub(super) fn resolve_api(
         rate_limits.per_action.retain(|(a, _)| *a != action);
         rate_limits.per_action.push((action, limit));
     }
+    if !(1..=crate::cloud::api::MAX_RUN_COUNT_LIMIT).contains(&api.max_instance_count) {
+        return Err(fail(
+            "api.max_instance_count",
+            format!(
+                "{} is outside 1..={} (RunInstances' InstanceCount range)",
+                api.max_instance_count,
+                crate::cloud::api::MAX_RUN_COUNT_LIMIT
+            ),
+        ));
+    }
     if api.retry.max_attempts == 0 {
         return Err(fail(
             "api.retry.max_attempts",

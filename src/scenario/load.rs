@@ -97,6 +97,10 @@ pub struct Scenario {
     pub spot_step: SimDuration,
     pub spot_notice: SimDuration,
     pub recycle_bin: SimDuration,
+    /// How long a LAUNCH_FAILED instance stays before the platform removes it.
+    pub launch_failed_cleanup: SimDuration,
+    /// `[api] max_instance_count`: most instances one RunInstances may ask for.
+    pub max_run_count: u32,
     /// Trace replays (`[[traces]]`).
     pub traces: Vec<TraceSpec>,
     /// Target-tracking autoscalers (`[[autoscalers]]`).
@@ -259,6 +263,8 @@ fn resolve(
         spot_step,
         spot_notice: f.cloud.spot_notice.0,
         recycle_bin: f.cloud.recycle_bin.0,
+        launch_failed_cleanup: f.cloud.launch_failed_cleanup.0,
+        max_run_count: f.api.max_instance_count,
         scripts,
         traces,
         rate_limits,

@@ -273,6 +273,15 @@ pub struct ApiSettings {
     pub limits: BTreeMap<String, String>,
     #[serde(default)]
     pub retry: RetrySettings,
+    /// Most instances one RunInstances may ask for (`InstanceCount`): 1–500. The current
+    /// RunInstances documentation gives 1–500 in mainland China regions and 1–100 elsewhere;
+    /// the default, 100, holds everywhere.
+    #[serde(default = "default_max_instance_count")]
+    pub max_instance_count: u32,
+}
+
+fn default_max_instance_count() -> u32 {
+    100
 }
 
 fn default_preset() -> String {
@@ -287,6 +296,7 @@ impl Default for ApiSettings {
             total: None,
             limits: BTreeMap::new(),
             retry: RetrySettings::default(),
+            max_instance_count: default_max_instance_count(),
         }
     }
 }
@@ -376,6 +386,15 @@ pub struct CloudSettings {
     /// How long an isolated (SHUTDOWN) instance waits in the recycle bin before release.
     #[serde(default = "default_recycle_bin")]
     pub recycle_bin: Duration,
+    /// How long a LAUNCH_FAILED instance stays listed before the platform removes it
+    /// (ASSUMPTION: CVM cleans failed launches up itself and refuses TerminateInstances on
+    /// them, but does not say when; 1 hour).
+    #[serde(default = "default_launch_failed_cleanup")]
+    pub launch_failed_cleanup: Duration,
+}
+
+fn default_launch_failed_cleanup() -> Duration {
+    Duration(SimDuration::from_hours(1))
 }
 
 fn default_spot_notice() -> Duration {
@@ -559,6 +578,7 @@ impl Default for CloudSettings {
             spot_market: None,
             spot_notice: default_spot_notice(),
             recycle_bin: default_recycle_bin(),
+            launch_failed_cleanup: default_launch_failed_cleanup(),
         }
     }
 }

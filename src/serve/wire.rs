@@ -261,10 +261,17 @@ fn charge_type(field: &str, s: &str) -> Result<ChargeType, CvmError> {
     }
 }
 
-fn instance_type(cat: &Catalog, s: &str) -> Result<TypeIdx, CvmError> {
+/// An `InstanceType` the catalogue sells. The code is the one the action's SDK list has for
+/// an unknown type: RunInstances `InvalidParameterValue.InstanceTypeNotFound`,
+/// ResetInstancesType (whose list lacks it) `ResourceNotFound.InvalidZoneInstanceType`.
+fn instance_type(action: Action, cat: &Catalog, s: &str) -> Result<TypeIdx, CvmError> {
     cat.type_index(s).ok_or_else(|| {
         CvmError::new(
-            "InvalidParameterValue.InstanceTypeNotFound",
+            match action {
+                Action::ResetInstancesType => "ResourceNotFound.InvalidZoneInstanceType",
+                Action::InquiryPriceResetInstancesType => "ResourceUnavailable.InstanceType",
+                _ => "InvalidParameterValue.InstanceTypeNotFound",
+            },
             format!("InstanceType `{s}` is not sold in this simulated account"),
         )
     })
@@ -459,7 +466,7 @@ fn run_instances(f: &Fields<'_>, region: &str, cat: &Catalog) -> Result<RunInsta
     }
     .req_str("Zone")?;
     let zone = zone_in_region(cat, region, zone)?;
-    let itype = instance_type(cat, f.req_str("InstanceType")?)?;
+    let itype = instance_type(Action::RunInstances, cat, f.req_str("InstanceType")?)?;
     let mut charge = match f.str("InstanceChargeType")? {
         None => ChargeType::PostpaidByHour,
         Some(s) => charge_type("InstanceChargeType", s)?,
@@ -564,7 +571,7 @@ pub fn parse(
         Action::TerminateInstances => Request::TerminateInstances { ids: ids(&f)? },
         Action::ResetInstancesType => Request::ResetInstancesType {
             ids: ids(&f)?,
-            itype: instance_type(cat, f.req_str("InstanceType")?)?,
+            itype: instance_type(action, cat, f.req_str("InstanceType")?)?,
             force_stop: f.bool("ForceStop")?.unwrap_or(false),
         },
         Action::RenewInstances => {
@@ -596,6 +603,18 @@ pub fn parse(
                 .into_iter()
                 .map(|(name, values)| Filter { name, values })
                 .collect();
+            // CVM's limits on Filters are checked on what the caller sent, before the zone
+            // filter is narrowed to the region below.
+            if let Some(f) = fs.iter().find(|f| f.values.len() > 5) {
+                return Err(CvmError::new(
+                    "InvalidFilterValue.LimitExceeded",
+                    format!(
+                        "filter `{}` has {} values, at most 5",
+                        f.name,
+                        f.values.len()
+                    ),
+                ));
+            }
             // The control plane lists the whole account; the call sees its region only.
             let region_zones: Vec<String> = cat
                 .zones
@@ -703,7 +722,7 @@ pub fn parse(
         }
         Action::InquiryPriceResetInstancesType => Request::InquiryPriceResetInstancesType {
             ids: ids(&f)?,
-            itype: instance_type(cat, f.req_str("InstanceType")?)?,
+            itype: instance_type(action, cat, f.req_str("InstanceType")?)?,
         },
         Action::InquiryPriceTerminateInstances => {
             Request::InquiryPriceTerminateInstances { ids: ids(&f)? }
@@ -1163,7 +1182,12 @@ fn latest_operation_error(i: &crate::cloud::Instance) -> Option<String> {
     Some(match (op, i.state) {
         ("RunInstances", crate::cloud::state::InstanceState::LaunchFailed) => {
             "RunInstances failed: the platform could not launch the instance (LAUNCH_FAILED); \
-             terminate it and launch again"
+             it is removed by the platform, launch again"
+                .to_string()
+        }
+        ("StartInstances", crate::cloud::state::InstanceState::Stopped) => {
+            "StartInstances failed: no capacity for the instance in its zone; it is STOPPED, \
+             start it again later"
                 .to_string()
         }
         (op, state) => format!("{op} failed; the instance is {state}"),
@@ -1374,6 +1398,129 @@ mod tests {
             ),
             "MissingParameter"
         );
+    }
+
+    /// Every code the wire answers a bad call with is one the action's SDK list has (or a
+    /// common code): the cases below reach each error the parser has, for each action.
+    #[test]
+    fn every_wire_error_is_in_the_actions_list() {
+        let zone = json!({"Zone": "ap-guangzhou-3"});
+        let cases: Vec<(Action, Value)> = vec![
+            (
+                Action::RunInstances,
+                json!({"Placement": zone, "InstanceType": "X9.HUGE"}),
+            ),
+            (
+                Action::RunInstances,
+                json!({"Placement": {"Zone": "ap-mars-1"}, "InstanceType": "S5.SMALL2"}),
+            ),
+            (
+                Action::RunInstances,
+                json!({"Placement": {"Zone": "ap-shanghai-2"}, "InstanceType": "S5.SMALL2"}),
+            ),
+            (
+                Action::RunInstances,
+                json!({"Placement": zone, "InstanceType": "S5.SMALL2", "InstanceCount": "2"}),
+            ),
+            (
+                Action::RunInstances,
+                json!({"Placement": zone, "InstanceType": "S5.SMALL2", "InstanceChargeType": "PREPAID"}),
+            ),
+            (
+                Action::RunInstances,
+                json!({"Placement": zone, "InstanceType": "S5.SMALL2", "InstanceMarketOptions": {"MarketType": "x"}}),
+            ),
+            (Action::RunInstances, json!({"Colour": "red"})),
+            (Action::RunInstances, json!({})),
+            (Action::StartInstances, json!({})),
+            (Action::StartInstances, json!({"InstanceIds": [1]})),
+            (
+                Action::StopInstances,
+                json!({"InstanceIds": ["ins-1"], "StopType": "NAP"}),
+            ),
+            (
+                Action::StopInstances,
+                json!({"InstanceIds": ["ins-1"], "StoppedMode": "NAP"}),
+            ),
+            (Action::RebootInstances, json!({"Colour": 1})),
+            (Action::TerminateInstances, json!({})),
+            (
+                Action::ResetInstancesType,
+                json!({"InstanceIds": ["ins-1"], "InstanceType": "X9.HUGE"}),
+            ),
+            (
+                Action::ResetInstancesType,
+                json!({"InstanceIds": ["ins-1"]}),
+            ),
+            (Action::RenewInstances, json!({"InstanceIds": ["ins-1"]})),
+            (
+                Action::RenewInstances,
+                json!({"InstanceIds": ["ins-1"], "InstanceChargePrepaid": {"Period": 1, "RenewFlag": "X"}}),
+            ),
+            (
+                Action::ModifyInstancesChargeType,
+                json!({"InstanceIds": ["ins-1"], "InstanceChargeType": "FREE"}),
+            ),
+            (
+                Action::ModifyInstancesChargeType,
+                json!({"InstanceIds": ["ins-1"], "InstanceChargeType": "PREPAID"}),
+            ),
+            (Action::DescribeInstances, json!({"InstanceIds": [1]})),
+            (
+                Action::DescribeInstances,
+                json!({"Filters": [{"Values": ["x"]}]}),
+            ),
+            (Action::DescribeInstances, json!({"Filters": [1]})),
+            (Action::DescribeInstances, json!({"Limit": -1})),
+            (
+                Action::DescribeInstances,
+                json!({"Filters": [{"Name": "zone", "Values": ["a", "b", "c", "d", "e", "f"]}]}),
+            ),
+            (
+                Action::DescribeAccountQuota,
+                json!({"Filters": [{"Name": "colour", "Values": []}]}),
+            ),
+            (
+                Action::DescribeZoneInstanceConfigInfos,
+                json!({"Filters": [{"Name": "colour", "Values": []}]}),
+            ),
+            (Action::DescribeInstancesStatus, json!({"Offset": "x"})),
+            (
+                Action::ModifyInstancesRenewFlag,
+                json!({"InstanceIds": ["ins-1"], "RenewFlag": "X"}),
+            ),
+            (
+                Action::ModifyInstancesRenewFlag,
+                json!({"InstanceIds": ["ins-1"]}),
+            ),
+            (Action::DescribeZones, json!({"Colour": 1})),
+            (Action::DescribeRegions, json!({"Colour": 1})),
+            (
+                Action::DescribeInstanceTypeConfigs,
+                json!({"Filters": [{"Name": "zone", "Values": ["a", "b"]}]}),
+            ),
+            (
+                Action::DescribeInstanceTypeConfigs,
+                json!({"Filters": [{"Name": "colour", "Values": ["a"]}]}),
+            ),
+            (
+                Action::DescribeInstanceTypeConfigs,
+                json!({"Filters": [{"Name": "zone", "Values": ["ap-mars-1"]}]}),
+            ),
+            (
+                Action::DescribeInstanceTypeConfigs,
+                json!({"Filters": vec![json!({"Name": "zone", "Values": ["ap-guangzhou-3"]}); 11]}),
+            ),
+        ];
+        for (action, params) in cases {
+            let code = err(action, params.clone());
+            assert_ne!(code, "ok", "{} {params}", action.as_str());
+            assert!(
+                crate::cloud::sdk_codes::allowed(action.as_str(), &code),
+                "{} answers {code} for {params}: not in its SDK list",
+                action.as_str()
+            );
+        }
     }
 
     #[test]

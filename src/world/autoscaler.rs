@@ -3,7 +3,7 @@
 //! instances, then scales toward the desired count, cooldowns permitting. Its model (desired
 //! count, members, health, history) is [`Autoscaler`]; this file is how it acts.
 
-use crate::cloud::api::{MAX_IDS_PER_CALL, MAX_RUN_COUNT, Notice, Observer};
+use crate::cloud::api::{MAX_IDS_PER_CALL, Notice, Observer};
 use crate::cloud::{ErrorCode, InstanceId, Owner, Request, Response, RunInstances};
 use crate::engine::SimTime;
 use crate::workload::autoscale::{Autoscaler, ScaleAction, Signal};
@@ -108,7 +108,7 @@ impl Autoscaler {
                 let zi = spec.zones.iter().position(|&x| x == z).unwrap_or(0);
                 let mut k = k;
                 while k > 0 {
-                    let count = k.min(MAX_RUN_COUNT);
+                    let count = k.min(ctx.cloud().max_run_count);
                     let req = Request::RunInstances(RunInstances {
                         zone: z,
                         itype: spec.itype,

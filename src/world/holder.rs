@@ -141,9 +141,10 @@ pub trait Holder {
                 E::SpotQuota
                     | E::SoldOutType
                     | E::ResourceInsufficientType
+                    | E::InsufficientOfferingMinimum
                     | E::ZoneSoldOut
                     | E::TypeUnavailable
-                    | E::BidPriceTooLow
+                    | E::InsufficientPrice
             )
     }
 
@@ -176,9 +177,11 @@ pub trait Holder {
                 }
                 self.terminate_attempt(InstanceRef::Known(id, key), 1, ctx);
             }
-            InstanceState::Shutdown | InstanceState::LaunchFailed if !busy => {
+            InstanceState::Shutdown if !busy => {
                 self.terminate_attempt(InstanceRef::Known(id, key), 1, ctx);
             }
+            // CVM refuses TerminateInstances on a failed launch; the platform removes it.
+            InstanceState::LaunchFailed => {}
             // Already on its way out.
             InstanceState::Terminating => {}
             _ => {
@@ -245,10 +248,10 @@ pub trait Holder {
                     let _ = ctx.call_or_retry(req, 1);
                 }
             }
-            // A failed launch is cleaned up.
+            // A failed launch is removed by the platform (CVM refuses TerminateInstances on
+            // it): nothing to do but forget it.
             Some(InstanceState::LaunchFailed) => {
                 held.end_when_running.remove(&n.id);
-                self.terminate_attempt(known, 1, ctx);
             }
             None => {
                 held.lost.remove(&n.id);

@@ -2,7 +2,7 @@
 //! instances, bought at the start of the run and shared by the workloads it serves (they
 //! place jobs on its idle instances without an API call, see the workload client).
 
-use crate::cloud::api::{MAX_RUN_COUNT, Observer};
+use crate::cloud::api::Observer;
 use crate::cloud::{ChargeType, RenewFlag, Request, Response, RunInstances};
 
 use super::actor::{Actor, Ctx};
@@ -22,9 +22,10 @@ impl Actor for PoolBuyer {
     type Event = PoolEvent;
     type Reply = ();
 
-    /// Buys the pool (if the run has one), in calls of at most 100 instances; what each call
-    /// launched joins the pool.
+    /// Buys the pool (if the run has one), in calls of at most `[api] max_instance_count`
+    /// instances; what each call launched joins the pool.
     fn handle<O: Observer>(&mut self, PoolEvent::Buy: PoolEvent, ctx: &mut Ctx<'_, O>) {
+        let max_count = ctx.cloud().max_run_count;
         let Some(pool) = ctx.pool() else {
             return;
         };
@@ -32,7 +33,7 @@ impl Actor for PoolBuyer {
         let months = pool.period_months;
         for (zone, itype, mut n) in orders {
             while n > 0 {
-                let count = n.min(MAX_RUN_COUNT);
+                let count = n.min(max_count);
                 n -= count;
                 let req = Request::RunInstances(RunInstances {
                     zone,

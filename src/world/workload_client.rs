@@ -67,6 +67,7 @@ fn zone_error(code: ErrorCode) -> bool {
             | E::SpotQuota
             | E::SoldOutType
             | E::ResourceInsufficientType
+            | E::InsufficientOfferingMinimum
             | E::ZoneSoldOut
             | E::TypeUnavailable
     )

@@ -39,12 +39,23 @@ pub const ZONE_OUTAGE: &str = "ZoneOutage";
 pub const INSTANCE_FAILURE: &str = "InstanceFailure";
 
 impl Cloud {
-    /// Refuses placing capacity in a zone that is in an outage:
-    /// `ResourceInsufficient.AvailabilityZoneSoldOut`.
-    pub(super) fn zone_outage_check(&self, z: ZoneIdx) -> Result<(), ApiError> {
+    /// Refuses placing capacity in a zone that is in an outage, with the code `action`'s list
+    /// has for it: `ResourceInsufficient.AvailabilityZoneSoldOut` (RunInstances),
+    /// `ResourcesSoldOut.AvailableZone` (ResetInstancesType). RenewInstances lists neither;
+    /// restoring an instance there answers the first (a known gap).
+    pub(super) fn zone_outage_check(&self, action: Action, z: ZoneIdx) -> Result<(), ApiError> {
         if self.stock.zone_down(z) {
+            let listed = |c: ErrorCode| {
+                crate::cloud::sdk_codes::action_codes(action.as_str())
+                    .is_some_and(|l| l.contains(c.as_str()))
+            };
+            let code = if !listed(ErrorCode::ZoneSoldOut) && listed(ErrorCode::SoldOutZone) {
+                ErrorCode::SoldOutZone
+            } else {
+                ErrorCode::ZoneSoldOut
+            };
             return Err(ApiError::new(
-                ErrorCode::ZoneSoldOut,
+                code,
                 format!(
                     "{} is in an outage: no capacity can be placed there",
                     self.catalog.zone(z).name
@@ -67,8 +78,9 @@ impl Cloud {
     }
 
     /// A zone outage begins: from now on nothing can be placed in the zone (RunInstances,
-    /// StartInstances, ResetInstancesType and restoring RenewInstances fail with
-    /// `ResourceInsufficient.AvailabilityZoneSoldOut`), and its instances are lost or stopped,
+    /// ResetInstancesType and restoring RenewInstances fail with
+    /// `ResourceInsufficient.AvailabilityZoneSoldOut`; a StartInstances is accepted and fails
+    /// when it completes), and its instances are lost or stopped,
     /// in id order. Returns what happened to each instance touched.
     pub fn begin_zone_outage<E: From<CloudEvent>, O: Observer>(
         &mut self,
@@ -216,6 +228,7 @@ impl Cloud {
             S::Pending => {
                 self.mark(key, "RunInstances", OperationState::Failed);
                 self.apply(key, Transition::LaunchFailed, now, obs);
+                self.schedule_cleanup(key, sched);
             }
             S::Starting => {
                 self.mark(key, ZONE_OUTAGE, OperationState::Success);

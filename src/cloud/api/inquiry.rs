@@ -152,10 +152,13 @@ impl Cloud {
         r: &RunInstances,
         now: SimTime,
     ) -> Result<Response, ApiError> {
-        if r.count == 0 || r.count > MAX_RUN_COUNT {
+        if r.count == 0 || r.count > self.max_run_count {
             return Err(ApiError::new(
-                ErrorCode::InvalidParameterValue,
-                format!("InstanceCount {} is outside 1..{MAX_RUN_COUNT}", r.count),
+                ErrorCode::InvalidParameterValueRange,
+                format!(
+                    "InstanceCount {} is outside 1..={}",
+                    r.count, self.max_run_count
+                ),
             ));
         }
         let net = r.attach.as_deref().and_then(|a| a.internet);
@@ -221,7 +224,11 @@ impl Cloud {
                 format!("Period {months} is not an offered prepaid period"),
             ));
         }
-        let keys = self.resolve(ids, &[S::Running, S::Stopped, S::Shutdown])?;
+        let keys = self.resolve(
+            Action::InquiryPriceRenewInstances,
+            ids,
+            &[S::Running, S::Stopped, S::Shutdown],
+        )?;
         let mut paid = Split::default();
         let mut list = Split::default();
         let mut net = None;
@@ -230,7 +237,7 @@ impl Cloud {
             let inst = self.fleet.live(k);
             if inst.charge != ChargeType::Prepaid {
                 return Err(ApiError::new(
-                    ErrorCode::UnsupportedChargeType,
+                    ErrorCode::InvalidInstanceNotSupported,
                     format!(
                         "{} is {}: only PREPAID instances are renewed",
                         inst.id, inst.charge
@@ -269,11 +276,16 @@ impl Cloud {
         now: SimTime,
     ) -> Result<Response, ApiError> {
         use InstanceState as S;
-        let key = self.resolve_capped(ids, &[S::Stopped, S::Running], 1)?[0];
+        let key = self.resolve_capped(
+            Action::InquiryPriceResetInstancesType,
+            ids,
+            &[S::Stopped, S::Running],
+            1,
+        )?[0];
         let inst = self.fleet.live(key);
         if inst.charge == ChargeType::Spotpaid {
             return Err(ApiError::new(
-                ErrorCode::UnsupportedChargeType,
+                ErrorCode::InvalidInstanceNotSupported,
                 format!(
                     "{} is SPOTPAID: spot instances cannot be reconfigured",
                     inst.id
@@ -337,11 +349,15 @@ impl Cloud {
         now: SimTime,
     ) -> Result<Response, ApiError> {
         use InstanceState as S;
-        let keys = self.resolve(ids, &[S::Running, S::Stopped, S::Shutdown, S::LaunchFailed])?;
+        let keys = self.resolve(
+            Action::InquiryPriceTerminateInstances,
+            ids,
+            &[S::Running, S::Stopped, S::Shutdown],
+        )?;
         let first = self.fleet.live(keys[0]).charge;
         if keys.iter().any(|&k| self.fleet.live(k).charge != first) {
             return Err(ApiError::new(
-                ErrorCode::InvalidParameter,
+                ErrorCode::InstanceMixedPricingModel,
                 "TerminateInstances takes instances of one charge type per call",
             ));
         }
@@ -423,7 +439,11 @@ impl Cloud {
                 format!("Period {months} is not an offered prepaid period"),
             ));
         }
-        let keys = self.resolve(ids, &[S::Running, S::Stopped])?;
+        let keys = self.resolve(
+            Action::InquiryPriceModifyInstancesChargeType,
+            ids,
+            &[S::Running, S::Stopped],
+        )?;
         for &k in &keys {
             let inst = self.fleet.live(k);
             if inst.charge == ChargeType::Spotpaid {

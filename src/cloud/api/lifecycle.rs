@@ -5,46 +5,18 @@
 use super::*;
 
 impl Cloud {
-    /// StartInstances: STOPPED instances start again; those stopped with STOP_CHARGING need
-    /// their capacity back, all of it, or none starts.
+    /// StartInstances: STOPPED instances start again. The call is accepted whatever the
+    /// capacity; an instance stopped with STOP_CHARGING gets its capacity back when the start
+    /// completes, or the start fails there (LatestOperationState FAILED, STOPPED again), as
+    /// CVM answers a start that finds no capacity ([`Cloud::finish_start`]).
     pub(super) fn start_instances<E: From<CloudEvent>, O: Observer>(
         &mut self,
         ids: &[InstanceRef],
         sched: &mut Scheduler<E>,
         obs: &mut O,
     ) -> Result<Response, ApiError> {
-        let keys = self.resolve(ids, &[InstanceState::Stopped])?;
-        for &key in &keys {
-            self.zone_outage_check(self.fleet.live(key).zone)?;
-        }
-        // Instances stopped with STOP_CHARGING need their capacity back, all of it.
-        let mut need: std::collections::BTreeMap<(ZoneIdx, TypeIdx), u32> = Default::default();
-        for &key in &keys {
-            let inst = self.fleet.live(key);
-            if !inst.holds_stock {
-                *need.entry((inst.zone, inst.itype)).or_default() += 1;
-            }
-        }
-        for (&(z, t), &n) in &need {
-            if self.stock.ask(z, t, n) != StockAnswer::Available {
-                return Err(ApiError::new(
-                    ErrorCode::ResourceInsufficientType,
-                    format!(
-                        "{n} stopped instance(s) cannot get their capacity back: {} is \
-                             short of {}",
-                        self.catalog.zone(z).name,
-                        self.catalog.itype(t).name
-                    ),
-                ));
-            }
-        }
+        let keys = self.resolve(Action::StartInstances, ids, &[InstanceState::Stopped])?;
         for &key in keys.iter() {
-            let inst = self.fleet.live(key);
-            if !inst.holds_stock {
-                let (z, t) = (inst.zone, inst.itype);
-                self.stock.take(z, t, 1);
-                self.fleet.live_mut(key).holds_stock = true;
-            }
             self.begin(
                 key,
                 Transition::Start,
@@ -57,6 +29,47 @@ impl Cloud {
         Ok(Response::Accepted)
     }
 
+    /// Completes a start. A zone in an outage takes nothing: the start fails. An instance
+    /// stopped with STOP_CHARGING gave its capacity up; it takes it back now, displacing spot capacity if it is not spot itself (as a
+    /// RunInstances does). With none to be had (or the zone in an outage) the start fails:
+    /// the instance is STOPPED again and its LatestOperationState is FAILED.
+    pub(super) fn finish_start<E: From<CloudEvent>, O: Observer>(
+        &mut self,
+        key: InstanceKey,
+        now: SimTime,
+        sched: &mut Scheduler<E>,
+        obs: &mut O,
+    ) {
+        let inst = self.fleet.live(key);
+        let (z, t, charge) = (inst.zone, inst.itype, inst.charge);
+        let ok = if self.stock.zone_down(z) {
+            false
+        } else if inst.holds_stock {
+            true
+        } else {
+            if charge != ChargeType::Spotpaid && self.stock.ask(z, t, 1) != StockAnswer::Available {
+                let can = self.reclaimable(z, t, 1);
+                if can > 0 {
+                    self.reclaim_for(z, t, 1, sched);
+                }
+            }
+            if self.stock.ask(z, t, 1) == StockAnswer::Available {
+                self.stock.take(z, t, 1);
+                self.fleet.live_mut(key).holds_stock = true;
+                true
+            } else {
+                false
+            }
+        };
+        let (tr, st) = if ok {
+            (Transition::StartDone, OperationState::Success)
+        } else {
+            (Transition::StartFailed, OperationState::Failed)
+        };
+        self.mark(key, "StartInstances", st);
+        self.apply(key, tr, now, obs);
+    }
+
     /// StopInstances: RUNNING instances stop (STOP_CHARGING only for POSTPAID_BY_HOUR).
     pub(super) fn stop_instances<E: From<CloudEvent>, O: Observer>(
         &mut self,
@@ -65,23 +78,31 @@ impl Cloud {
         sched: &mut Scheduler<E>,
         obs: &mut O,
     ) -> Result<Response, ApiError> {
-        let keys = self.resolve(ids, &[InstanceState::Running])?;
-        if stopped_mode == StoppedMode::StopCharging {
-            for &key in &keys {
-                let inst = self.fleet.live(key);
-                if inst.charge != ChargeType::PostpaidByHour {
-                    return Err(ApiError::new(
-                        ErrorCode::StoppedModeStopCharging,
-                        format!(
-                            "{} is {}: STOP_CHARGING is only for POSTPAID_BY_HOUR",
-                            inst.id, inst.charge
-                        ),
-                    ));
-                }
-            }
+        let keys = self.resolve(Action::StopInstances, ids, &[InstanceState::Running])?;
+        // STOP_CHARGING applies to POSTPAID_BY_HOUR instances; in a mixed batch the others
+        // stop with charging (CVM's "关机不收费" rules); a batch with no postpaid instance at
+        // all is refused.
+        let postpaid =
+            |fleet: &Fleet, k: InstanceKey| fleet.live(k).charge == ChargeType::PostpaidByHour;
+        if stopped_mode == StoppedMode::StopCharging
+            && !keys.iter().any(|&k| postpaid(&self.fleet, k))
+        {
+            let inst = self.fleet.live(keys[0]);
+            return Err(ApiError::new(
+                ErrorCode::StoppedModeStopCharging,
+                format!(
+                    "{} is {}: STOP_CHARGING is only for POSTPAID_BY_HOUR",
+                    inst.id, inst.charge
+                ),
+            ));
         }
         for &key in keys.iter() {
-            self.fleet.live_mut(key).stopped_mode = stopped_mode;
+            let mode = if postpaid(&self.fleet, key) {
+                stopped_mode
+            } else {
+                StoppedMode::KeepCharging
+            };
+            self.fleet.live_mut(key).stopped_mode = mode;
             self.begin(
                 key,
                 Transition::Stop,
@@ -101,7 +122,7 @@ impl Cloud {
         sched: &mut Scheduler<E>,
         obs: &mut O,
     ) -> Result<Response, ApiError> {
-        let keys = self.resolve(ids, &[InstanceState::Running])?;
+        let keys = self.resolve(Action::RebootInstances, ids, &[InstanceState::Running])?;
         for &key in keys.iter() {
             self.begin(
                 key,
@@ -124,11 +145,15 @@ impl Cloud {
         obs: &mut O,
     ) -> Result<Response, ApiError> {
         use InstanceState as S;
-        let keys = self.resolve(ids, &[S::Running, S::Stopped, S::Shutdown, S::LaunchFailed])?;
+        let keys = self.resolve(
+            Action::TerminateInstances,
+            ids,
+            &[S::Running, S::Stopped, S::Shutdown],
+        )?;
         let first = self.fleet.live(keys[0]).charge;
         if keys.iter().any(|&k| self.fleet.live(k).charge != first) {
             return Err(ApiError::new(
-                ErrorCode::InvalidParameter,
+                ErrorCode::InstanceMixedPricingModel,
                 "TerminateInstances takes instances of one charge type per call",
             ));
         }
@@ -187,11 +212,31 @@ impl Cloud {
         } else {
             &[S::Stopped]
         };
-        let key = self.resolve_capped(ids, accepted, 1)?[0];
+        let key = self.resolve_capped(Action::ResetInstancesType, ids, accepted, 1)?[0];
         let inst = self.fleet.live(key);
+        // An instance stopped without charging accepts only StartInstances; ResetInstancesType
+        // lists a code of its own for a resize within the family
+        // ("不支持关机不收费机器做同类型变配操作").
+        if inst.state == S::Stopped && inst.stopped_mode == StoppedMode::StopCharging {
+            let same_family =
+                self.catalog.itype(inst.itype).family == self.catalog.itype(itype).family;
+            return Err(ApiError::new(
+                if same_family {
+                    ErrorCode::StoppedModeStopChargingSameFamily
+                } else {
+                    ErrorCode::StoppedModeStopCharging
+                },
+                format!(
+                    "{} is stopped without charging: only StartInstances applies",
+                    inst.id
+                ),
+            ));
+        }
+        // Spot instances cannot be reconfigured; ResetInstancesType's list has no charge-type
+        // code, its "not for this instance" one says so.
         if inst.charge == ChargeType::Spotpaid {
             return Err(ApiError::new(
-                ErrorCode::UnsupportedChargeType,
+                ErrorCode::InvalidInstanceNotSupported,
                 format!(
                     "{} is SPOTPAID: spot instances cannot be reconfigured",
                     inst.id
@@ -204,7 +249,7 @@ impl Cloud {
                 format!("{} is already {}", inst.id, self.catalog.itype(itype).name),
             ));
         }
-        self.zone_outage_check(inst.zone)?;
+        self.zone_outage_check(Action::ResetInstancesType, inst.zone)?;
         let answer = self.stock.ask(inst.zone, itype, 1);
         if answer != StockAnswer::Available {
             return Err(self.stock_error(inst.zone, itype, answer));

@@ -71,6 +71,8 @@ pub enum CloudEvent {
     BinExpire(InstanceKey),
     /// A SPOTPAID instance's reclaim notice runs out.
     Reclaim(InstanceKey),
+    /// A LAUNCH_FAILED instance's time is up: the platform removes it.
+    Cleanup(InstanceKey),
 }
 
 /// What a [`Change`] records.
@@ -229,8 +231,12 @@ impl Move {
 
 /// Most ids one call may name.
 pub const MAX_IDS_PER_CALL: usize = 100;
-/// Most instances one RunInstances may ask for.
+/// Most instances one RunInstances may ask for, by default (`[api] max_instance_count`; the
+/// simulated clients never ask for more in one call).
 pub const MAX_RUN_COUNT: u32 = 100;
+/// The highest `[api] max_instance_count`: RunInstances documents InstanceCount 1–500 in
+/// mainland China regions.
+pub const MAX_RUN_COUNT_LIMIT: u32 = 500;
 
 /// The simulated CVM account in one run: catalogue, fleet, quotas, stock, timings.
 pub struct Cloud {
@@ -241,6 +247,11 @@ pub struct Cloud {
     pub launch_failure: f64,
     /// How long an isolated instance waits in the recycle bin.
     pub recycle_bin: SimDuration,
+    /// Most instances one RunInstances may ask for (`[api] max_instance_count`).
+    pub max_run_count: u32,
+    /// How long a LAUNCH_FAILED instance stays listed before the platform removes it
+    /// (ASSUMPTION, `[cloud] launch_failed_cleanup`).
+    pub launch_failed_cleanup: SimDuration,
     /// Notice a reclaimed spot instance gets.
     pub spot_notice: SimDuration,
     limiter: RateLimiter,
@@ -292,6 +303,8 @@ impl Cloud {
             timings: setup.timings,
             launch_failure: setup.launch_failure,
             recycle_bin: setup.recycle_bin,
+            max_run_count: MAX_RUN_COUNT,
+            launch_failed_cleanup: SimDuration::from_hours(1),
             spot_notice: setup.spot_notice,
             limiter: RateLimiter::new(&setup.rate_limits),
             spot_holders: vec![Default::default(); cells],
@@ -448,10 +461,11 @@ impl Cloud {
     /// nothing has changed.
     fn resolve(
         &self,
+        action: Action,
         ids: &[InstanceRef],
         accepted: &[InstanceState],
     ) -> Result<Resolved, ApiError> {
-        self.resolve_capped(ids, accepted, MAX_IDS_PER_CALL)
+        self.resolve_capped(action, ids, accepted, MAX_IDS_PER_CALL)
     }
 
     /// Parses an id given as text (`InvalidInstanceId.Malformed` if it is not one).
@@ -469,6 +483,7 @@ impl Cloud {
 
     fn resolve_capped(
         &self,
+        action: Action,
         refs: &[InstanceRef],
         accepted: &[InstanceState],
         cap: usize,
@@ -499,19 +514,24 @@ impl Cloud {
             }
         }
         if let [r] = refs {
-            return Ok(Resolved::One([self.resolve_one(r, accepted)?]));
+            return Ok(Resolved::One([self.resolve_one(action, r, accepted)?]));
         }
         let keys = refs
             .iter()
-            .map(|r| self.resolve_one(r, accepted))
+            .map(|r| self.resolve_one(action, r, accepted))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Resolved::Many(keys))
     }
 
-    /// One id of a call: it must name a live instance, with no operation in flight, in an
-    /// accepted state. A `Known` handle is checked by generation, an id is searched for.
+    /// One id of a call: it must name a live instance, in an accepted state, with no
+    /// operation in flight. A state the action does not accept gets the code the action's
+    /// list has for it ([`sdk_codes::state_refusal`]); an accepted state with an operation
+    /// still in flight (a reset of a STOPPED instance) gets
+    /// `OperationDenied.InstanceOperationInProgress`. A `Known` handle is checked by
+    /// generation, an id is searched for.
     fn resolve_one(
         &self,
+        action: Action,
         r: &InstanceRef,
         accepted: &[InstanceState],
     ) -> Result<InstanceKey, ApiError> {
@@ -528,6 +548,12 @@ impl Cloud {
         })?;
         let inst = self.fleet.live(key);
         debug_assert_eq!(inst.id, id, "a live handle names its own instance");
+        if !accepted.contains(&inst.state) {
+            return Err(ApiError::new(
+                crate::cloud::sdk_codes::state_refusal(action, inst.state),
+                format!("{id} is {}", inst.state),
+            ));
+        }
         if inst.busy() {
             return Err(ApiError::new(
                 ErrorCode::OperationInProgress,
@@ -535,12 +561,6 @@ impl Cloud {
                     "{id} has {} in progress",
                     inst.latest_operation.unwrap_or("an operation")
                 ),
-            ));
-        }
-        if !accepted.contains(&inst.state) {
-            return Err(ApiError::new(
-                ErrorCode::InstanceState(inst.state),
-                format!("{id} is {}", inst.state),
             ));
         }
         Ok(key)
@@ -579,6 +599,15 @@ impl Cloud {
         sched: &mut Scheduler<E>,
         obs: &mut O,
     ) -> Result<Response, ApiError> {
+        // ClientToken: at most 64 characters (errorcodes.py: 必须小于等于64字节).
+        if let Some(t) = &r.client_token
+            && t.len() > 64
+        {
+            return Err(ApiError::new(
+                ErrorCode::InvalidClientTokenTooLong,
+                format!("ClientToken is {} characters, at most 64", t.len()),
+            ));
+        }
         // Idempotency: a token already used by an accepted call answers with that call's
         // instances, whatever has happened to them since, and creates nothing.
         if let Some(t) = &r.client_token
@@ -589,20 +618,26 @@ impl Cloud {
                 keys: LaunchedKeys::new(),
             });
         }
-        if r.count == 0 || r.count > MAX_RUN_COUNT {
+        if r.count == 0 || r.count > self.max_run_count {
             return Err(ApiError::new(
-                ErrorCode::InvalidParameterValue,
-                format!("InstanceCount {} is outside 1..{MAX_RUN_COUNT}", r.count),
+                ErrorCode::InvalidParameterValueRange,
+                format!(
+                    "InstanceCount {} is outside 1..={}",
+                    r.count, self.max_run_count
+                ),
             ));
         }
         let min = r.min_count.unwrap_or(r.count);
-        if min == 0 || min > r.count {
+        if min == 0 {
             return Err(ApiError::new(
-                ErrorCode::InvalidParameterValue,
-                format!(
-                    "MinCount {min} must be within 1..=InstanceCount ({})",
-                    r.count
-                ),
+                ErrorCode::InvalidParameterValueRange,
+                "MinCount 0 is outside 1..=InstanceCount",
+            ));
+        }
+        if min > r.count {
+            return Err(ApiError::new(
+                ErrorCode::InvalidParameterMinCount,
+                format!("MinCount {min} is above InstanceCount {}", r.count),
             ));
         }
         if r.charge != ChargeType::Prepaid
@@ -666,7 +701,7 @@ impl Cloud {
             let market = self.market.price_at(z, t, sched.now());
             if bid < market {
                 return Err(ApiError::new(
-                    ErrorCode::BidPriceTooLow,
+                    ErrorCode::InsufficientPrice,
                     format!(
                         "MaxPrice {} is below the market price {} of {} in {}",
                         Money::from_micros(bid as i128),
@@ -678,7 +713,7 @@ impl Cloud {
             }
         }
         // A zone in an outage takes nothing (and displaces no spot capacity).
-        self.zone_outage_check(z)?;
+        self.zone_outage_check(Action::RunInstances, z)?;
         // On-demand demand displaces spot: when stock is short, spot instances of the type get
         // a reclaim notice and give up their capacity to this request.
         let mut displaced = 0;
@@ -697,6 +732,8 @@ impl Cloud {
             return Err(ApiError::new(
                 if free >= min {
                     ErrorCode::DryRunOperation
+                } else if r.min_count.is_some() {
+                    ErrorCode::InsufficientOfferingMinimum
                 } else {
                     ErrorCode::SoldOutType
                 },
@@ -712,6 +749,8 @@ impl Cloud {
             answer => {
                 let code = match answer {
                     StockAnswer::NotOffered => ErrorCode::TypeUnavailable,
+                    // Some stock, but not even MinCount: CVM's own code for that.
+                    _ if r.min_count.is_some() => ErrorCode::InsufficientOfferingMinimum,
                     StockAnswer::Low(_) => ErrorCode::ResourceInsufficientType,
                     _ => ErrorCode::SoldOutType,
                 };
@@ -969,6 +1008,15 @@ impl Cloud {
             CloudEvent::Expire(key) => self.expire(key, sched, obs),
             CloudEvent::BinExpire(key) => self.bin_expire(key, sched.now(), obs),
             CloudEvent::Reclaim(key) => self.reclaim(key, sched, obs),
+            CloudEvent::Cleanup(key) => {
+                if self
+                    .fleet
+                    .get(key)
+                    .is_some_and(|i| i.state == InstanceState::LaunchFailed)
+                {
+                    self.apply(key, Transition::CleanedUp, sched.now(), obs);
+                }
+            }
         }
     }
 
@@ -1004,7 +1052,10 @@ impl Cloud {
                 return;
             }
             InstanceState::Stopping => Transition::StopDone,
-            InstanceState::Starting => Transition::StartDone,
+            InstanceState::Starting => {
+                self.finish_start(key, now, sched, obs);
+                return;
+            }
             InstanceState::Rebooting => Transition::RebootDone,
             InstanceState::Terminating => Transition::Released,
             _ => return,
@@ -1018,6 +1069,19 @@ impl Cloud {
             self.mark(key, inst_op(self.fleet.get(key)), st);
         }
         self.apply(key, t, now, obs);
+        if t == Transition::LaunchFailed {
+            self.schedule_cleanup(key, sched);
+        }
+    }
+
+    /// A failed launch stays listed (LAUNCH_FAILED, refused by TerminateInstances) until the
+    /// platform removes it, `launch_failed_cleanup` later.
+    pub(super) fn schedule_cleanup<E: From<CloudEvent>>(
+        &mut self,
+        key: InstanceKey,
+        sched: &mut Scheduler<E>,
+    ) {
+        sched.schedule_in(self.launch_failed_cleanup, CloudEvent::Cleanup(key).into());
     }
 
     /// Completes a ResetInstancesType: the stopped interval is billed at the old type, the

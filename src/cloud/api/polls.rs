@@ -49,7 +49,11 @@ impl Cloud {
         flag: RenewFlag,
     ) -> Result<Response, ApiError> {
         use InstanceState as S;
-        let keys = self.resolve(ids, &[S::Running, S::Stopped])?;
+        let keys = self.resolve(
+            Action::ModifyInstancesRenewFlag,
+            ids,
+            &[S::Running, S::Stopped],
+        )?;
         for &k in &keys {
             let inst = self.fleet.live(k);
             if inst.charge != ChargeType::Prepaid {

@@ -19,7 +19,11 @@ impl Cloud {
                 format!("Period {months} is not an offered prepaid period"),
             ));
         }
-        let keys = self.resolve(ids, &[S::Running, S::Stopped, S::Shutdown])?;
+        let keys = self.resolve(
+            Action::RenewInstances,
+            ids,
+            &[S::Running, S::Stopped, S::Shutdown],
+        )?;
         for &k in &keys {
             let inst = self.fleet.live(k);
             if inst.charge != ChargeType::Prepaid {
@@ -45,7 +49,7 @@ impl Cloud {
             let inst = self.fleet.live(k);
             if inst.state == S::Shutdown {
                 // Restored, it runs again: not in a zone in an outage.
-                self.zone_outage_check(inst.zone)?;
+                self.zone_outage_check(Action::RenewInstances, inst.zone)?;
             }
         }
         for (&(z, t), &n) in &need {
@@ -103,7 +107,12 @@ impl Cloud {
                 format!("Period {months} is not an offered prepaid period"),
             ));
         }
-        let keys = self.resolve_capped(ids, &[S::Running, S::Stopped], 20)?;
+        let keys = self.resolve_capped(
+            Action::ModifyInstancesChargeType,
+            ids,
+            &[S::Running, S::Stopped],
+            20,
+        )?;
         let mut per_zone: std::collections::BTreeMap<ZoneIdx, u32> = Default::default();
         for &k in &keys {
             let inst = self.fleet.live(k);
@@ -111,6 +120,16 @@ impl Cloud {
                 return Err(ApiError::new(
                     ErrorCode::UnsupportedChargeType,
                     format!("{} is SPOTPAID and cannot change charge type", inst.id),
+                ));
+            }
+            // "关机不收费的实例…不支持该操作" (ModifyInstancesChargeType's documentation).
+            if inst.state == S::Stopped && inst.stopped_mode == StoppedMode::StopCharging {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidInstanceNotSupported,
+                    format!(
+                        "{} is stopped without charging: only StartInstances applies",
+                        inst.id
+                    ),
                 ));
             }
             if inst.charge == to {
@@ -124,13 +143,10 @@ impl Cloud {
         for (&z, &n) in &per_zone {
             let over_once = to == ChargeType::Prepaid && self.quotas.once(z).is_some_and(|o| n > o);
             if over_once || self.quotas.remaining(z, to) < n {
-                let code = if to == ChargeType::Prepaid {
-                    ErrorCode::PrepayQuota
-                } else {
-                    ErrorCode::InstanceQuota
-                };
+                // ModifyInstancesChargeType's list has one quota code, whichever quota is
+                // short (the message says which).
                 return Err(ApiError::new(
-                    code,
+                    ErrorCode::InstanceQuota,
                     format!(
                         "{to} quota in {} cannot take {n} more",
                         self.catalog.zone(z).name

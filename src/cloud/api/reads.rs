@@ -30,10 +30,20 @@ impl Cloud {
                 format!("{} ids given, at most {MAX_IDS_PER_CALL}", ids.len()),
             ));
         }
-        if filters.len() > 10 || filters.iter().any(|f| f.values.len() > 5) {
+        if filters.len() > 10 {
             return Err(ApiError::new(
                 ErrorCode::InvalidParameterValueLimitExceeded,
-                "at most 10 filters of 5 values each",
+                format!("{} filters given, at most 10", filters.len()),
+            ));
+        }
+        if let Some(f) = filters.iter().find(|f| f.values.len() > 5) {
+            return Err(ApiError::new(
+                ErrorCode::InvalidFilterValueLimitExceeded,
+                format!(
+                    "filter `{}` has {} values, at most 5",
+                    f.name,
+                    f.values.len()
+                ),
             ));
         }
         for f in filters {
@@ -46,7 +56,7 @@ impl Cloud {
                     | "instance-id"
             ) {
                 return Err(ApiError::new(
-                    ErrorCode::InvalidParameter,
+                    ErrorCode::InvalidFilter,
                     format!("unknown filter `{}`", f.name),
                 ));
             }
