@@ -11,6 +11,7 @@ COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 COPY benches ./benches
 COPY assets ./assets
+COPY templates ./templates
 COPY scenarios ./scenarios
 RUN cargo build --release --locked && cp target/release/fleetsim /usr/local/bin/fleetsim
 

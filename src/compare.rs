@@ -280,6 +280,7 @@ pub fn compare(scn: &Scenario, opts: CompareOptions) -> Result<CompareResult> {
         &bars,
     )
     .context("cannot draw the comparison chart")?;
+    write_report(staging.dir(), scn, seed, reps, &estimates)?;
     let out_dir = Some(staging.commit()?);
     Ok(CompareResult {
         rows,
@@ -444,4 +445,243 @@ pub fn report(r: &CompareResult, currency: &str) -> String {
         let _ = writeln!(out, "results in {}", d.display());
     }
     out
+}
+
+/// The interval of an estimate, when it has one (two replications or more).
+fn interval(e: &Estimate) -> Option<(f64, f64)> {
+    (e.n >= 2 && e.ci_low.is_finite() && e.ci_high.is_finite()).then_some((e.ci_low, e.ci_high))
+}
+
+/// `report.html` of a comparison: what it found, the ranking with intervals, the paired
+/// differences to the first strategy, the break-even table, and a chart of each.
+fn write_report(
+    dir: &Path,
+    scn: &Scenario,
+    seed: u64,
+    reps: u32,
+    estimates: &[StrategyEstimate],
+) -> Result<()> {
+    use crate::report::html::{
+        StudyChart, StudyPage, StudyPoint, StudyTable, fmt_figure, fmt_interval,
+    };
+    let cur = scn.catalog.currency.as_str();
+    let mut page = StudyPage::new(
+        "compare",
+        scn.name.clone(),
+        format!(
+            "{} purchasing strategies of {}, each run on the same {reps} demand path(s) \
+             (master seed {seed}); costs to the run's horizon in {cur}.",
+            estimates.len(),
+            scn.origin
+        ),
+    );
+    let mut ranked: Vec<&StrategyEstimate> = estimates.iter().collect();
+    ranked.sort_by(|a, b| a.cost.mean.total_cmp(&b.cost.mean));
+    let first = estimates.first();
+    if let (Some(best), Some(first)) = (ranked.first(), first) {
+        let share = if first.cost.mean > 0.0 {
+            format!(
+                " ({:.1}% of {}'s)",
+                100.0 * best.cost.mean / first.cost.mean,
+                first.strategy
+            )
+        } else {
+            String::new()
+        };
+        page.findings.push((
+            "cheapest".into(),
+            format!(
+                "{} is the cheapest strategy: {} {cur} to the horizon on average, 95% CI {}{share}.",
+                best.strategy,
+                fmt_figure(best.cost.mean),
+                fmt_interval(interval(&best.cost)),
+            ),
+        ));
+        if let Some(worst) = ranked.last().filter(|w| w.strategy != best.strategy) {
+            page.findings.push((
+                "dearest".into(),
+                format!(
+                    "{} is the dearest: {} {cur} on average.",
+                    worst.strategy,
+                    fmt_figure(worst.cost.mean)
+                ),
+            ));
+        }
+        for e in estimates.iter().skip(1) {
+            let d = &e.diff_to_first;
+            let sure = match interval(d) {
+                Some((lo, hi)) if lo > 0.0 || hi < 0.0 => "an interval that excludes 0",
+                Some(_) => "an interval that includes 0: no clear difference",
+                None => "one replication: no interval",
+            };
+            page.findings.push((
+                format!("paired-{}", e.strategy),
+                format!(
+                    "{} against {}: {}{} {cur} per run on the same demand, with {sure}.",
+                    e.strategy,
+                    first.strategy,
+                    if d.mean >= 0.0 { "+" } else { "" },
+                    fmt_figure(d.mean)
+                ),
+            ));
+        }
+        if let Some(r) = estimates
+            .iter()
+            .max_by(|a, b| a.spot_reclaims.total_cmp(&b.spot_reclaims))
+            && r.spot_reclaims > 0.0
+        {
+            page.findings.push((
+                "reclaims".into(),
+                format!(
+                    "{} had the most spot reclaims: {:.1} per run.",
+                    r.strategy, r.spot_reclaims
+                ),
+            ));
+        }
+    }
+    let num = |h: &str| (h.to_string(), true);
+    let text = |h: &str| (h.to_string(), false);
+    page.tables.push(StudyTable {
+        id: "ranking",
+        title: "Ranking".into(),
+        head: vec![
+            num("rank"),
+            text("strategy"),
+            num(&format!("mean cost ({cur})")),
+            num("95% CI"),
+            num("spot reclaims / run"),
+            num("refused / run"),
+            num("throttled / run"),
+        ],
+        rows: ranked
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                vec![
+                    (i + 1).to_string(),
+                    e.strategy.clone(),
+                    fmt_figure(e.cost.mean),
+                    fmt_interval(interval(&e.cost)),
+                    format!("{:.1}", e.spot_reclaims),
+                    format!("{:.1}", e.requests_refused),
+                    format!("{:.1}", e.api_calls_throttled),
+                ]
+            })
+            .collect(),
+        note: format!(
+            "Cost to the horizon (cost_total less prepaid time bought beyond it), mean over {reps} \
+             replication(s), cheapest first (compare_summary.csv, compare.csv)."
+        ),
+    });
+    if let Some(first) = first {
+        page.tables.push(StudyTable {
+            id: "paired",
+            title: "Paired differences".into(),
+            head: vec![
+                text("strategy"),
+                num(&format!("mean − {} ({cur})", first.strategy)),
+                num("95% CI"),
+                num("relative"),
+            ],
+            rows: estimates
+                .iter()
+                .map(|e| {
+                    vec![
+                        e.strategy.clone(),
+                        fmt_figure(e.diff_to_first.mean),
+                        fmt_interval(interval(&e.diff_to_first)),
+                        if first.cost.mean > 0.0 {
+                            format!("{:+.1}%", 100.0 * e.diff_to_first.mean / first.cost.mean)
+                        } else {
+                            "–".into()
+                        },
+                    ]
+                })
+                .collect(),
+            note: format!(
+                "Each strategy less {} on the same demand path, replication by replication: the \
+                 interval of a paired difference is narrow even where costs vary between \
+                 replications (compare_summary.csv).",
+                first.strategy
+            ),
+        });
+    }
+    let pct_or = |v: Option<f64>| v.map_or("–".to_string(), |u| format!("{:.1}%", 100.0 * u));
+    page.tables.push(StudyTable {
+        id: "breakeven",
+        title: "Break-even".into(),
+        head: vec![
+            text("instance type"),
+            num(&format!("postpaid / hour ({cur})")),
+            num(&format!("prepaid / month ({cur})")),
+            num("break-even lifetime, 1-month prepaid (h)"),
+            num("use for 1 month"),
+            num("use for 12 months"),
+            num("use for 36 months"),
+        ],
+        rows: breakeven(scn)
+            .into_iter()
+            .map(|b| {
+                vec![
+                    b.instance_type,
+                    format!("{:.4}", b.postpaid_hourly),
+                    fmt_figure(b.prepaid_monthly),
+                    b.lifetime_hours_1m
+                        .map_or("–".to_string(), |h| format!("{h:.0}")),
+                    pct_or(b.utilisation_1m),
+                    pct_or(b.utilisation_12m),
+                    pct_or(b.utilisation_36m),
+                ]
+            })
+            .collect(),
+        note: "From the scenario's prices and billing rules: the lifetime from which a \
+               1-month prepaid instance costs no more than postpaid, and the share of a \
+               prepaid period an instance must run for prepaid to pay (breakeven.csv)."
+            .into(),
+    });
+    let points = |f: &dyn Fn(&StrategyEstimate) -> &Estimate| -> Vec<StudyPoint> {
+        ranked
+            .iter()
+            .map(|e| (e.strategy.clone(), f(e).mean, interval(f(e))))
+            .collect()
+    };
+    page.charts.push(StudyChart::new(
+        "compare_cost".into(),
+        "Cost to the horizon by strategy".into(),
+        format!(
+            "Mean cost to the horizon per strategy, cheapest first, with its 95% interval \
+             (dashed), in {cur}. The same chart as compare_cost.svg and .png."
+        ),
+        &format!("Cost ({cur})"),
+        &points(&|e| &e.cost),
+        false,
+    ));
+    if let Some(first) = first {
+        page.charts.push(StudyChart::new(
+            "compare_paired".into(),
+            format!("Paired difference to {}", first.strategy),
+            format!(
+                "Mean of each strategy's cost less {}'s on the same demand, with its 95% \
+                 interval, in {cur}; below 0 is cheaper.",
+                first.strategy
+            ),
+            &format!("Difference ({cur})"),
+            &points(&|e| &e.diff_to_first),
+            false,
+        ));
+    }
+    page.files = [
+        ("compare.csv", "one row per strategy and replication"),
+        (
+            "compare_summary.csv",
+            "per strategy: mean, sd and 95% CI of the cost, paired difference to the first",
+        ),
+        ("breakeven.csv", "break-even figures per instance type"),
+        ("compare_cost.svg", "chart (vector)"),
+        ("compare_cost.png", "chart (image)"),
+    ]
+    .into_iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    page.write(dir)
 }

@@ -219,6 +219,12 @@ impl Session {
                     SimTime::ZERO + scn.duration,
                 )
             });
+            world.rec.accrued = scn.rules.enabled.then(|| {
+                crate::report::accrued::AccruedLedger::new(
+                    scn.catalog.zones.len(),
+                    SimTime::ZERO + scn.duration,
+                )
+            });
             world.rec.stream_instances(&st.path("instances.csv"))?;
             let mut ts = Some(TimeseriesWriter::create(st.dir())?);
             let horizon = SimTime::ZERO + scn.duration;
@@ -328,6 +334,10 @@ impl Session {
             world.rec.write_api_csv(&st.path("api.csv"))?;
             if let Some(l) = &world.rec.costs {
                 l.write_csv(&st.path("costs.csv"), &scn.catalog, end)?;
+                if let Some(a) = &world.rec.accrued {
+                    let file = crate::report::accrued::COSTS_ACCRUED_FILE;
+                    a.write_csv(&st.path(file), l, &scn.catalog, end)?;
+                }
             }
         }
         let wall = started.elapsed().as_secs_f64();

@@ -454,7 +454,160 @@ fn write_summary(dir: &Path, plan: &SweepPlan, rows: &[SweepRow]) -> Result<()> 
         &alive_bars,
     )
     .context("cannot draw the sweep chart")?;
-    Ok(())
+    write_report(dir, plan, rows, &axes)
+}
+
+/// `report.html` of a sweep: what changed across the grid, a table per grid point, and a
+/// chart per metric across the grid (mean and 95% interval per point).
+fn write_report(dir: &Path, plan: &SweepPlan, rows: &[SweepRow], axes: &str) -> Result<()> {
+    use crate::report::html::{
+        StudyChart, StudyPage, StudyPoint, StudyTable, fmt_figure, fmt_interval,
+    };
+    let label = |p: usize| {
+        let settings = plan.point(p);
+        if settings.is_empty() {
+            "all".to_string()
+        } else {
+            settings
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    let interval = |e: &crate::stats::Estimate| {
+        (e.n >= 2 && e.ci_low.is_finite() && e.ci_high.is_finite()).then_some((e.ci_low, e.ci_high))
+    };
+    // est[metric][point]
+    let est: Vec<Vec<crate::stats::Estimate>> = (0..METRICS.len())
+        .map(|m| {
+            (0..plan.points())
+                .map(|p| {
+                    let xs: Vec<f64> = rows
+                        .iter()
+                        .filter(|r| r.point == p)
+                        .map(|r| r.values[m])
+                        .collect();
+                    estimate(&xs)
+                })
+                .collect()
+        })
+        .collect();
+    let metric = |name: &str| METRICS.iter().position(|m| *m == name).unwrap_or(0);
+    let mut page = StudyPage::new(
+        "sweep",
+        plan.scenario.clone(),
+        format!(
+            "A sweep of {} over {axes}: {} grid point(s) × {} replication(s) (master seed {}).",
+            plan.origin,
+            plan.points(),
+            plan.replications,
+            plan.seed
+        ),
+    );
+    for (key, name, what) in [
+        ("cost", "cost_to_horizon", "cost to the horizon"),
+        ("alive", "mean_instances_alive", "time-average fleet"),
+        ("refused", "requests_refused", "instances refused"),
+        ("throttled", "api_calls_throttled", "throttled calls"),
+    ] {
+        let es = &est[metric(name)];
+        let lo = (0..es.len()).min_by(|&a, &b| es[a].mean.total_cmp(&es[b].mean));
+        let hi = (0..es.len()).max_by(|&a, &b| es[a].mean.total_cmp(&es[b].mean));
+        let (Some(lo), Some(hi)) = (lo, hi) else {
+            continue;
+        };
+        let text = if plan.points() < 2 || es[lo].mean == es[hi].mean {
+            format!(
+                "Mean {what}: {} at every grid point.",
+                fmt_figure(es[lo].mean)
+            )
+        } else {
+            format!(
+                "Mean {what}: from {} at {} to {} at {}.",
+                fmt_figure(es[lo].mean),
+                label(lo),
+                fmt_figure(es[hi].mean),
+                label(hi)
+            )
+        };
+        page.findings.push((key.to_string(), text));
+    }
+    let num = |h: &str| (h.to_string(), true);
+    let mut head = vec![num("point")];
+    head.extend(plan.axes.iter().map(|(k, _)| (k.clone(), false)));
+    head.extend([
+        num("runs"),
+        num("mean cost to the horizon"),
+        num("95% CI"),
+        num("mean instances alive"),
+        num("instances refused"),
+        num("calls throttled"),
+    ]);
+    let c = metric("cost_to_horizon");
+    page.tables.push(StudyTable {
+        id: "grid",
+        title: "Grid points".into(),
+        head,
+        rows: (0..plan.points())
+            .map(|p| {
+                let mut row = vec![p.to_string()];
+                row.extend(plan.point(p).into_iter().map(|(_, v)| v));
+                row.extend([
+                    est[c][p].n.to_string(),
+                    fmt_figure(est[c][p].mean),
+                    fmt_interval(interval(&est[c][p])),
+                    fmt_figure(est[metric("mean_instances_alive")][p].mean),
+                    fmt_figure(est[metric("requests_refused")][p].mean),
+                    fmt_figure(est[metric("api_calls_throttled")][p].mean),
+                ]);
+                row
+            })
+            .collect(),
+        note: "Means over the replications of each grid point (sweep_summary.csv).".into(),
+    });
+    // The headline metrics first, then the others in file order.
+    let first = [
+        "cost_to_horizon",
+        "mean_instances_alive",
+        "requests_refused",
+        "api_calls_throttled",
+    ];
+    let mut order: Vec<usize> = first.iter().map(|n| metric(n)).collect();
+    order.extend((0..METRICS.len()).filter(|m| !first.contains(&METRICS[*m])));
+    for m in order {
+        let name = METRICS[m];
+        let points: Vec<StudyPoint> = (0..plan.points())
+            .map(|p| (label(p), est[m][p].mean, interval(&est[m][p])))
+            .collect();
+        page.charts.push(StudyChart::new(
+            format!("sweep_{name}"),
+            format!("{name} by {axes}"),
+            format!("Mean {name} at each grid point, with its 95% interval (dashed)."),
+            name,
+            &points,
+            true,
+        ));
+    }
+    page.files = [
+        ("sweep.csv", "one row per run"),
+        (
+            "sweep_summary.csv",
+            "per grid point and metric: n, mean, sd, 95% CI",
+        ),
+        (
+            "sweep_manifest.json",
+            "the plan, the inputs' fingerprint and the jobs",
+        ),
+        ("sweep_cost.svg", "chart (vector)"),
+        ("sweep_cost.png", "chart (image)"),
+        ("sweep_alive.svg", "chart (vector)"),
+        ("sweep_alive.png", "chart (image)"),
+    ]
+    .into_iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    page.write(dir)
 }
 
 /// Reads a shard folder's rows back.

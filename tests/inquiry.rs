@@ -16,7 +16,7 @@ use fleetsim::cloud::billing::BillingRules;
 use fleetsim::cloud::capacity::{Quotas, Stock, ZoneQuota};
 use fleetsim::cloud::catalog::{self, Catalog, ChargeType, TypeIdx, TypePrice, Zone, ZoneIdx};
 use fleetsim::cloud::errors::ApiError;
-use fleetsim::cloud::instance::{InstanceId, Owner, RenewFlag};
+use fleetsim::cloud::instance::{InstanceId, Owner, RenewFlag, StoppedMode};
 use fleetsim::cloud::money::Money;
 use fleetsim::cloud::pricing::{
     Attachments, DiskSpec, DiskType, InternetChargeType, InternetSpec, Ladder,
@@ -597,6 +597,18 @@ fn run_quote_checks_parameters_as_run_instances_does() {
         "InvalidParameterValue.Range",
     );
     r.count = 1;
+    r.min_count = Some(2);
+    s.refuse(
+        Request::InquiryPriceRunInstances(r.clone()),
+        "InvalidParameterValue.InvalidParameterMinCount",
+    );
+    r.min_count = None;
+    r.client_token = Some("t".repeat(65));
+    s.refuse(
+        Request::InquiryPriceRunInstances(r.clone()),
+        "InvalidClientToken.TooLong",
+    );
+    r.client_token = None;
     r.charge = POST;
     r.attach = Some(Arc::new(Attachments {
         internet: Some(InternetSpec {
@@ -700,4 +712,30 @@ fn scripted_inquiries_quote_in_the_journal_and_buy_nothing() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
+}
+
+/// An instance stopped without charging cannot be resized, and the resize's quote says so with
+/// the same code ResetInstancesType answers (its list has one for a resize within the family).
+#[test]
+fn reset_quote_refuses_what_the_reset_refuses() {
+    let mut s = sim();
+    let id = s.launch(run(LARGE, POST, 1, 1))[0];
+    s.accept(Request::StopInstances {
+        ids: refs(&[id]),
+        stopped_mode: StoppedMode::StopCharging,
+    });
+    s.at(s.s.now().ms() + SETTLE_MS);
+    for r in [
+        Request::InquiryPriceResetInstancesType {
+            ids: refs(&[id]),
+            itype: XL2,
+        },
+        Request::ResetInstancesType {
+            ids: refs(&[id]),
+            itype: XL2,
+            force_stop: false,
+        },
+    ] {
+        s.refuse(r, "UnsupportedOperation.StoppedModeStopChargingSameFamily");
+    }
 }

@@ -65,6 +65,7 @@ const CHARTS: [(&str, &str); 5] = [
 /// Drawn only when the run folder has `costs.csv`.
 const COST_CHART: (&str, &str) = ("cost_by_charge_type", "Cumulative cost (CNY)");
 const HOURLY_COST_CHART: (&str, &str) = ("cost_per_hour", "Cost per hour (CNY)");
+const ACCRUED_COST_CHART: (&str, &str) = ("cost_accrued_per_hour", "Cost per hour (CNY)");
 
 const PNG_MAGIC: [u8; 8] = [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -197,7 +198,9 @@ fn charts_and_report_html() {
     let mut charts: Vec<(&str, &str)> = CHARTS.to_vec();
     if has_costs {
         charts.push(HOURLY_COST_CHART);
+        charts.push(ACCRUED_COST_CHART);
         charts.push(COST_CHART);
+        check_accrued_sums(&out, &summary);
     } else {
         assert!(
             !out.join("cost_by_charge_type.svg").exists(),
@@ -219,7 +222,7 @@ fn charts_and_report_html() {
     let texts = svg_texts(&vcpu_svg);
     for legend in [
         "ap-guangzhou-3 vCPUs in use",
-        "ap-shanghai-2 vCPUs in use",
+        "ap-shanghai-2 vCPUs (spot quota unlimited)",
         "ap-guangzhou-3 spot vCPU quota",
     ] {
         assert!(texts.iter().any(|t| t == legend), "{legend} in {texts:?}");
@@ -236,9 +239,23 @@ fn charts_and_report_html() {
             "report.html fetches {r}"
         );
     }
-    for tag in ["<script", "<link", "<iframe", "@import"] {
+    for tag in [
+        "<script src",
+        "<link",
+        "<iframe",
+        "@import",
+        "fetch(",
+        "XMLHttpRequest",
+    ] {
         assert!(!html.contains(tag), "report.html has {tag}");
     }
+    // Interactive charts: uPlot inlined, one chart's data per figure.
+    assert!(html.contains("uPlot"), "uPlot is not inlined");
+    assert_eq!(
+        html.matches("<script type=\"application/json\">").count(),
+        charts.len(),
+        "chart data in report.html"
+    );
     // Escaped everywhere: the raw name never appears.
     assert!(!html.contains("<small>"), "unescaped scenario name");
     assert!(html.contains(&format!("<h1>{NAME_ESCAPED} ")), "heading");
@@ -305,7 +322,7 @@ fn charts_and_report_html() {
     );
     for (stem, _) in &charts {
         assert!(
-            html.contains(&format!("<figure id=\"{stem}\">")),
+            html.contains(&format!("<figure id=\"{stem}\" data-chart>")),
             "no figure {stem}"
         );
     }
@@ -329,4 +346,192 @@ fn charts_and_report_html() {
         }
     }
     assert_eq!(compared, 2 * charts.len() + 1);
+}
+
+/// The sum of a cost file's `cost` column, and of its rows starting at or after `from_s`.
+fn cost_sums(path: &Path, from_s: f64) -> (f64, f64) {
+    let text = std::fs::read_to_string(path).expect("cost file");
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("hour_start_s,zone,charge_type,cost"));
+    let (mut all, mut after) = (0.0, 0.0);
+    for l in lines {
+        let f: Vec<&str> = l.split(',').collect();
+        let v: f64 = f[3].parse().unwrap();
+        all += v;
+        if f[0].parse::<f64>().unwrap() >= from_s {
+            after += v;
+        }
+    }
+    (all, after)
+}
+
+/// costs_accrued.csv adds up to the run's cost_total, as costs.csv does, and its rows after the
+/// run hold what summary.json computes on its own as prepaid bought beyond the horizon.
+fn check_accrued_sums(out: &Path, summary: &Value) {
+    let total = summary["cost_total"].as_f64().unwrap();
+    let unused = summary["cost_prepaid_unused"].as_f64().unwrap();
+    let end = summary["duration_s"].as_f64().unwrap();
+    let (cash, cash_after) = cost_sums(&out.join("costs.csv"), end);
+    let (accrued, beyond) = cost_sums(&out.join("costs_accrued.csv"), end);
+    assert!((cash - total).abs() < 1e-4, "costs.csv {cash} vs {total}");
+    assert_eq!(cash_after, 0.0, "costs.csv has no row after the run");
+    assert!(
+        (accrued - total).abs() < 1e-4,
+        "costs_accrued.csv {accrued} vs {total}"
+    );
+    assert!(
+        unused > 0.0,
+        "the scenario should leave prepaid time beyond the run"
+    );
+    assert!(
+        (beyond - unused).abs() < 1e-4,
+        "beyond {beyond} vs {unused}"
+    );
+}
+
+/// Two strategies on the same small demand, two replications each.
+const COMPARE_SCN: &str = r#"
+name = "cmp & co"
+seed = 3
+duration = "2d"
+instance_types = ["SA2.MEDIUM4"]
+[zones.ap-guangzhou-3]
+[[workloads]]
+name = "batch"
+arrival = { process = "poisson", rate_per_hour = 4 }
+lifetime = { dist = "exponential", mean = "3h" }
+types = { "SA2.MEDIUM4" = 1 }
+zones = { ap-guangzhou-3 = 1 }
+[compare]
+replications = 2
+[[compare.strategies]]
+name = "postpaid"
+charge_type = "POSTPAID_BY_HOUR"
+[[compare.strategies]]
+name = "spot-fallback"
+charge_type = "SPOTPAID"
+fallback = "POSTPAID_BY_HOUR"
+"#;
+
+fn fleetsim(args: &[&str]) {
+    let res = Command::new(env!("CARGO_BIN_EXE_fleetsim"))
+        .args(args)
+        .output()
+        .expect("cannot start fleetsim");
+    assert!(
+        res.status.success(),
+        "fleetsim {args:?}: {}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+}
+
+/// A self-contained page: no reference leaves the folder, no script is loaded.
+fn assert_self_contained(html: &str) {
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.trim_end().ends_with("</html>"));
+    for r in references(html) {
+        let lower = r.to_ascii_lowercase();
+        assert!(
+            !(lower.starts_with("http:") || lower.starts_with("https:") || lower.starts_with("//")),
+            "report.html fetches {r}"
+        );
+    }
+    for tag in [
+        "<script src",
+        "<link",
+        "<iframe",
+        "@import",
+        "fetch(",
+        "XMLHttpRequest",
+    ] {
+        assert!(!html.contains(tag), "report.html has {tag}");
+    }
+}
+
+/// `compare` and `sweep` write a report.html of their own: the findings name the cheapest
+/// strategy that compare_summary.csv holds, the ranking and break-even tables are there, and
+/// a sweep has one chart per metric.
+#[test]
+fn compare_and_sweep_report_html() {
+    let base = TestDir::new("study");
+    let scn = base.0.join("cmp.toml");
+    std::fs::write(&scn, COMPARE_SCN).unwrap();
+    let out = base.0.join("compare");
+    fleetsim(&[
+        "compare",
+        scn.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let html = std::fs::read_to_string(out.join("report.html")).expect("compare report.html");
+    assert_self_contained(&html);
+    assert!(html.contains("<h1>cmp &amp; co "), "escaped name");
+    // The cheapest strategy by compare_summary.csv's cost_mean.
+    let summary = std::fs::read_to_string(out.join("compare_summary.csv")).unwrap();
+    let cheapest = summary
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[2].parse::<f64>().unwrap(), f[0].to_string())
+        })
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .unwrap()
+        .1;
+    assert!(
+        html.contains(&format!(
+            "<li data-finding=\"cheapest\">{cheapest} is the cheapest strategy"
+        )),
+        "cheapest {cheapest} not found"
+    );
+    for needle in [
+        "<section id=\"ranking\">",
+        "<section id=\"paired\">",
+        "<section id=\"breakeven\">",
+        "<td>SA2.MEDIUM4</td>",
+        "<td>postpaid</td>",
+        "<td>spot-fallback</td>",
+    ] {
+        assert!(html.contains(needle), "compare report.html has no {needle}");
+    }
+    assert_eq!(
+        html.matches("<script type=\"application/json\">").count(),
+        2
+    );
+
+    let sweep = base.0.join("sweep");
+    fleetsim(&[
+        "sweep",
+        scn.to_str().unwrap(),
+        "--set",
+        "workloads.0.arrival.rate_per_hour=2,8",
+        "-r",
+        "2",
+        "--out",
+        sweep.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let html = std::fs::read_to_string(sweep.join("report.html")).expect("sweep report.html");
+    assert_self_contained(&html);
+    assert!(html.contains("<li data-finding=\"cost\">"), "cost finding");
+    assert!(html.contains("workloads.0.arrival.rate_per_hour=8"));
+    // One chart per metric of sweep_summary.csv.
+    let metrics: std::collections::BTreeSet<String> =
+        std::fs::read_to_string(sweep.join("sweep_summary.csv"))
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(2).unwrap().to_string())
+            .collect();
+    assert_eq!(
+        html.matches("<script type=\"application/json\">").count(),
+        metrics.len()
+    );
+    for m in &metrics {
+        assert!(
+            html.contains(&format!("<figure id=\"sweep_{m}\" data-chart>")),
+            "{m}"
+        );
+    }
 }

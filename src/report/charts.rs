@@ -38,7 +38,8 @@ const DAY_LABEL_THRESHOLD_H: f64 = 72.0;
 /// At most this many labelled ticks on the time axis.
 const MAX_TIME_TICKS: f64 = 12.0;
 /// Legend names longer than this many characters are shortened with an ellipsis.
-const MAX_LEGEND_CHARS: usize = 40;
+/// (46 fits a zone name with "vCPUs (spot quota unlimited)".)
+const MAX_LEGEND_CHARS: usize = 46;
 
 /// One named line (or band) of a time chart.
 #[derive(Debug, Clone, PartialEq)]
@@ -214,6 +215,13 @@ fn area_err<E: StdError + Send + Sync>(e: DrawingAreaErrorKind<E>) -> String {
 
 fn font(size: f64) -> TextStyle<'static> {
     (FONT_FAMILY, size).into_font().color(&BLACK)
+}
+
+/// The colour of palette index `i` as CSS `#rrggbb`, for the interactive charts of
+/// `report.html`, so that a series has the same colour on the page as in its SVG and PNG.
+pub fn palette_css(i: usize) -> String {
+    let RGBColor(r, g, b) = series_color(i);
+    format!("#{r:02x}{g:02x}{b:02x}")
 }
 
 /// Colour of the `i`-th series: the 20 Tableau colours (the ten strong ones first, then their
@@ -698,12 +706,20 @@ fn draw_time_chart<DB: DrawingBackend>(
                         ))
                         .map_err(area_err)?;
                 } else {
-                    chart
-                        .draw_series(LineSeries::new(
-                            s.upper.iter().copied(),
-                            s.color.stroke_width(2),
-                        ))
-                        .map_err(area_err)?;
+                    // A thick line is drawn as a polygon whose corners are mitred; at a sharp
+                    // turn (a one-sample spike) the inner mitre reaches far beyond the data,
+                    // below the axis. So the line is cut where it turns back by more than a
+                    // right angle and each run drawn alone; the runs share their end points.
+                    let px: Vec<(i32, i32)> =
+                        s.upper.iter().map(|p| chart.backend_coord(p)).collect();
+                    for run in split_at_sharp_turns(&px) {
+                        chart
+                            .draw_series(LineSeries::new(
+                                s.upper[run].iter().copied(),
+                                s.color.stroke_width(2),
+                            ))
+                            .map_err(area_err)?;
+                    }
                 }
             }
             ChartKind::StackedArea => {
@@ -740,6 +756,34 @@ fn draw_time_chart<DB: DrawingBackend>(
         }
     }
     Ok(())
+}
+
+/// Index ranges of `px` (pixel positions along a line) that turn by at most a right angle at
+/// each inner vertex; consecutive ranges share the vertex where the line was cut. Repeated
+/// pixels do not count as a turn.
+fn split_at_sharp_turns(px: &[(i32, i32)]) -> Vec<std::ops::Range<usize>> {
+    let mut runs = Vec::new();
+    let mut start = 0;
+    // The direction of the last segment of non-zero length.
+    let mut last: Option<(i64, i64)> = None;
+    for i in 1..px.len() {
+        let d = (
+            i64::from(px[i].0 - px[i - 1].0),
+            i64::from(px[i].1 - px[i - 1].1),
+        );
+        if d == (0, 0) {
+            continue;
+        }
+        if let Some(l) = last
+            && l.0 * d.0 + l.1 * d.1 < 0
+        {
+            runs.push(start..i);
+            start = i - 1;
+        }
+        last = Some(d);
+    }
+    runs.push(start..px.len());
+    runs
 }
 
 fn draw_bar_ci<DB: DrawingBackend>(
@@ -1090,6 +1134,15 @@ mod tests {
         let d = TimeChartData::new(ChartKind::Lines, &series, &styles);
         assert_eq!(d.series[0].color, series_color(10));
         assert!(d.series[1].dashed && !d.series[0].dashed);
+    }
+
+    #[test]
+    fn lines_are_cut_where_they_turn_back() {
+        // Up, then straight down: a spike, cut at its tip; a right angle is not cut.
+        let px = [(0, 10), (1, 0), (2, 10), (3, 10), (3, 10), (4, 10), (4, 0)];
+        assert_eq!(split_at_sharp_turns(&px), vec![0..2, 1..px.len()]);
+        assert_eq!(split_at_sharp_turns(&[(0, 0)]), vec![0..1]);
+        assert_eq!(split_at_sharp_turns(&[]), vec![0..0]);
     }
 
     #[test]

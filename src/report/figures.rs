@@ -67,6 +67,11 @@ pub struct Figure {
     pub title: String,
     /// One or two sentences on how to read the chart.
     pub caption: String,
+    /// What was drawn, for the interactive chart of `report.html`: the y axis label, how the
+    /// series are drawn, and the series (x in hours) with their styles.
+    pub y_label: String,
+    pub kind: ChartKind,
+    pub series: Vec<(Series, SeriesStyle)>,
 }
 
 /// What the charts were drawn from, and the charts.
@@ -155,6 +160,10 @@ pub struct RunData {
     pub api_by_action: BTreeMap<String, ApiTally>,
     /// `None` when the run folder has no `costs.csv`.
     pub costs: Option<Costs>,
+    /// `costs_accrued.csv` (each prepaid payment spread over the time it buys), `None` when
+    /// the run folder has none. Its rows at the end of the run hold the prepaid time bought
+    /// beyond it.
+    pub costs_accrued: Option<Costs>,
 }
 
 impl RunData {
@@ -263,6 +272,23 @@ impl RunData {
             },
         )?;
         d.costs = has_costs.then_some(costs);
+        let mut accrued = Costs::default();
+        let has_accrued = read_csv(
+            &dir.join("costs_accrued.csv"),
+            &["hour_start_s", "zone", "charge_type", "cost"],
+            |r| {
+                let t = time_ms(r[0])?;
+                let charge = charge_type(r[2])?;
+                let c = number(r[3])?;
+                *entry(&mut accrued.by_hour, &charge, t) += c;
+                *accrued
+                    .by_zone
+                    .entry((r[1].to_string(), charge.as_str().to_string()))
+                    .or_default() += c;
+                Ok(())
+            },
+        )?;
+        d.costs_accrued = has_accrued.then_some(accrued);
         Ok(d)
     }
 
@@ -442,13 +468,17 @@ pub fn write_all(dir: &Path, summary: &Summary, scn: &Scenario) -> Result<Figure
             y_label: chart.y_label,
             kind: chart.kind,
         };
-        let (series, styles): (Vec<Series>, Vec<SeriesStyle>) = chart.series.into_iter().unzip();
+        let (series, styles): (Vec<Series>, Vec<SeriesStyle>) =
+            chart.series.iter().cloned().unzip();
         render_time_chart_styled(dir, chart.stem, &spec, &series, &styles)
             .with_context(|| format!("cannot draw the chart {}", chart.stem))?;
         figures.push(Figure {
             stem: chart.stem,
             title,
             caption: chart.caption,
+            y_label: spec.y_label,
+            kind: chart.kind,
+            series: chart.series,
         });
     }
     Ok(Figures { data, figures })
@@ -466,6 +496,9 @@ fn charts(d: &RunData, summary: &Summary, scn: &Scenario) -> Vec<Chart> {
     ];
     if let Some(c) = &d.costs {
         out.push(cost_chart(c, summary.duration_s, &summary.currency, false));
+        if let Some(a) = &d.costs_accrued {
+            out.push(accrued_chart(a, summary.duration_s, &summary.currency));
+        }
         out.push(cost_chart(c, summary.duration_s, &summary.currency, true));
     }
     out
@@ -499,6 +532,7 @@ fn fleet_by_state(d: &RunData) -> Chart {
 }
 
 fn fleet_by_zone(d: &RunData, zones: &[String]) -> Chart {
+    // Each zone keeps its colour (its place in the scenario) in every chart.
     let series = zones
         .iter()
         .enumerate()
@@ -513,10 +547,10 @@ fn fleet_by_zone(d: &RunData, zones: &[String]) -> Chart {
         stem: "fleet_by_zone",
         what: "instances per zone",
         y_label: "Instances, any state (count)".into(),
-        kind: ChartKind::Lines,
+        kind: ChartKind::StackedArea,
         series,
-        caption: "Instances in each zone at each sample, in any state and of any charge type \
-                  (timeseries.csv)."
+        caption: "Instances in each zone at each sample, in any state and of any charge type, \
+                  stacked: the top edge is the fleet size (timeseries.csv)."
             .into(),
     }
 }
@@ -534,11 +568,14 @@ fn vcpus_vs_quota(d: &RunData, zones: &[String], scn: &Scenario) -> Chart {
         .unwrap_or(0.0);
     for (i, z) in zones.iter().enumerate() {
         let (strong, light) = zone_colors(i);
+        let spot_key = (z.clone(), ChargeType::Spotpaid.as_str().to_string());
+        let name = if d.quota.get(&spot_key).is_some_and(|t| t.total().is_none()) {
+            format!("{z} vCPUs (spot quota unlimited)")
+        } else {
+            format!("{z} vCPUs in use")
+        };
         series.push((
-            self::series(
-                format!("{z} vCPUs in use"),
-                filled(&d.times, d.vcpus_by_zone.get(z)),
-            ),
+            self::series(name, filled(&d.times, d.vcpus_by_zone.get(z))),
             SeriesStyle {
                 color: strong,
                 dashed: false,
@@ -621,9 +658,8 @@ fn vcpus_vs_quota(d: &RunData, zones: &[String], scn: &Scenario) -> Chart {
 
 fn instances_vs_quota(d: &RunData, zones: &[String]) -> Chart {
     let mut series = Vec::new();
-    let mut k = 0;
     let mut any_quota = false;
-    for z in zones {
+    for (k, z) in zones.iter().enumerate() {
         for (charge, short) in INSTANCE_QUOTAS {
             let Some(track) = d.quota.get(&(z.clone(), charge.as_str().to_string())) else {
                 continue;
@@ -633,10 +669,16 @@ fn instances_vs_quota(d: &RunData, zones: &[String]) -> Chart {
             if !(has_total || has_use) {
                 continue;
             }
+            // The zone's own colour; a use without a quota says so in its name.
             let (strong, light) = zone_colors(k);
+            let name = if has_total {
+                format!("{z} {short} used")
+            } else {
+                format!("{z} {short} (quota unlimited)")
+            };
             series.push((
                 self::series(
-                    format!("{z} {short} used"),
+                    name,
                     track.points.iter().map(|p| (hours(p.0), p.1)).collect(),
                 ),
                 SeriesStyle {
@@ -661,14 +703,14 @@ fn instances_vs_quota(d: &RunData, zones: &[String]) -> Chart {
                     },
                 ));
             }
-            k += 1;
         }
     }
     let caption = if any_quota {
         "Instances counted against the postpaid and prepaid instance quotas of each zone \
          (solid, including instances bought outside the simulation; a lighter shade when the \
-         quota is set) and the quotas (dashed, same hue, drawn on top) (quota.csv). A \
-         RunInstances call that would cross a quota fails whole."
+         quota is set) and the quotas (dashed, same hue, drawn on top) (quota.csv); \
+         \"(quota unlimited)\" marks a use with no quota (in instances). A RunInstances call that would cross \
+         a quota fails whole."
     } else {
         "Instances counted against the postpaid and prepaid instance quotas of each zone \
          (quota.csv). No zone has a postpaid or prepaid quota in this scenario (unlimited), so \
@@ -724,11 +766,17 @@ fn api_calls(d: &RunData, summary: &Summary, scn: &Scenario) -> Chart {
     }
 }
 
-/// Cost by charge type hour by hour: per hour (`cost_per_hour`) or summed since the start
-/// (`cost_by_charge_type`).
+/// Runs longer than this get their cost per day rather than per hour.
+const COST_PER_DAY_AFTER_H: u64 = 72;
+
+/// Cash cost by charge type (prepaid paid when bought, refunds negative), per bucket
+/// (`cost_per_hour`, or `cost_per_day` for runs longer than 72 hours) or summed since the start
+/// (`cost_by_charge_type`, stacked: the top edge is the total).
 fn cost_chart(c: &Costs, duration_s: f64, currency: &str, cumulative: bool) -> Chart {
     const HOUR: Ms = 3_600_000;
     let end = (duration_s * 1000.0).round() as Ms;
+    let per_day = end > COST_PER_DAY_AFTER_H * HOUR;
+    let bucket = if per_day { 24 * HOUR } else { HOUR };
     let last = c
         .by_hour
         .values()
@@ -736,10 +784,10 @@ fn cost_chart(c: &Costs, duration_s: f64, currency: &str, cumulative: bool) -> C
         .max()
         .copied()
         .unwrap_or(0);
-    let n = end.div_ceil(HOUR).max(last / HOUR + 1);
-    // The end of hour `h`, or the end of the run for a last, partial hour.
+    let n = end.div_ceil(bucket).max(last / bucket + 1);
+    // The end of bucket `h`, or the end of the run for a last, partial bucket.
     let at = |h: Ms| {
-        let (start, stop) = (h * HOUR, (h + 1) * HOUR);
+        let (start, stop) = (h * bucket, (h + 1) * bucket);
         hours(if start < end && end < stop { end } else { stop })
     };
     let mut total = vec![0.0; n as usize];
@@ -749,13 +797,13 @@ fn cost_chart(c: &Costs, duration_s: f64, currency: &str, cumulative: bool) -> C
         let color = ch.index();
         let mut cum = 0.0;
         let mut points = vec![(0.0, 0.0)];
-        // Hours that do not start on a whole hour (they should) fall into the hour they are in.
-        let mut per_hour = vec![0.0; n as usize];
+        // Hours that do not start on a whole hour (they should) fall into the bucket they are in.
+        let mut per_bucket = vec![0.0; n as usize];
         for (&t, &v) in hourly {
-            let h = ((t / HOUR) as usize).min(per_hour.len() - 1);
-            per_hour[h] += v;
+            let h = ((t / bucket) as usize).min(per_bucket.len() - 1);
+            per_bucket[h] += v;
         }
-        for (h, v) in per_hour.iter().enumerate() {
+        for (h, v) in per_bucket.iter().enumerate() {
             cum += v;
             let y = if cumulative { cum } else { *v };
             total[h] += y;
@@ -763,39 +811,90 @@ fn cost_chart(c: &Costs, duration_s: f64, currency: &str, cumulative: bool) -> C
         }
         out.push((series(ch.as_str(), points), style(color, false)));
     }
-    if out.len() > 1 {
+    if out.len() > 1 && !cumulative {
         let mut points = vec![(0.0, 0.0)];
         points.extend(total.iter().enumerate().map(|(h, v)| (at(h as Ms), *v)));
         out.push((series("total", points), style(GREY, true)));
     }
+    let (unit, stem) = if per_day {
+        ("day", "cost_per_day")
+    } else {
+        ("hour", "cost_per_hour")
+    };
     if cumulative {
         Chart {
             stem: "cost_by_charge_type",
-            what: "cumulative cost by charge type",
+            what: "cumulative cost by charge type (cash)",
             y_label: format!("Cumulative cost ({})", currency),
-            kind: ChartKind::Lines,
+            kind: ChartKind::StackedArea,
             series: out,
             caption: format!(
-                "Money charged since the start of the run, net of refunds, per charge type and \
-                 in total, hour by hour, in {} (costs.csv).",
-                currency
+                "Cash: money charged since the start of the run, net of refunds, per charge \
+                 type, stacked (the top edge is the total), {unit} by {unit}, in {currency} \
+                 (costs.csv). Prepaid periods count when they are bought.",
             ),
         }
     } else {
         Chart {
-            stem: "cost_per_hour",
-            what: "cost per hour by charge type",
-            y_label: format!("Cost per hour ({})", currency),
+            stem,
+            what: if per_day {
+                "cost per day by charge type (cash)"
+            } else {
+                "cost per hour by charge type (cash)"
+            },
+            y_label: format!("Cost per {unit} ({currency})"),
             kind: ChartKind::Lines,
             series: out,
             caption: format!(
-                "Money settled in each hour, net of refunds, per charge type and in total, in {} \
-                 (costs.csv). Up-front prepaid payments and refunds show as spikes in the hour \
-                 they are made.",
-                currency
+                "Cash: money settled in each {unit}, per charge type and in total, in \
+                 {currency} (costs.csv). A prepaid period is paid in full in the {unit} it is \
+                 bought or renewed, and a refund counts negative in the {unit} it is made.",
             ),
         }
     }
+}
+
+/// Accrued cost by charge type per bucket (`cost_accrued_per_hour`, or `_per_day` for runs
+/// longer than 72 hours), stacked: each prepaid payment spread over the time it buys. The
+/// rows after the run (prepaid time beyond it) are left out and named in the caption.
+fn accrued_chart(a: &Costs, duration_s: f64, currency: &str) -> Chart {
+    let end = (duration_s * 1000.0).round() as Ms;
+    let mut within = Costs::default();
+    let mut beyond = 0.0;
+    for (ch, hours) in &a.by_hour {
+        let mut m = BTreeMap::new();
+        for (&t, &v) in hours {
+            if t >= end {
+                beyond += v;
+            } else {
+                m.insert(t, v);
+            }
+        }
+        within.by_hour.insert(*ch, m);
+    }
+    let mut chart = cost_chart(&within, duration_s, currency, false);
+    chart.series.retain(|s| s.0.name != "total");
+    let per_day = chart.stem == "cost_per_day";
+    let unit = if per_day { "day" } else { "hour" };
+    chart.stem = if per_day {
+        "cost_accrued_per_day"
+    } else {
+        "cost_accrued_per_hour"
+    };
+    chart.what = if per_day {
+        "cost per day by charge type (accrued)"
+    } else {
+        "cost per hour by charge type (accrued)"
+    };
+    chart.kind = ChartKind::StackedArea;
+    chart.caption = format!(
+        "Accrued: each prepaid payment spread evenly over the time it buys (a refund taken off \
+         the time it gives back), per charge type, stacked (the top edge is the total), per \
+         {unit}, in {currency} (costs_accrued.csv). Prepaid time bought beyond the end of the \
+         run, {beyond:.2} {currency}, is not drawn; with it the accrued costs add up to the \
+         cash costs."
+    );
+    chart
 }
 
 #[cfg(test)]
@@ -920,13 +1019,28 @@ mod tests {
         let chart = cost_chart(c, 9000.0, "CNY", true);
         assert_eq!(chart.y_label, "Cumulative cost (CNY)");
         let names: Vec<&str> = chart.series.iter().map(|s| s.0.name.as_str()).collect();
-        assert_eq!(names, ["PREPAID", "SPOTPAID", "total"]);
+        // Stacked: the top edge is the total, no total line.
+        assert_eq!(names, ["PREPAID", "SPOTPAID"]);
+        assert_eq!(chart.kind, ChartKind::StackedArea);
         assert_eq!(
             chart.series[1].0.points,
             vec![(0.0, 0.0), (1.0, 1.0), (2.0, 3.5), (2.5, 3.5)]
         );
-        assert_eq!(chart.series[2].0.points.last(), Some(&(2.5, 103.5)));
+        // Per bucket: a total line, dashed.
+        let chart = cost_chart(c, 9000.0, "CNY", false);
+        assert_eq!(chart.stem, "cost_per_hour");
+        assert_eq!(chart.series[2].0.name, "total");
+        assert_eq!(
+            chart.series[2].0.points[1..],
+            [(1.0, 101.0), (2.0, 2.5), (2.5, 0.0)]
+        );
         assert!(chart.series[2].1.dashed);
+        // Longer than 72 hours: per day, the same money.
+        let chart = cost_chart(c, 4.0 * 86_400.0, "CNY", false);
+        assert_eq!(chart.stem, "cost_per_day");
+        assert_eq!(chart.y_label, "Cost per day (CNY)");
+        assert_eq!(chart.series[1].0.points[..2], [(0.0, 0.0), (24.0, 3.5)]);
+        assert_eq!(chart.series[2].0.points.len(), 5);
         let _ = std::fs::remove_dir_all(&dir);
     }
 

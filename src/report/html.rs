@@ -2,18 +2,26 @@
 //! summary figures, tables and every chart (inline SVG). It fetches nothing: no external CSS,
 //! JavaScript, fonts or images; links point only to the files beside it.
 //!
+//! The page is the askama template `templates/report.html` over [`ReportPage`], a typed view
+//! model built here from the run's typed results (the [`Summary`], the [`RunData`] read back
+//! from the run folder, the findings) and the scenario's resolved settings
+//! ([`Scenario::shown`]). The template only lays out; every figure is formatted here, so the
+//! formatting is tested in Rust and a misspelt field fails the build, not the page.
+//!
 //! The page holds no wall-clock figure, so identical runs give byte-identical pages.
 
-use std::fmt::Write as _;
+use std::fmt;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use serde_json::Value;
+use askama::Template;
+use askama::filters::Escaper as _;
 
 use crate::engine::{SimDuration, format_duration};
-use crate::scenario::{Scenario, Shown};
+use crate::scenario::{Scenario, Shown, ShownWorkload, ShownZone};
 
-use super::figures::{Figures, Ms, RunData};
+use super::charts::{ChartKind, palette_css};
+use super::figures::{Figure, Figures, Ms, RunData};
 use super::findings::Finding;
 use super::summary::Summary;
 
@@ -33,9 +41,15 @@ pub fn write_report(
         let path = dir.join(format!("{}.svg", f.stem));
         let svg = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read {}", path.display()))?;
-        charts.push(inline_svg(&svg, &f.title));
+        charts.push(ChartView {
+            stem: f.stem,
+            svg: inline_svg(&svg, &f.title),
+            caption: f.caption.clone(),
+            data: chart_json(f),
+        });
     }
-    let html = render(summary, scn, figs, &charts, findings);
+    let page = ReportPage::new(summary, scn, figs, charts, findings);
+    let html = page.render_page().context("cannot render report.html")?;
     let path = dir.join(REPORT_FILE);
     std::fs::write(&path, html).with_context(|| format!("cannot write {}", path.display()))
 }
@@ -43,17 +57,33 @@ pub fn write_report(
 /// Escapes text for HTML element content and quoted attribute values.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
+    let _ = Escape.write_escaped_str(&mut out, s);
     out
+}
+
+/// The templates' HTML escaper (named in `templates/askama.toml`): `&`, `<`, `>`, `"` and `'`
+/// as named or decimal entities, the same bytes the hand-written page of earlier versions had.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Escape;
+
+impl askama::filters::Escaper for Escape {
+    fn write_escaped_str<W: fmt::Write>(&self, mut dest: W, s: &str) -> fmt::Result {
+        let mut last = 0;
+        for (i, c) in s.char_indices() {
+            let entity = match c {
+                '&' => "&amp;",
+                '<' => "&lt;",
+                '>' => "&gt;",
+                '"' => "&quot;",
+                '\'' => "&#39;",
+                _ => continue,
+            };
+            dest.write_str(&s[last..i])?;
+            dest.write_str(entity)?;
+            last = i + 1;
+        }
+        dest.write_str(&s[last..])
+    }
 }
 
 /// The `<svg>` element of a chart file, ready to sit inside the page: without any XML prolog,
@@ -71,297 +101,422 @@ fn inline_svg(svg: &str, title: &str) -> String {
     }
 }
 
-const CSS: &str = r#"
-:root { --fg: #1f2933; --muted: #616e7c; --line: #d9e2ec; --bg: #f5f7fa; --accent: #1f77b4; --warn: #c0392b; }
-* { box-sizing: border-box; }
-body { margin: 0; background: var(--bg); color: var(--fg);
-  font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", Arial, sans-serif; }
-main { max-width: 1120px; margin: 0 auto; padding: 24px 28px 48px; }
-header { border-bottom: 3px solid var(--accent); padding-bottom: 12px; margin-bottom: 8px; }
-h1 { font-size: 28px; margin: 0 0 4px; }
-h1 .seed { color: var(--muted); font-weight: normal; font-size: 20px; }
-h2 { font-size: 20px; margin: 36px 0 12px; padding-bottom: 4px; border-bottom: 1px solid var(--line); }
-h3 { font-size: 16px; margin: 20px 0 8px; }
-p { margin: 6px 0; }
-.muted, .meta { color: var(--muted); }
-.meta { font-size: 14px; }
-nav { font-size: 14px; margin: 10px 0 0; }
-nav a { margin-right: 14px; }
-a { color: var(--accent); text-decoration: none; }
-a:hover { text-decoration: underline; }
-code { font: 13px/1.4 ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace;
-  background: #e4e7eb; padding: 1px 4px; border-radius: 3px; }
-.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(170px, 1fr)); gap: 10px; }
-.card { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 10px 12px; }
-.card .label { color: var(--muted); font-size: 13px; }
-.card .value { font-size: 21px; font-weight: 600; font-variant-numeric: tabular-nums; white-space: nowrap; }
-.card .unit { font-size: 13px; font-weight: normal; color: var(--muted); }
-.card.warn .value { color: var(--warn); }
-.tables { display: grid; grid-template-columns: repeat(auto-fit, minmax(330px, 1fr)); gap: 4px 24px; align-items: start; }
-.tables.api { grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); }
-.tables.costs { grid-template-columns: minmax(0, 2fr) minmax(0, 3fr); }
-@media (max-width: 900px) { .tables.api, .tables.costs { grid-template-columns: minmax(0, 1fr); } }
-table { border-collapse: collapse; background: #fff; border: 1px solid var(--line); margin: 4px 0 10px;
-  font-size: 14px; width: 100%; }
-th, td { padding: 5px 10px; text-align: left; border-bottom: 1px solid var(--line); vertical-align: top; }
-th { background: #e9eef4; font-weight: 600; }
-tbody tr:nth-child(even) td { background: #fafbfc; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
-td.num, td.key { white-space: nowrap; }
-.wrap { overflow-x: auto; }
-tr.total td { font-weight: 600; border-top: 2px solid var(--line); }
-tr.hit td { color: var(--warn); }
-table.kv th { width: 34%; background: #f0f4f8; }
-table.files td:first-child { width: 32%; }
-figure { margin: 18px 0 26px; background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 12px; }
-figure svg.chart { display: block; width: 100%; height: auto; }
-figcaption { color: var(--muted); font-size: 14px; margin-top: 8px; }
-ul.findings { background: #fff; border: 1px solid var(--line); border-left: 4px solid var(--warn);
-  border-radius: 6px; margin: 8px 0; padding: 10px 14px 10px 34px; font-size: 16px; }
-ul.findings li { margin: 3px 0; }
-footer { margin-top: 40px; color: var(--muted); font-size: 13px; border-top: 1px solid var(--line); padding-top: 10px; }
-"#;
-
-/// The page.
-fn render(
-    summary: &Summary,
-    scn: &Scenario,
-    figs: &Figures,
-    charts: &[String],
-    findings: &[Finding],
-) -> String {
-    let shown = scn.shown();
-    let d = &figs.data;
-    let cur = summary.currency.as_str();
-    let mut h = String::new();
-    let title = format!("{} (seed {})", summary.scenario, summary.seed);
-    let _ = write!(
-        h,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>fleetsim report: {}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n",
-        escape(&title)
-    );
-
-    // Header.
-    let _ = write!(
-        h,
-        "<header>\n<h1>{} <span class=\"seed\">seed {}</span></h1>\n",
-        escape(&summary.scenario),
-        summary.seed
-    );
-    if let Some(desc) = &shown.description {
-        let _ = writeln!(h, "<p>{}</p>", escape(desc));
-    }
-    let _ = writeln!(
-        h,
-        "<p class=\"meta\">fleetsim {} run of <code>{}</code>: {} simulated, {} zone(s), {} \
-         instance type(s), {} workload(s). Money in {}.</p>",
-        env!("CARGO_PKG_VERSION"),
-        escape(&scn.origin),
-        escape(&fmt_secs_duration(summary.duration_s)),
-        scn.catalog.zones.len(),
-        scn.catalog.types.len(),
-        scn.workloads.len(),
-        escape(cur)
-    );
-    h.push_str(
-        "<nav><a href=\"#findings\">Findings</a><a href=\"#summary\">Summary</a><a href=\"#scenario\">Scenario</a>\
-         <a href=\"#costs\">Costs</a><a href=\"#api\">API</a><a href=\"#quotas\">Quotas</a>\
-         <a href=\"#charts\">Charts</a><a href=\"#files\">Files</a></nav>\n</header>\n",
-    );
-
-    findings_section(&mut h, findings);
-    summary_section(&mut h, summary);
-    scenario_section(&mut h, summary, scn, &shown);
-    cost_section(&mut h, summary, d, scn);
-    api_section(&mut h, summary, d);
-    quota_section(&mut h, d, scn);
-
-    // Charts.
-    h.push_str("<section id=\"charts\">\n<h2>Charts</h2>\n");
-    if d.costs.is_none() {
-        h.push_str(
-            "<p class=\"muted\">No <code>costs.csv</code> in this run folder: the cumulative cost \
-             chart is not drawn.</p>\n",
-        );
-    }
-    for (f, svg) in figs.figures.iter().zip(charts) {
-        let _ = write!(
-            h,
-            "<figure id=\"{stem}\">\n{svg}\n<figcaption>{cap} <a href=\"{stem}.png\">PNG</a> · \
-             <a href=\"{stem}.svg\">SVG</a></figcaption>\n</figure>\n",
-            stem = escape(f.stem),
-            cap = escape(&f.caption),
-        );
-    }
-    h.push_str("</section>\n");
-
-    files_section(&mut h, figs);
-    let _ = write!(
-        h,
-        "<footer>Written by fleetsim {}. Times are simulated; the wall-clock figures \
-         (<code>wall_seconds</code>, <code>events_per_second</code>) are only in \
-         <code>summary.json</code>, so identical runs give identical reports. Unless the \
-         scenario sets <code>[prices]</code>, prices are the built-in illustrative catalogue, \
-         not Tencent Cloud's.</footer>\n</main>\n</body>\n</html>\n",
-        env!("CARGO_PKG_VERSION")
-    );
-    h
+/// The view model of `report.html`: every figure the page shows, formatted, in page order.
+#[derive(Template)]
+#[template(path = "report.html", config = "templates/askama.toml")]
+pub struct ReportPage<'a> {
+    /// `name (seed N)`, for the window title.
+    title: String,
+    version: &'static str,
+    scenario: &'a str,
+    seed: u64,
+    description: Option<String>,
+    /// The scenario file, as given.
+    origin: &'a str,
+    duration: String,
+    n_zones: usize,
+    n_types: usize,
+    n_workloads: usize,
+    currency: &'a str,
+    findings: Vec<FindingView>,
+    cards: Vec<Card>,
+    /// The "Run" table: label, value.
+    run_rows: Vec<(&'static str, String)>,
+    types: Vec<TypeRow>,
+    /// Some type has no price in `[prices]` and uses the built-in illustrative one.
+    any_illustrative: bool,
+    zones: Vec<ZoneRow<'a>>,
+    workloads: Vec<ShownWorkload>,
+    /// By charge type, then the total row.
+    cost_by_charge: Vec<CostRow>,
+    /// `None` when the run folder has no `costs.csv`.
+    cost_by_zone: Option<CostByZone>,
+    api_errors: Vec<ErrorRow>,
+    api_calls: String,
+    api_ok: String,
+    api_give_ups: String,
+    api_actions: Vec<ActionRow>,
+    quota_empty: bool,
+    quotas: Vec<QuotaRow>,
+    charts: Vec<ChartView>,
+    uplot_js: &'static str,
+    uplot_css: &'static str,
+    report_js: &'static str,
+    /// The files of the run folder: name, what it holds.
+    files: Vec<(String, &'static str)>,
 }
 
-/// What happened, before how: one sentence per finding, each figure from the run's files.
-fn findings_section(h: &mut String, findings: &[Finding]) {
-    h.push_str("<section id=\"findings\">\n<h2>Findings</h2>\n<ul class=\"findings\">\n");
-    for f in findings {
-        let _ = writeln!(
-            h,
-            "<li data-finding=\"{}\">{}</li>",
-            f.key(),
-            escape(&f.text())
-        );
-    }
-    h.push_str("</ul>\n</section>\n");
+struct FindingView {
+    key: &'static str,
+    text: String,
 }
 
-fn summary_section(h: &mut String, s: &Summary) {
-    h.push_str("<section id=\"summary\">\n<h2>Summary</h2>\n<div class=\"cards\">\n");
-    let money = |v: f64| format!("{} {}", fmt_money(v), s.currency);
-    let mut cards: Vec<(&str, &str, String, String, bool)> = vec![
-        (
-            "instances_created",
-            "instances created",
-            s.instances_created.to_string(),
-            fmt_int(s.instances_created),
-            false,
-        ),
-        (
-            "instances_terminated",
-            "instances terminated",
-            s.instances_terminated.to_string(),
-            fmt_int(s.instances_terminated),
-            false,
-        ),
-        (
-            "instances_alive_at_end",
-            "alive at end",
-            s.instances_alive_at_end.to_string(),
-            fmt_int(s.instances_alive_at_end),
-            false,
-        ),
-        (
-            "mean_instances_alive",
-            "mean instances alive",
-            s.mean_instances_alive.to_string(),
-            fmt_dec1(s.mean_instances_alive),
-            false,
-        ),
-        (
-            "peak_instances_alive",
-            "peak instances alive",
-            s.peak_instances_alive.to_string(),
-            fmt_int(s.peak_instances_alive),
-            false,
-        ),
-        (
-            "instances_launch_failed",
-            "launches failed",
-            s.instances_launch_failed.to_string(),
-            fmt_int(s.instances_launch_failed),
-            false,
-        ),
-        (
-            "requests_refused",
-            "instances refused",
-            s.requests_refused.to_string(),
-            fmt_int(s.requests_refused),
-            s.requests_refused > 0,
-        ),
-        (
-            "api_calls_total",
-            "API calls",
-            s.api_calls_total.to_string(),
-            fmt_int(s.api_calls_total),
-            false,
-        ),
-        (
-            "api_calls_throttled",
-            "API calls throttled",
-            s.api_calls_throttled.to_string(),
-            fmt_int(s.api_calls_throttled),
-            s.api_calls_throttled > 0,
-        ),
-        (
-            "api_give_ups",
-            "client give-ups",
-            s.api_give_ups.to_string(),
-            fmt_int(s.api_give_ups),
-            s.api_give_ups > 0,
-        ),
-        (
-            "cost_total",
-            "total cost",
-            s.cost_total.to_string(),
-            money(s.cost_total),
-            false,
-        ),
-        (
-            "events_processed",
-            "events processed",
-            s.events_processed.to_string(),
-            fmt_int(s.events_processed),
-            false,
-        ),
-    ];
-    // Figures not every version of the summary has, looked up by name.
-    let json = serde_json::to_value(s).unwrap_or(Value::Null);
-    let mut at = 1 + cards
+/// A summary card: `raw` is the figure as in `summary.json` (for scripts), `value` as shown,
+/// with the currency apart so that large sums keep to one line.
+struct Card {
+    key: &'static str,
+    label: &'static str,
+    raw: String,
+    value: String,
+    unit: Option<String>,
+    warn: bool,
+}
+
+struct TypeRow {
+    name: String,
+    illustrative: bool,
+    vcpus: u32,
+    memory_gib: u32,
+    postpaid_hourly: String,
+    prepaid_monthly: String,
+}
+
+struct ZoneRow<'a> {
+    name: &'a str,
+    region: &'a str,
+    zone_id: u32,
+    shown: ShownZone,
+}
+
+struct CostRow {
+    name: String,
+    cost: String,
+    share: String,
+    total: bool,
+}
+
+struct CostByZone {
+    /// Charge type and its short name for the column header.
+    charges: Vec<(String, String)>,
+    /// One row per zone, then the total row.
+    rows: Vec<ZoneCostRow>,
+}
+
+struct ZoneCostRow {
+    name: String,
+    cells: Vec<String>,
+    sum: String,
+    total: bool,
+}
+
+struct ErrorRow {
+    code: String,
+    calls: String,
+    share: String,
+    retries: String,
+    give_ups: String,
+}
+
+struct ActionRow {
+    action: String,
+    calls: String,
+    errors: String,
+    retries: String,
+}
+
+struct QuotaRow {
+    zone: String,
+    charge_type: String,
+    unit: String,
+    peak: String,
+    first_at: String,
+    quota: String,
+    share: String,
+    hit: bool,
+}
+
+/// A chart, inlined.
+pub struct ChartView {
+    stem: &'static str,
+    /// The chart's `<svg>` element, written by fleetsim's own chart code (not escaped): what
+    /// the page shows without JavaScript.
+    svg: String,
+    caption: String,
+    /// The chart's data as JSON for the interactive chart, safe inside `<script>`.
+    data: String,
+}
+
+/// uPlot (MIT licence, `assets/uplot/`): the small charting library the interactive charts
+/// are drawn with, inlined so that the page needs nothing but itself.
+const UPLOT_JS: &str = include_str!("../../assets/uplot/uPlot.iife.min.js");
+const UPLOT_CSS: &str = include_str!("../../assets/uplot/uPlot.min.css");
+/// The page's own script: builds one uPlot chart per figure from its JSON.
+const REPORT_JS: &str = include_str!("../../templates/report.js");
+
+/// One interactive chart's data: the union of the series' times (hours), and per series its
+/// values at those times (`null` where it has none).
+#[derive(serde::Serialize)]
+struct ChartData<'a> {
+    y_label: &'a str,
+    stacked: bool,
+    x: Vec<f64>,
+    series: Vec<SeriesData<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct SeriesData<'a> {
+    name: &'a str,
+    /// `#rrggbb`, the series' colour in the SVG and PNG.
+    color: String,
+    dash: bool,
+    values: Vec<Option<f64>>,
+    /// Stacked charts: the top edge of the series' band (its value plus those below it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stacked: Option<Vec<f64>>,
+}
+
+/// The JSON of a figure's interactive chart. Stacked bands are listed top band first, as in
+/// the SVG's legend, so that uPlot paints each lower band over the one above it.
+fn chart_json(f: &Figure) -> String {
+    let mut x: Vec<f64> = f
+        .series
         .iter()
-        .position(|c| c.0 == "cost_total")
-        .unwrap_or(cards.len() - 1);
-    for (key, label) in [
-        ("cost_to_horizon", "cost to the horizon"),
-        ("cost_prepaid_unused", "prepaid beyond the horizon"),
-    ] {
-        if let Some(v) = json.get(key).and_then(Value::as_f64) {
-            cards.insert(at, (key, label, v.to_string(), money(v), false));
-            at += 1;
+        .flat_map(|(s, _)| s.points.iter().map(|p| p.0))
+        .filter(|v| v.is_finite())
+        .collect();
+    x.sort_by(f64::total_cmp);
+    x.dedup();
+    let stacked = f.kind == ChartKind::StackedArea;
+    let mut base = vec![0.0; x.len()];
+    let mut series: Vec<SeriesData> = f
+        .series
+        .iter()
+        .enumerate()
+        .map(|(i, (s, style))| {
+            let mut values = vec![None; x.len()];
+            for &(px, py) in &s.points {
+                if let Ok(j) = x.binary_search_by(|v| v.total_cmp(&px))
+                    && py.is_finite()
+                {
+                    values[j] = Some(py);
+                }
+            }
+            let top = stacked.then(|| {
+                for (b, v) in base.iter_mut().zip(&values) {
+                    *b += v.unwrap_or(0.0);
+                }
+                base.clone()
+            });
+            SeriesData {
+                name: &s.name,
+                color: palette_css(style.color.unwrap_or(i)),
+                dash: style.dashed && !stacked,
+                values,
+                stacked: top,
+            }
+        })
+        .collect();
+    if stacked {
+        series.reverse();
+    }
+    let json = serde_json::to_string(&ChartData {
+        y_label: &f.y_label,
+        stacked,
+        x,
+        series,
+    })
+    .unwrap_or_else(|_| "null".into());
+    // Inside <script>, `</` could end the element early.
+    json.replace("</", "<\\/")
+}
+
+impl<'a> ReportPage<'a> {
+    /// The page's view of a run.
+    pub fn new(
+        summary: &'a Summary,
+        scn: &'a Scenario,
+        figs: &Figures,
+        charts: Vec<ChartView>,
+        findings: &[Finding],
+    ) -> Self {
+        let shown = scn.shown();
+        let d = &figs.data;
+        let types: Vec<TypeRow> = scn
+            .catalog
+            .types
+            .iter()
+            .zip(&scn.catalog.prices)
+            .zip(&shown.priced)
+            .map(|((t, p), &given)| TypeRow {
+                name: t.name.clone(),
+                illustrative: !given,
+                vcpus: t.vcpus,
+                memory_gib: t.memory_gib,
+                postpaid_hourly: fmt_price(p.postpaid_hourly),
+                prepaid_monthly: fmt_price(p.prepaid_monthly),
+            })
+            .collect();
+        let zones = scn
+            .catalog
+            .zones
+            .iter()
+            .zip(shown.zones.iter().cloned())
+            .map(|(z, shown)| ZoneRow {
+                name: &z.name,
+                region: &z.region,
+                zone_id: z.zone_id,
+                shown,
+            })
+            .collect();
+        let ok = d.api_by_outcome.get("OK").map(|t| t.calls).unwrap_or(0);
+        ReportPage {
+            title: format!("{} (seed {})", summary.scenario, summary.seed),
+            version: env!("CARGO_PKG_VERSION"),
+            scenario: &summary.scenario,
+            seed: summary.seed,
+            description: shown.description.clone(),
+            origin: &scn.origin,
+            duration: fmt_secs_duration(summary.duration_s),
+            n_zones: scn.catalog.zones.len(),
+            n_types: scn.catalog.types.len(),
+            n_workloads: scn.workloads.len(),
+            currency: &summary.currency,
+            findings: findings
+                .iter()
+                .map(|f| FindingView {
+                    key: f.key(),
+                    text: f.text(),
+                })
+                .collect(),
+            cards: cards(summary),
+            run_rows: run_rows(summary, scn, &shown),
+            any_illustrative: types.iter().any(|t| t.illustrative),
+            types,
+            zones,
+            workloads: shown.workloads,
+            cost_by_charge: cost_by_charge(summary),
+            cost_by_zone: cost_by_zone(d, scn),
+            api_errors: api_errors(d),
+            api_calls: fmt_int(summary.api_calls_total),
+            api_ok: fmt_int(ok),
+            api_give_ups: fmt_int(summary.api_give_ups),
+            api_actions: d
+                .api_by_action
+                .iter()
+                .map(|(a, t)| ActionRow {
+                    action: a.clone(),
+                    calls: fmt_int(t.calls),
+                    errors: fmt_int(t.errors),
+                    retries: fmt_int(t.retries),
+                })
+                .collect(),
+            quota_empty: d.quota.is_empty(),
+            quotas: quota_rows(d, scn),
+            charts,
+            uplot_js: UPLOT_JS,
+            uplot_css: UPLOT_CSS,
+            report_js: REPORT_JS,
+            files: files(figs),
         }
     }
-    let unit = format!(" {}", s.currency);
-    for (key, label, raw, shown, warn) in cards {
-        // Money: the currency small, so that large sums keep to one line.
-        let value = match shown.strip_suffix(&unit) {
-            Some(n) => format!("{}<span class=\"unit\">{}</span>", escape(n), escape(&unit)),
-            None => escape(&shown),
-        };
-        let _ = writeln!(
-            h,
-            "<div class=\"card{}\" data-key=\"{key}\" data-value=\"{}\"><div class=\"label\">{}</div>\
-             <div class=\"value\">{}</div></div>",
-            if warn { " warn" } else { "" },
-            escape(&raw),
-            escape(label),
-            value
-        );
+
+    /// The page as written to the file.
+    pub fn render_page(&self) -> askama::Result<String> {
+        let mut html = self.render()?;
+        // askama drops the template file's final newline; the page ends with one.
+        html.push('\n');
+        Ok(html)
     }
-    h.push_str(
-        "</div>\n<p class=\"muted\">Created = terminated (released) + alive at end. \
-         “Instances refused” counts instances asked for by workloads that the control plane \
-         refused. Costs are net of refunds; prepaid periods are charged when bought.</p>\n\
-         </section>\n",
-    );
 }
 
-fn scenario_section(h: &mut String, s: &Summary, scn: &Scenario, shown: &Shown) {
-    h.push_str("<section id=\"scenario\">\n<h2>Scenario</h2>\n<div class=\"tables\">\n<div>\n");
-    h.push_str("<h3>Run</h3>\n<table class=\"kv\">\n");
+fn cards(s: &Summary) -> Vec<Card> {
+    let count = |key, label, v: u64, warn| Card {
+        key,
+        label,
+        raw: v.to_string(),
+        value: fmt_int(v),
+        unit: None,
+        warn,
+    };
+    let money = |key, label, v: f64| Card {
+        key,
+        label,
+        raw: v.to_string(),
+        value: fmt_money(v),
+        unit: Some(format!(" {}", s.currency)),
+        warn: false,
+    };
+    vec![
+        count(
+            "instances_created",
+            "instances created",
+            s.instances_created,
+            false,
+        ),
+        count(
+            "instances_terminated",
+            "instances terminated",
+            s.instances_terminated,
+            false,
+        ),
+        count(
+            "instances_alive_at_end",
+            "alive at end",
+            s.instances_alive_at_end,
+            false,
+        ),
+        Card {
+            key: "mean_instances_alive",
+            label: "mean instances alive",
+            raw: s.mean_instances_alive.to_string(),
+            value: fmt_dec1(s.mean_instances_alive),
+            unit: None,
+            warn: false,
+        },
+        count(
+            "peak_instances_alive",
+            "peak instances alive",
+            s.peak_instances_alive,
+            false,
+        ),
+        count(
+            "instances_launch_failed",
+            "launches failed",
+            s.instances_launch_failed,
+            false,
+        ),
+        count(
+            "requests_refused",
+            "instances refused",
+            s.requests_refused,
+            s.requests_refused > 0,
+        ),
+        count("api_calls_total", "API calls", s.api_calls_total, false),
+        count(
+            "api_calls_throttled",
+            "API calls throttled",
+            s.api_calls_throttled,
+            s.api_calls_throttled > 0,
+        ),
+        count(
+            "api_give_ups",
+            "client give-ups",
+            s.api_give_ups,
+            s.api_give_ups > 0,
+        ),
+        money("cost_total", "total cost", s.cost_total),
+        money("cost_to_horizon", "cost to the horizon", s.cost_to_horizon),
+        money(
+            "cost_prepaid_unused",
+            "prepaid beyond the horizon",
+            s.cost_prepaid_unused,
+        ),
+        count(
+            "events_processed",
+            "events processed",
+            s.events_processed,
+            false,
+        ),
+    ]
+}
+
+fn run_rows(s: &Summary, scn: &Scenario, shown: &Shown) -> Vec<(&'static str, String)> {
     let seed = if s.seed == scn.seed {
         s.seed.to_string()
     } else {
         format!("{} (overrides the scenario's {})", s.seed, scn.seed)
     };
-    let mut rows: Vec<(&str, String)> = vec![
+    let mut rows = vec![
         ("name", s.scenario.clone()),
         ("file", scn.origin.clone()),
         ("seed", seed),
@@ -387,289 +542,113 @@ fn scenario_section(h: &mut String, s: &Summary, scn: &Scenario, shown: &Shown) 
             rows.push((label, v.clone()));
         }
     }
-    for (k, v) in rows {
-        let _ = writeln!(h, "<tr><th>{}</th><td>{}</td></tr>", escape(k), escape(&v));
-    }
-    h.push_str("</table>\n</div>\n<div>\n");
+    rows
+}
 
-    // Instance types.
-    h.push_str(
-        "<h3>Instance types</h3>\n<table>\n<thead><tr><th>type</th><th class=\"num\">vCPUs</th>\
-         <th class=\"num\">memory (GiB)</th><th class=\"num\">postpaid / hour</th>\
-         <th class=\"num\">prepaid / month</th></tr></thead>\n<tbody>\n",
-    );
-    let mut illustrative = 0;
-    for ((t, p), &given) in scn
-        .catalog
-        .types
+fn cost_by_charge(s: &Summary) -> Vec<CostRow> {
+    let row = |name: &str, v: f64, total| CostRow {
+        name: name.to_string(),
+        cost: fmt_money(v),
+        share: pct(v, s.cost_total),
+        total,
+    };
+    let mut rows: Vec<CostRow> = s
+        .cost_by_charge_type
         .iter()
-        .zip(&scn.catalog.prices)
-        .zip(&shown.priced)
-    {
-        if !given {
-            illustrative += 1;
-        }
-        let _ = writeln!(
-            h,
-            "<tr><td class=\"key\">{}{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
-             <td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-            escape(&t.name),
-            if given { "" } else { " *" },
-            t.vcpus,
-            t.memory_gib,
-            fmt_price(p.postpaid_hourly),
-            fmt_price(p.prepaid_monthly),
-        );
-    }
-    let _ = writeln!(
-        h,
-        "</tbody>\n</table>\n<p class=\"muted\">Prices in {} before discounts{}.</p>\n</div>\n</div>",
-        escape(&s.currency),
-        if illustrative > 0 {
-            "; * the built-in illustrative price (no public CVM price table exists)"
-        } else {
-            ""
-        }
-    );
-
-    // Zones.
-    h.push_str(
-        "<h3>Zones</h3>\n<div class=\"wrap\"><table>\n<thead><tr><th>zone</th><th>region</th>\
-         <th class=\"num\">zone id</th><th class=\"num\">postpaid quota</th>\
-         <th class=\"num\">prepaid quota</th><th class=\"num\">spot quota</th>\
-         <th>quota used outside</th><th>stock</th><th>not offered</th></tr></thead>\n<tbody>\n",
-    );
-    for (z, zs) in scn.catalog.zones.iter().zip(&shown.zones) {
-        let _ = writeln!(
-            h,
-            "<tr><td class=\"key\">{}</td><td class=\"key\">{}</td><td class=\"num\">{}</td>\
-             <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
-             <td>{}</td><td>{}</td><td>{}</td></tr>",
-            escape(&z.name),
-            escape(&z.region),
-            z.zone_id,
-            escape(&zs.postpaid),
-            escape(&zs.prepaid),
-            escape(&zs.spot_cores),
-            escape(&zs.used_outside),
-            escape(&zs.stock),
-            escape(&zs.not_offered)
-        );
-    }
-    h.push_str(
-        "</tbody>\n</table></div>\n<p class=\"muted\">Postpaid and prepaid quotas count \
-         instances, the spot quota vCPU cores; stock is in instances per type.</p>\n",
-    );
-
-    // Workloads.
-    h.push_str(
-        "<h3>Workloads</h3>\n<div class=\"wrap\"><table>\n<thead><tr><th>workload</th><th>charge type</th>\
-         <th>arrivals</th><th>lifetime</th><th>types</th><th>zones</th>\
-         <th class=\"num\">instances / request</th></tr></thead>\n<tbody>\n",
-    );
-    if shown.workloads.is_empty() {
-        h.push_str("<tr><td colspan=\"7\" class=\"muted\">no workloads</td></tr>\n");
-    }
-    for w in &shown.workloads {
-        let _ = writeln!(
-            h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
-             <td class=\"num\">{}</td></tr>",
-            escape(&w.name),
-            escape(&w.charge),
-            escape(&w.arrivals),
-            escape(&w.lifetime),
-            escape(&w.types),
-            escape(&w.zones),
-            escape(&w.per_request)
-        );
-    }
-    h.push_str("</tbody>\n</table></div>\n</section>\n");
+        .map(|(k, v)| row(k, *v, false))
+        .collect();
+    rows.push(row("total", s.cost_total, true));
+    rows
 }
 
-fn cost_section(h: &mut String, s: &Summary, d: &RunData, scn: &Scenario) {
-    let cur = escape(&s.currency);
-    h.push_str("<section id=\"costs\">\n<h2>Costs</h2>\n<div class=\"tables costs\">\n<div>\n");
-    let _ = writeln!(
-        h,
-        "<h3>By charge type</h3>\n<table>\n<thead><tr><th>charge type</th>\
-         <th class=\"num\">cost ({cur})</th><th class=\"num\">share</th></tr></thead>\n<tbody>"
-    );
-    for (k, v) in &s.cost_by_charge_type {
-        let _ = writeln!(
-            h,
-            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-            escape(k),
-            fmt_money(*v),
-            pct(*v, s.cost_total)
-        );
-    }
-    let _ = writeln!(
-        h,
-        "<tr class=\"total\"><td>total</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n\
-         </tbody>\n</table>\n<p class=\"muted\">Net of refunds (summary.json).</p>\n</div>\n<div>",
-        fmt_money(s.cost_total),
-        pct(s.cost_total, s.cost_total)
-    );
-    match &d.costs {
-        Some(c) => {
-            let mut charges: Vec<&String> = c.by_zone.keys().map(|k| &k.1).collect();
-            charges.sort();
-            charges.dedup();
-            let _ = write!(
-                h,
-                "<h3>By zone</h3>\n<div class=\"wrap\"><table>\n<thead><tr><th>zone</th>"
-            );
-            for ch in &charges {
-                let _ = write!(
-                    h,
-                    "<th class=\"num\" title=\"{}\">{}</th>",
-                    escape(ch),
-                    escape(short_charge(ch))
-                );
-            }
-            let _ = writeln!(h, "<th class=\"num\">total</th></tr></thead>\n<tbody>");
-            let mut col_totals = vec![0.0; charges.len()];
-            for z in d.zones(scn) {
-                let mut row = 0.0;
-                let _ = write!(h, "<tr><td class=\"key\">{}</td>", escape(&z));
-                for (i, ch) in charges.iter().enumerate() {
-                    let v = c
-                        .by_zone
-                        .get(&(z.clone(), (*ch).clone()))
-                        .copied()
-                        .unwrap_or(0.0);
-                    row += v;
-                    col_totals[i] += v;
-                    let _ = write!(h, "<td class=\"num\">{}</td>", fmt_money(v));
-                }
-                let _ = writeln!(h, "<td class=\"num\">{}</td></tr>", fmt_money(row));
-            }
-            h.push_str("<tr class=\"total\"><td>total</td>");
-            for v in &col_totals {
-                let _ = write!(h, "<td class=\"num\">{}</td>", fmt_money(*v));
-            }
-            let _ = writeln!(
-                h,
-                "<td class=\"num\">{}</td></tr>\n</tbody>\n</table></div>\n\
-                 <p class=\"muted\">In {cur}, from costs.csv.</p>",
-                fmt_money(col_totals.iter().sum())
-            );
+fn cost_by_zone(d: &RunData, scn: &Scenario) -> Option<CostByZone> {
+    let c = d.costs.as_ref()?;
+    let mut charges: Vec<&String> = c.by_zone.keys().map(|k| &k.1).collect();
+    charges.sort();
+    charges.dedup();
+    let mut col_totals = vec![0.0; charges.len()];
+    let mut rows = Vec::new();
+    for z in d.zones(scn) {
+        let mut sum = 0.0;
+        let mut cells = Vec::with_capacity(charges.len());
+        for (i, ch) in charges.iter().enumerate() {
+            let v = c
+                .by_zone
+                .get(&(z.clone(), (*ch).clone()))
+                .copied()
+                .unwrap_or(0.0);
+            sum += v;
+            col_totals[i] += v;
+            cells.push(fmt_money(v));
         }
-        None => h.push_str(
-            "<h3>By zone</h3>\n<p class=\"muted\">No <code>costs.csv</code> in this run folder.</p>\n",
-        ),
+        rows.push(ZoneCostRow {
+            name: z,
+            cells,
+            sum: fmt_money(sum),
+            total: false,
+        });
     }
-    h.push_str("</div>\n</div>\n</section>\n");
+    rows.push(ZoneCostRow {
+        name: "total".into(),
+        cells: col_totals.iter().map(|v| fmt_money(*v)).collect(),
+        sum: fmt_money(col_totals.iter().sum()),
+        total: true,
+    });
+    Some(CostByZone {
+        charges: charges
+            .into_iter()
+            .map(|ch| (ch.clone(), short_charge(ch).to_string()))
+            .collect(),
+        rows,
+    })
 }
 
-fn api_section(h: &mut String, s: &Summary, d: &RunData) {
-    h.push_str("<section id=\"api\">\n<h2>API calls</h2>\n<div class=\"tables api\">\n<div>\n");
+fn api_errors(d: &RunData) -> Vec<ErrorRow> {
     let total: u64 = d.api_by_outcome.values().map(|t| t.calls).sum();
-    let ok = d.api_by_outcome.get("OK").map(|t| t.calls).unwrap_or(0);
-    h.push_str(
-        "<h3>Errors by code</h3>\n<div class=\"wrap\"><table>\n<thead><tr><th>error code</th>\
-         <th class=\"num\">calls</th><th class=\"num\">share</th>\
-         <th class=\"num\">retries</th><th class=\"num\">give-ups</th></tr></thead>\n<tbody>\n",
-    );
-    let mut any = false;
-    for (code, t) in d.api_by_outcome.iter().filter(|(k, _)| *k != "OK") {
-        any = true;
-        let _ = writeln!(
-            h,
-            "<tr><td class=\"key\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
-             <td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-            escape(code),
-            fmt_int(t.calls),
-            pct(t.calls as f64, total as f64),
-            fmt_int(t.retries),
-            fmt_int(t.give_ups)
-        );
-    }
-    if !any {
-        h.push_str("<tr><td colspan=\"5\" class=\"muted\">no API call failed</td></tr>\n");
-    }
-    let _ = writeln!(
-        h,
-        "</tbody>\n</table></div>\n<p class=\"muted\">{} calls in all, {} OK. “Share” is of all \
-         calls; “retries” counts the calls that were retries; {} client(s) gave up after their \
-         last retry (“give-ups”, by the error that ended them).</p>\n</div>\n<div>",
-        fmt_int(s.api_calls_total),
-        fmt_int(ok),
-        fmt_int(s.api_give_ups)
-    );
-    h.push_str(
-        "<h3>Calls by action</h3>\n<div class=\"wrap\"><table>\n<thead><tr><th>action</th>\
-         <th class=\"num\">calls</th><th class=\"num\">errors</th>\
-         <th class=\"num\">retries</th></tr></thead>\n<tbody>\n",
-    );
-    if d.api_by_action.is_empty() {
-        h.push_str("<tr><td colspan=\"4\" class=\"muted\">no API calls</td></tr>\n");
-    }
-    for (a, t) in &d.api_by_action {
-        let _ = writeln!(
-            h,
-            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
-             <td class=\"num\">{}</td></tr>",
-            escape(a),
-            fmt_int(t.calls),
-            fmt_int(t.errors),
-            fmt_int(t.retries)
-        );
-    }
-    h.push_str("</tbody>\n</table></div>\n</div>\n</div>\n</section>\n");
+    d.api_by_outcome
+        .iter()
+        .filter(|(k, _)| *k != "OK")
+        .map(|(code, t)| ErrorRow {
+            code: code.clone(),
+            calls: fmt_int(t.calls),
+            share: pct(t.calls as f64, total as f64),
+            retries: fmt_int(t.retries),
+            give_ups: fmt_int(t.give_ups),
+        })
+        .collect()
 }
 
-fn quota_section(h: &mut String, d: &RunData, scn: &Scenario) {
-    h.push_str(
-        "<section id=\"quotas\">\n<h2>Quota peaks</h2>\n<div class=\"wrap\"><table>\n<thead><tr><th>zone</th>\
-         <th>charge type</th><th>unit</th><th class=\"num\">peak use</th>\
-         <th class=\"num\">first at</th><th class=\"num\">quota</th>\
-         <th class=\"num\">peak / quota</th></tr></thead>\n<tbody>\n",
-    );
+fn quota_rows(d: &RunData, scn: &Scenario) -> Vec<QuotaRow> {
     let zones = d.zones(scn);
     let mut keys: Vec<&(String, String)> = d.quota.keys().collect();
     keys.sort_by_key(|(z, c)| (zones.iter().position(|x| x == z), c.clone()));
-    if keys.is_empty() {
-        h.push_str("<tr><td colspan=\"7\" class=\"muted\">quota.csv has no rows</td></tr>\n");
-    }
+    let mut rows = Vec::new();
     for key in keys {
         let track = &d.quota[key];
         let Some((peak, at)) = track.peak() else {
             continue;
         };
         let total = track.total();
-        let hit = total.is_some_and(|q| peak >= q);
-        let _ = writeln!(
-            h,
-            "<tr{}><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td>\
-             <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-            if hit { " class=\"hit\"" } else { "" },
-            escape(&key.0),
-            escape(&key.1),
-            escape(&track.unit),
-            fmt_count(peak),
-            if peak > 0.0 {
-                escape(&fmt_clock(at))
+        rows.push(QuotaRow {
+            zone: key.0.clone(),
+            charge_type: key.1.clone(),
+            unit: track.unit.clone(),
+            peak: fmt_count(peak),
+            first_at: if peak > 0.0 {
+                fmt_clock(at)
             } else {
                 "–".into()
             },
-            total.map(fmt_count).unwrap_or_else(|| "unlimited".into()),
-            total.map(|q| pct(peak, q)).unwrap_or_else(|| "–".into())
-        );
+            quota: total.map(fmt_count).unwrap_or_else(|| "unlimited".into()),
+            share: total.map(|q| pct(peak, q)).unwrap_or_else(|| "–".into()),
+            hit: total.is_some_and(|q| peak >= q),
+        });
     }
-    h.push_str(
-        "</tbody>\n</table></div>\n<p class=\"muted\">From quota.csv, at every sample: use includes \
-         quota used outside the simulation; postpaid and prepaid quotas count instances, the spot \
-         quota vCPU cores. Rows in red reached their quota.</p>\n</section>\n",
-    );
+    rows
 }
 
-fn files_section(h: &mut String, figs: &Figures) {
-    h.push_str(
-        "<section id=\"files\">\n<h2>Files in this folder</h2>\n<table class=\"files\">\n<tbody>\n",
-    );
-    let mut files: Vec<(String, &str)> = vec![
+fn files(figs: &Figures) -> Vec<(String, &'static str)> {
+    let mut files: Vec<(String, &'static str)> = vec![
         ("summary.json".into(), "headline figures"),
         (
             "timeseries.csv".into(),
@@ -688,19 +667,178 @@ fn files_section(h: &mut String, figs: &Figures) {
     if figs.data.costs.is_some() {
         files.push(("costs.csv".into(), "cost per hour, zone and charge type"));
     }
+    if figs.data.costs_accrued.is_some() {
+        files.push((
+            "costs_accrued.csv".into(),
+            "the same, each prepaid payment spread over the time it buys",
+        ));
+    }
     for f in &figs.figures {
         files.push((format!("{}.svg", f.stem), "chart (vector)"));
         files.push((format!("{}.png", f.stem), "chart (1000×600 image)"));
     }
-    for (name, what) in files {
-        let n = escape(&name);
-        let _ = writeln!(
-            h,
-            "<tr><td><a href=\"{n}\">{n}</a></td><td>{}</td></tr>",
-            escape(what)
-        );
+    files
+}
+
+/// The view model of the `report.html` of a `compare` or a `sweep`: what many runs found, the
+/// tables and one interactive chart per metric, each point a strategy or a grid point with
+/// its mean and 95% interval. Built by `compare` and `sweep` from their typed results.
+#[derive(Template)]
+#[template(path = "study.html", config = "templates/askama.toml")]
+pub struct StudyPage {
+    /// `compare` or `sweep`.
+    pub kind: &'static str,
+    pub title: String,
+    /// One sentence under the title: the scenario file, seed, replications.
+    pub meta: String,
+    /// Key (for scripts and tests), sentence.
+    pub findings: Vec<(String, String)>,
+    pub tables: Vec<StudyTable>,
+    pub charts: Vec<StudyChart>,
+    /// The files of the folder: name, what it holds.
+    pub files: Vec<(String, String)>,
+    version: &'static str,
+    uplot_js: &'static str,
+    uplot_css: &'static str,
+    report_js: &'static str,
+}
+
+/// A table of a [`StudyPage`]: each cell already formatted.
+pub struct StudyTable {
+    /// The section's `id` (for links).
+    pub id: &'static str,
+    pub title: String,
+    /// Column name and whether it holds numbers (right-aligned).
+    pub head: Vec<(String, bool)>,
+    pub rows: Vec<Vec<String>>,
+    pub note: String,
+}
+
+/// A point of a [`StudyChart`]: its label, the mean and the 95% interval (`None` where it
+/// cannot be estimated).
+pub type StudyPoint = (String, f64, Option<(f64, f64)>);
+
+/// One metric across strategies or grid points: `(label, mean, ci_low, ci_high)` per point;
+/// the interval is `None` where it cannot be estimated (one replication).
+pub struct StudyChart {
+    pub id: String,
+    pub title: String,
+    pub caption: String,
+    data: String,
+}
+
+impl StudyChart {
+    /// A chart of `points` (label, mean, interval) with `y_label` on its value axis; `joined`
+    /// draws lines between neighbouring points (a grid axis), else points only (strategies).
+    pub fn new(
+        id: String,
+        title: String,
+        caption: String,
+        y_label: &str,
+        points: &[StudyPoint],
+        joined: bool,
+    ) -> Self {
+        #[derive(serde::Serialize)]
+        struct Data<'a> {
+            y_label: &'a str,
+            stacked: bool,
+            unjoined: bool,
+            labels: Vec<&'a str>,
+            x: Vec<f64>,
+            series: Vec<SeriesData<'a>>,
+        }
+        let finite = |v: f64| v.is_finite().then_some(v);
+        let line =
+            |name: &'static str, color: usize, dash: bool, values: Vec<Option<f64>>| SeriesData {
+                name,
+                color: palette_css(color),
+                dash,
+                values,
+                stacked: None,
+            };
+        let data = Data {
+            y_label,
+            stacked: false,
+            unjoined: !joined,
+            labels: points.iter().map(|p| p.0.as_str()).collect(),
+            x: (0..points.len()).map(|i| i as f64).collect(),
+            series: vec![
+                line(
+                    "mean",
+                    0,
+                    false,
+                    points.iter().map(|p| finite(p.1)).collect(),
+                ),
+                line(
+                    "95% CI low",
+                    10,
+                    true,
+                    points
+                        .iter()
+                        .map(|p| p.2.and_then(|c| finite(c.0)))
+                        .collect(),
+                ),
+                line(
+                    "95% CI high",
+                    10,
+                    true,
+                    points
+                        .iter()
+                        .map(|p| p.2.and_then(|c| finite(c.1)))
+                        .collect(),
+                ),
+            ],
+        };
+        let json = serde_json::to_string(&data).unwrap_or_else(|_| "null".into());
+        StudyChart {
+            id,
+            title,
+            caption,
+            data: json.replace("</", "<\\/"),
+        }
     }
-    h.push_str("</tbody>\n</table>\n</section>\n");
+}
+
+impl StudyPage {
+    /// A page with the inlined scripts; fill the public fields.
+    pub fn new(kind: &'static str, title: String, meta: String) -> Self {
+        StudyPage {
+            kind,
+            title,
+            meta,
+            findings: Vec::new(),
+            tables: Vec::new(),
+            charts: Vec::new(),
+            files: Vec::new(),
+            version: env!("CARGO_PKG_VERSION"),
+            uplot_js: UPLOT_JS,
+            uplot_css: UPLOT_CSS,
+            report_js: REPORT_JS,
+        }
+    }
+
+    /// Writes the page as `report.html` into `dir`.
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        let mut html = self.render().context("cannot render report.html")?;
+        html.push('\n');
+        let path = dir.join(REPORT_FILE);
+        std::fs::write(&path, html).with_context(|| format!("cannot write {}", path.display()))
+    }
+}
+
+/// Money or another figure for a study table: two decimals, thousands separators.
+pub fn fmt_figure(v: f64) -> String {
+    fmt_money(v)
+}
+
+/// A 95% interval as `low – high`, or `n/a` without one.
+pub fn fmt_interval(ci: Option<(f64, f64)>) -> String {
+    match ci {
+        Some((lo, hi)) if lo.is_finite() && hi.is_finite() => {
+            format!("{} – {}", fmt_money(lo), fmt_money(hi))
+        }
+        _ => "n/a".into(),
+    }
 }
 
 /// `postpaid`, `prepaid` and `spot` for the charge types, for narrow table headers.
@@ -834,6 +972,57 @@ mod tests {
         assert_eq!(fmt_count(2.5), "2.5");
         assert_eq!(fmt_dec1(3195.94), "3,195.9");
         assert_eq!(fmt_dec1(-0.01), "0.0");
+    }
+
+    #[test]
+    fn chart_json_aligns_series_and_stacks_top_first() {
+        use crate::report::charts::{Series, SeriesStyle};
+        let s = |name: &str, points: Vec<(f64, f64)>, color| {
+            (
+                Series {
+                    name: name.into(),
+                    points,
+                },
+                SeriesStyle {
+                    color: Some(color),
+                    dashed: false,
+                },
+            )
+        };
+        let mut f = Figure {
+            stem: "x",
+            title: "t".into(),
+            caption: "c".into(),
+            y_label: "y </script>".into(),
+            kind: ChartKind::Lines,
+            series: vec![
+                s("a", vec![(0.0, 1.0), (1.0, 2.0)], 0),
+                s("b", vec![(1.0, 5.0), (2.0, 6.0)], 1),
+            ],
+        };
+        let v: serde_json::Value = serde_json::from_str(&chart_json(&f)).unwrap();
+        assert_eq!(v["x"], serde_json::json!([0.0, 1.0, 2.0]));
+        assert_eq!(
+            v["series"][0]["values"],
+            serde_json::json!([1.0, 2.0, null])
+        );
+        assert_eq!(v["series"][1]["color"], "#ff7f0e");
+        assert!(
+            !chart_json(&f).contains("</"),
+            "`</` escaped inside <script>"
+        );
+        f.kind = ChartKind::StackedArea;
+        let v: serde_json::Value = serde_json::from_str(&chart_json(&f)).unwrap();
+        // Top band first; its top edge is the sum, a missing value counting 0.
+        assert_eq!(v["series"][0]["name"], "b");
+        assert_eq!(
+            v["series"][0]["stacked"],
+            serde_json::json!([1.0, 7.0, 6.0])
+        );
+        assert_eq!(
+            v["series"][1]["stacked"],
+            serde_json::json!([1.0, 2.0, 0.0])
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Observers and writers: fleet counts, the run journal, CSV files, the summary, the output
 //! folder.
 
+pub mod accrued;
 pub mod charts;
 pub mod costs;
 pub mod csvline;

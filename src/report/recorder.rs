@@ -200,6 +200,8 @@ pub struct Recorder {
     pub journal: Option<Journal>,
     /// Hourly settlement for `costs.csv`.
     pub costs: Option<CostLedger>,
+    /// The accrued view's differences to `costs.csv`, for `costs_accrued.csv`.
+    pub accrued: Option<super::accrued::AccruedLedger>,
     pub give_ups: u64,
     /// Spot instances destroyed by a reclaim.
     pub spot_reclaims: u64,
@@ -239,6 +241,7 @@ impl Recorder {
             api_by_code: BTreeMap::new(),
             journal: None,
             costs: None,
+            accrued: None,
             give_ups: 0,
             spot_reclaims: 0,
             prepaid_expiries: 0,
@@ -540,6 +543,9 @@ impl Observer for Recorder {
             let z = ch.instance.zone.0 as usize;
             l.book_pieces(z, ch.from_charge, ch.accrual.pieces);
             l.book_instant(z, ch.instance.charge, ch.time, instant);
+        }
+        if let Some(a) = self.accrued.as_mut() {
+            a.change(ch);
         }
         if let Some(j) = self.journal.as_mut() {
             j.change(ch);

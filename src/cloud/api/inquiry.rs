@@ -152,36 +152,9 @@ impl Cloud {
         r: &RunInstances,
         now: SimTime,
     ) -> Result<Response, ApiError> {
-        if r.count == 0 || r.count > self.max_run_count {
-            return Err(ApiError::new(
-                ErrorCode::InvalidParameterValueRange,
-                format!(
-                    "InstanceCount {} is outside 1..={}",
-                    r.count, self.max_run_count
-                ),
-            ));
-        }
+        Self::check_client_token(r)?;
+        self.check_run(r)?;
         let net = r.attach.as_deref().and_then(|a| a.internet);
-        if r.charge != ChargeType::Prepaid
-            && net.is_some_and(|n| n.charge == InternetChargeType::BandwidthPrepaid)
-        {
-            return Err(ApiError::new(
-                ErrorCode::InvalidParameterValue,
-                format!(
-                    "InternetChargeType BANDWIDTH_PREPAID needs a PREPAID instance, not {}",
-                    r.charge
-                ),
-            ));
-        }
-        if r.charge == ChargeType::Prepaid && !self.rules.valid_period(r.period_months) {
-            return Err(ApiError::new(
-                ErrorCode::InvalidPeriod,
-                format!(
-                    "Period {} is not an offered prepaid period",
-                    r.period_months
-                ),
-            ));
-        }
         let (z, t, c) = (r.zone, r.itype, r.charge);
         if self.stock.ask(z, t, 1) == StockAnswer::NotOffered {
             return Err(self.stock_error(z, t, StockAnswer::NotOffered));
@@ -218,12 +191,7 @@ impl Cloud {
         months: u32,
     ) -> Result<Response, ApiError> {
         use InstanceState as S;
-        if !self.rules.valid_period(months) {
-            return Err(ApiError::new(
-                ErrorCode::InvalidPeriod,
-                format!("Period {months} is not an offered prepaid period"),
-            ));
-        }
+        self.check_period(months)?;
         let keys = self.resolve(
             Action::InquiryPriceRenewInstances,
             ids,
@@ -282,32 +250,14 @@ impl Cloud {
             &[S::Stopped, S::Running],
             1,
         )?[0];
+        self.check_reset(Action::InquiryPriceResetInstancesType, key, to)?;
         let inst = self.fleet.live(key);
-        if inst.charge == ChargeType::Spotpaid {
-            return Err(ApiError::new(
-                ErrorCode::InvalidInstanceNotSupported,
-                format!(
-                    "{} is SPOTPAID: spot instances cannot be reconfigured",
-                    inst.id
-                ),
-            ));
-        }
-        if inst.itype == to {
-            return Err(ApiError::new(
-                ErrorCode::InvalidParameterValue,
-                format!("{} is already {}", inst.id, self.catalog.itype(to).name),
-            ));
-        }
         let (zone, charge) = (inst.zone, inst.charge);
         let disk = inst
             .billing
             .extra
             .as_deref()
             .map_or(0, |x| x.rates.disk_hourly);
-        let answer = self.stock.ask(zone, to, 1);
-        if answer != StockAnswer::Available {
-            return Err(self.stock_error(zone, to, answer));
-        }
         if charge != ChargeType::Prepaid {
             return Ok(Response::Price(Box::new(PriceQuote {
                 instance: self.hourly_instance(zone, to, charge, disk, now),
@@ -427,37 +377,14 @@ impl Cloud {
         now: SimTime,
     ) -> Result<Response, ApiError> {
         use InstanceState as S;
-        if to == ChargeType::Spotpaid {
-            return Err(ApiError::new(
-                ErrorCode::InvalidParameterValue,
-                "InstanceChargeType must be PREPAID or POSTPAID_BY_HOUR",
-            ));
-        }
-        if to == ChargeType::Prepaid && !self.rules.valid_period(months) {
-            return Err(ApiError::new(
-                ErrorCode::InvalidPeriod,
-                format!("Period {months} is not an offered prepaid period"),
-            ));
-        }
+        self.check_charge_target(to, months)?;
         let keys = self.resolve(
             Action::InquiryPriceModifyInstancesChargeType,
             ids,
             &[S::Running, S::Stopped],
         )?;
         for &k in &keys {
-            let inst = self.fleet.live(k);
-            if inst.charge == ChargeType::Spotpaid {
-                return Err(ApiError::new(
-                    ErrorCode::UnsupportedChargeType,
-                    format!("{} is SPOTPAID and cannot change charge type", inst.id),
-                ));
-            }
-            if inst.charge == to {
-                return Err(ApiError::new(
-                    ErrorCode::InvalidParameterValue,
-                    format!("{} is already {to}", inst.id),
-                ));
-            }
+            self.check_charge_change(k, to)?;
         }
         let mut list = Split::default();
         let mut paid = Split::default();

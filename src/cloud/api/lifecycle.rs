@@ -213,47 +213,8 @@ impl Cloud {
             &[S::Stopped]
         };
         let key = self.resolve_capped(Action::ResetInstancesType, ids, accepted, 1)?[0];
+        self.check_reset(Action::ResetInstancesType, key, itype)?;
         let inst = self.fleet.live(key);
-        // An instance stopped without charging accepts only StartInstances; ResetInstancesType
-        // lists a code of its own for a resize within the family
-        // ("不支持关机不收费机器做同类型变配操作").
-        if inst.state == S::Stopped && inst.stopped_mode == StoppedMode::StopCharging {
-            let same_family =
-                self.catalog.itype(inst.itype).family == self.catalog.itype(itype).family;
-            return Err(ApiError::new(
-                if same_family {
-                    ErrorCode::StoppedModeStopChargingSameFamily
-                } else {
-                    ErrorCode::StoppedModeStopCharging
-                },
-                format!(
-                    "{} is stopped without charging: only StartInstances applies",
-                    inst.id
-                ),
-            ));
-        }
-        // Spot instances cannot be reconfigured; ResetInstancesType's list has no charge-type
-        // code, its "not for this instance" one says so.
-        if inst.charge == ChargeType::Spotpaid {
-            return Err(ApiError::new(
-                ErrorCode::InvalidInstanceNotSupported,
-                format!(
-                    "{} is SPOTPAID: spot instances cannot be reconfigured",
-                    inst.id
-                ),
-            ));
-        }
-        if inst.itype == itype {
-            return Err(ApiError::new(
-                ErrorCode::InvalidParameterValue,
-                format!("{} is already {}", inst.id, self.catalog.itype(itype).name),
-            ));
-        }
-        self.zone_outage_check(Action::ResetInstancesType, inst.zone)?;
-        let answer = self.stock.ask(inst.zone, itype, 1);
-        if answer != StockAnswer::Available {
-            return Err(self.stock_error(inst.zone, itype, answer));
-        }
         let running = inst.state == S::Running;
         let zone = inst.zone;
         // A prepaid instance pays or gets back the price difference now (InquiryPrice-

@@ -5,6 +5,7 @@
 
 use crate::engine::{Dist, RandomStream, RngStreams, Scheduler, SimDuration, SimTime};
 
+mod checks;
 mod faults;
 mod inquiry;
 mod lifecycle;
@@ -600,15 +601,7 @@ impl Cloud {
         sched: &mut Scheduler<E>,
         obs: &mut O,
     ) -> Result<Response, ApiError> {
-        // ClientToken: at most 64 characters (errorcodes.py: 必须小于等于64字节).
-        if let Some(t) = &r.client_token
-            && t.len() > 64
-        {
-            return Err(ApiError::new(
-                ErrorCode::InvalidClientTokenTooLong,
-                format!("ClientToken is {} characters, at most 64", t.len()),
-            ));
-        }
+        Self::check_client_token(r)?;
         // Idempotency: a token already used by an accepted call answers with that call's
         // instances, whatever has happened to them since, and creates nothing.
         if let Some(t) = &r.client_token
@@ -619,49 +612,8 @@ impl Cloud {
                 keys: LaunchedKeys::new(),
             });
         }
-        if r.count == 0 || r.count > self.max_run_count {
-            return Err(ApiError::new(
-                ErrorCode::InvalidParameterValueRange,
-                format!(
-                    "InstanceCount {} is outside 1..={}",
-                    r.count, self.max_run_count
-                ),
-            ));
-        }
+        self.check_run(r)?;
         let min = r.min_count.unwrap_or(r.count);
-        if min == 0 {
-            return Err(ApiError::new(
-                ErrorCode::InvalidParameterValueRange,
-                "MinCount 0 is outside 1..=InstanceCount",
-            ));
-        }
-        if min > r.count {
-            return Err(ApiError::new(
-                ErrorCode::InvalidParameterMinCount,
-                format!("MinCount {min} is above InstanceCount {}", r.count),
-            ));
-        }
-        if r.charge != ChargeType::Prepaid
-            && let Some(net) = r.attach.as_deref().and_then(|a| a.internet)
-            && net.charge == crate::cloud::pricing::InternetChargeType::BandwidthPrepaid
-        {
-            return Err(ApiError::new(
-                ErrorCode::InvalidParameterValue,
-                format!(
-                    "InternetChargeType BANDWIDTH_PREPAID needs a PREPAID instance, not {}",
-                    r.charge
-                ),
-            ));
-        }
-        if r.charge == ChargeType::Prepaid && !self.rules.valid_period(r.period_months) {
-            return Err(ApiError::new(
-                ErrorCode::InvalidPeriod,
-                format!(
-                    "Period {} is not an offered prepaid period",
-                    r.period_months
-                ),
-            ));
-        }
         let (z, t, c) = (r.zone, r.itype, r.charge);
         let vcpus = self.catalog.itype(t).vcpus;
         // Quota: how many instances the remaining quota allows.

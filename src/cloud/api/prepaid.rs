@@ -13,12 +13,7 @@ impl Cloud {
     ) -> Result<Response, ApiError> {
         let now = sched.now();
         use InstanceState as S;
-        if !self.rules.valid_period(months) {
-            return Err(ApiError::new(
-                ErrorCode::InvalidPeriod,
-                format!("Period {months} is not an offered prepaid period"),
-            ));
-        }
+        self.check_period(months)?;
         let keys = self.resolve(
             Action::RenewInstances,
             ids,
@@ -95,18 +90,7 @@ impl Cloud {
     ) -> Result<Response, ApiError> {
         let now = sched.now();
         use InstanceState as S;
-        if to == ChargeType::Spotpaid {
-            return Err(ApiError::new(
-                ErrorCode::InvalidParameterValue,
-                "InstanceChargeType must be PREPAID or POSTPAID_BY_HOUR",
-            ));
-        }
-        if to == ChargeType::Prepaid && !self.rules.valid_period(months) {
-            return Err(ApiError::new(
-                ErrorCode::InvalidPeriod,
-                format!("Period {months} is not an offered prepaid period"),
-            ));
-        }
+        self.check_charge_target(to, months)?;
         let keys = self.resolve_capped(
             Action::ModifyInstancesChargeType,
             ids,
@@ -115,29 +99,8 @@ impl Cloud {
         )?;
         let mut per_zone: std::collections::BTreeMap<ZoneIdx, u32> = Default::default();
         for &k in &keys {
+            self.check_charge_change(k, to)?;
             let inst = self.fleet.live(k);
-            if inst.charge == ChargeType::Spotpaid {
-                return Err(ApiError::new(
-                    ErrorCode::UnsupportedChargeType,
-                    format!("{} is SPOTPAID and cannot change charge type", inst.id),
-                ));
-            }
-            // "关机不收费的实例…不支持该操作" (ModifyInstancesChargeType's documentation).
-            if inst.state == S::Stopped && inst.stopped_mode == StoppedMode::StopCharging {
-                return Err(ApiError::new(
-                    ErrorCode::InvalidInstanceNotSupported,
-                    format!(
-                        "{} is stopped without charging: only StartInstances applies",
-                        inst.id
-                    ),
-                ));
-            }
-            if inst.charge == to {
-                return Err(ApiError::new(
-                    ErrorCode::InvalidParameterValue,
-                    format!("{} is already {to}", inst.id),
-                ));
-            }
             *per_zone.entry(inst.zone).or_default() += 1;
         }
         for (&z, &n) in &per_zone {
