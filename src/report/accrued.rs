@@ -101,7 +101,12 @@ impl AccruedLedger {
             // of charge type while money is deferred is rare); the total is the same.
             d.balance += instant.0;
         }
-        d.until = ch.instance.expires.filter(|_| ch.to.is_some()).unwrap_or(t);
+        d.until = ch
+            .instance
+            .expires
+            .get()
+            .filter(|_| ch.to.is_some())
+            .unwrap_or(t);
         if ch.kind == ChangeKind::Close {
             // The end of the run: what is left was bought for time beyond it.
             self.adjust
