@@ -698,3 +698,30 @@ fn max_instance_count_outside_its_documented_range() {
         );
     }
 }
+
+/// A workload's `instances_per_request` is one RunInstances call, so its cap is
+/// `[api] max_instance_count`: 150 is refused at the default 100 and taken at 200.
+#[test]
+fn instances_per_request_is_capped_by_max_instance_count() {
+    let (text, line) = edit(
+        "zones = { ap-guangzhou-3 = 1 }",
+        0,
+        "zones = { ap-guangzhou-3 = 1 }\ninstances_per_request = 150",
+    );
+    rejected(
+        "perrequest150",
+        &text,
+        Expect {
+            line: Some(line + 1),
+            contains: &["`workloads[0].instances_per_request`", "1..=100"],
+        },
+    );
+    let dir = fresh_dir("errors-perrequest200");
+    let file = write_file(
+        &dir,
+        "ok.toml",
+        &format!("{text}\n[api]\nmax_instance_count = 200\n"),
+    );
+    let v = run_cli(["validate".as_ref(), file.as_os_str()]);
+    assert_eq!(v.status.code(), Some(0), "{}", stderr(&v));
+}

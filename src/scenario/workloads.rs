@@ -4,7 +4,6 @@
 use std::path::Path;
 
 use crate::cloud::ChargeType;
-use crate::cloud::api::MAX_RUN_COUNT;
 use crate::cloud::billing::BillingRules;
 use crate::engine::time::MS_PER_HOUR;
 use crate::engine::{Dist, SimDuration};
@@ -54,13 +53,11 @@ fn resolve_workload(
             format!("two workloads are named `{}`", w.name),
         ));
     }
-    let (rate_per_hour, arrival) = super::arrival::resolve(
-        &w.arrival,
-        f.duration.0.ms(),
-        MAX_RATE_PER_HOUR,
-        MAX_RUN_COUNT,
-    )
-    .map_err(|(k, m)| fail(&at(&format!("arrival.{k}")), m))?;
+    // One request is one RunInstances call: at most `[api] max_instance_count` instances.
+    let max_count = f.api.max_instance_count;
+    let (rate_per_hour, arrival) =
+        super::arrival::resolve(&w.arrival, f.duration.0.ms(), MAX_RATE_PER_HOUR, max_count)
+            .map_err(|(k, m)| fail(&at(&format!("arrival.{k}")), m))?;
     if arrival.batch.is_some() && w.instances_per_request != 1 {
         return Err(fail(
             &at("instances_per_request"),
@@ -97,10 +94,10 @@ fn resolve_workload(
     for name in w.zones.keys() {
         zs.push(names.zone(&at(&format!("zones.{name}")), name)?);
     }
-    if w.instances_per_request == 0 || w.instances_per_request > MAX_RUN_COUNT {
+    if w.instances_per_request == 0 || w.instances_per_request > max_count {
         return Err(fail(
             &at("instances_per_request"),
-            format!("must be within 1..={}", MAX_RUN_COUNT),
+            format!("must be within 1..={max_count} (`[api] max_instance_count`)"),
         ));
     }
     if w.period_months.is_some() && w.charge_type != ChargeType::Prepaid {
