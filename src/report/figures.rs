@@ -255,40 +255,8 @@ impl RunData {
         )?
         .then_some(())
         .context("api.csv is missing")?;
-        let mut costs = Costs::default();
-        let has_costs = read_csv(
-            &dir.join("costs.csv"),
-            &["hour_start_s", "zone", "charge_type", "cost"],
-            |r| {
-                let t = time_ms(r[0])?;
-                let charge = charge_type(r[2])?;
-                let c = number(r[3])?;
-                *entry(&mut costs.by_hour, &charge, t) += c;
-                *costs
-                    .by_zone
-                    .entry((r[1].to_string(), charge.as_str().to_string()))
-                    .or_default() += c;
-                Ok(())
-            },
-        )?;
-        d.costs = has_costs.then_some(costs);
-        let mut accrued = Costs::default();
-        let has_accrued = read_csv(
-            &dir.join("costs_accrued.csv"),
-            &["hour_start_s", "zone", "charge_type", "cost"],
-            |r| {
-                let t = time_ms(r[0])?;
-                let charge = charge_type(r[2])?;
-                let c = number(r[3])?;
-                *entry(&mut accrued.by_hour, &charge, t) += c;
-                *accrued
-                    .by_zone
-                    .entry((r[1].to_string(), charge.as_str().to_string()))
-                    .or_default() += c;
-                Ok(())
-            },
-        )?;
-        d.costs_accrued = has_accrued.then_some(accrued);
+        d.costs = read_costs(&dir.join("costs.csv"))?;
+        d.costs_accrued = read_costs(&dir.join("costs_accrued.csv"))?;
         Ok(d)
     }
 
@@ -895,6 +863,28 @@ fn accrued_chart(a: &Costs, duration_s: f64, currency: &str) -> Chart {
          cash costs."
     );
     chart
+}
+
+/// An hourly cost file (`costs.csv` or `costs_accrued.csv`: the same columns) by charge type
+/// and hour and by zone and charge type; `None` when the run wrote no such file.
+fn read_costs(path: &Path) -> anyhow::Result<Option<Costs>> {
+    let mut costs = Costs::default();
+    let found = read_csv(
+        path,
+        &["hour_start_s", "zone", "charge_type", "cost"],
+        |r| {
+            let t = time_ms(r[0])?;
+            let charge = charge_type(r[2])?;
+            let c = number(r[3])?;
+            *entry(&mut costs.by_hour, &charge, t) += c;
+            *costs
+                .by_zone
+                .entry((r[1].to_string(), charge.as_str().to_string()))
+                .or_default() += c;
+            Ok(())
+        },
+    )?;
+    Ok(found.then_some(costs))
 }
 
 #[cfg(test)]

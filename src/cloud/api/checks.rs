@@ -168,4 +168,16 @@ impl Cloud {
         }
         Ok(())
     }
+
+    /// TerminateInstances (and its refund quote) takes instances of one charge type per call.
+    pub(super) fn check_one_charge_type(&self, keys: &[InstanceKey]) -> Result<(), ApiError> {
+        let first = self.fleet.live(keys[0]).charge;
+        if keys.iter().any(|&k| self.fleet.live(k).charge != first) {
+            return Err(ApiError::new(
+                ErrorCode::InstanceMixedPricingModel,
+                "TerminateInstances takes instances of one charge type per call",
+            ));
+        }
+        Ok(())
+    }
 }

@@ -304,13 +304,7 @@ impl Cloud {
             ids,
             &[S::Running, S::Stopped, S::Shutdown],
         )?;
-        let first = self.fleet.live(keys[0]).charge;
-        if keys.iter().any(|&k| self.fleet.live(k).charge != first) {
-            return Err(ApiError::new(
-                ErrorCode::InstanceMixedPricingModel,
-                "TerminateInstances takes instances of one charge type per call",
-            ));
-        }
+        self.check_one_charge_type(&keys)?;
         let returns = |inst: &Instance| {
             inst.charge == ChargeType::Prepaid && matches!(inst.state, S::Running | S::Stopped)
         };

@@ -150,13 +150,7 @@ impl Cloud {
             ids,
             &[S::Running, S::Stopped, S::Shutdown],
         )?;
-        let first = self.fleet.live(keys[0]).charge;
-        if keys.iter().any(|&k| self.fleet.live(k).charge != first) {
-            return Err(ApiError::new(
-                ErrorCode::InstanceMixedPricingModel,
-                "TerminateInstances takes instances of one charge type per call",
-            ));
-        }
+        self.check_one_charge_type(&keys)?;
         // A first call on prepaid instances returns them: the refunds (and the account's
         // return quota) are settled for the whole call before anything happens.
         let returns = |inst: &crate::cloud::Instance| {
