@@ -9,6 +9,7 @@ pub mod figures;
 pub mod findings;
 pub mod fleet_counts;
 pub mod html;
+pub mod instances_csv;
 pub mod journal;
 pub mod output;
 pub mod recorder;

@@ -3,8 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::Write;
-use std::ops::Range;
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -15,8 +13,8 @@ use crate::cloud::{Action, Change, ChargeType, ErrorCode, InstanceState, Money, 
 use crate::engine::SimTime;
 
 use super::costs::CostLedger;
-use super::csvline::{CsvLine, ShortStr};
 use super::fleet_counts::FleetCounts;
+use super::instances_csv::InstancesCsv;
 use super::journal::Journal;
 use super::table::Table;
 
@@ -226,7 +224,6 @@ pub struct Recorder {
     /// Width of an `api.csv` bucket, ms.
     pub api_bucket_ms: u64,
     instances: Option<InstancesCsv>,
-    io_error: Option<std::io::Error>,
 }
 
 impl Recorder {
@@ -255,7 +252,6 @@ impl Recorder {
             api_log_external: None,
             api_bucket_ms: 3_600_000,
             instances: None,
-            io_error: None,
         }
     }
 
@@ -263,7 +259,8 @@ impl Recorder {
     /// end), so per-instance output never accumulates in memory.
     pub fn stream_instances(&mut self, path: &Path) -> Result<()> {
         let f = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-        self.instances = Some(InstancesCsv::new(f));
+        let w = InstancesCsv::new(f).context("cannot start writing instances.csv")?;
+        self.instances = Some(w);
         Ok(())
     }
 
@@ -275,16 +272,11 @@ impl Recorder {
 
     /// Flushes files and reports the first write error, if any.
     pub fn finish(&mut self) -> Result<()> {
-        if let Some(w) = self.instances.as_mut() {
-            w.flush().context("cannot write instances.csv")?;
-        }
+        let written = self.instances.as_mut().map_or(Ok(()), |w| w.finish());
         if let Some(j) = self.journal.as_mut() {
             j.flush();
         }
-        match self.io_error.take() {
-            Some(e) => Err(e).context("cannot write instances.csv"),
-            None => Ok(()),
-        }
+        written.context("cannot write instances.csv")
     }
 
     /// Writes `api.csv`. After an external client's calls it has a last column, `caller`:
@@ -335,170 +327,9 @@ impl Recorder {
             self.cost_disk += x.net_disk;
             self.cost_network += x.net_network;
         }
-        let Some(w) = self.instances.as_mut() else {
-            return;
-        };
-        w.row(ch, released);
-        if w.line.len() >= INSTANCES_BUFFER
-            && let Err(e) = w.flush()
-            && self.io_error.is_none()
-        {
-            self.io_error = Some(e);
+        if let Some(w) = self.instances.as_mut() {
+            w.row(ch, released);
         }
-    }
-}
-
-/// Bytes of `instances.csv` rows collected before one `write` to the file.
-const INSTANCES_BUFFER: usize = 1 << 16;
-
-/// `instances.csv`: rows are built straight into one buffer that is written to the file
-/// whenever it holds [`INSTANCES_BUFFER`] bytes (a `BufWriter` would copy every row once more,
-/// with a `memcpy` call per row), and the fields that depend only on the zone, instance type
-/// and charge type are kept ready per combination (one copy instead of nine fields).
-struct InstancesCsv {
-    file: File,
-    /// Rows not yet written to `file`.
-    line: CsvLine,
-    /// `,zone,instance_type,vcpus,memory_gib,charge_type,` per (zone × type × charge type),
-    /// as ranges of `prefix_bytes`; built when first needed.
-    prefixes: Vec<Option<Range<usize>>>,
-    prefix_bytes: Vec<u8>,
-    /// Instance types in the catalogue `prefixes` was built from, and its address (a run
-    /// has one catalogue; another one starts the cache afresh).
-    types: usize,
-    catalog: usize,
-    /// `STATE,` for each state, indexed by `InstanceState::index`.
-    states: [Option<ShortStr>; InstanceState::COUNT],
-}
-
-impl InstancesCsv {
-    fn new(file: File) -> Self {
-        // Room for the last row before a write, so the buffer does not grow in a normal run.
-        let mut line = CsvLine::with_capacity(INSTANCES_BUFFER + 4096);
-        line.str("instance_id,zone,instance_type,vcpus,memory_gib,charge_type,owner,created_s,running_s,released_s,final_state,charged,refunded,cost,charge_history,spot_reclaimed,cost_disk,cost_network\n");
-        InstancesCsv {
-            file,
-            line,
-            prefixes: Vec::new(),
-            prefix_bytes: Vec::new(),
-            types: 0,
-            catalog: 0,
-            states: InstanceState::ALL.map(|s| ShortStr::new(&format!("{},", s.as_str()))),
-        }
-    }
-
-    /// The bytes of `prefix_bytes` holding the prefix of `inst`'s row.
-    fn prefix(
-        &mut self,
-        cat: &crate::cloud::Catalog,
-        inst: &crate::cloud::Instance,
-    ) -> Range<usize> {
-        let address = std::ptr::from_ref(cat) as usize;
-        if address != self.catalog || cat.types.len() != self.types {
-            self.catalog = address;
-            self.types = cat.types.len();
-            self.prefixes.clear();
-            self.prefix_bytes.clear();
-        }
-        let at =
-            (inst.zone.0 as usize * self.types + inst.itype.0 as usize) * 3 + inst.charge.index();
-        if let Some(Some(r)) = self.prefixes.get(at) {
-            return r.clone();
-        }
-        let t = cat.itype(inst.itype);
-        let mut p = CsvLine::default();
-        p.comma()
-            .str(&cat.zone(inst.zone).name)
-            .comma()
-            .str(&t.name)
-            .comma()
-            .u64(t.vcpus as u64)
-            .comma()
-            .u64(t.memory_gib as u64)
-            .comma()
-            .str(inst.charge.as_str())
-            .comma();
-        let start = self.prefix_bytes.len();
-        self.prefix_bytes.extend_from_slice(p.as_bytes());
-        let r = start..self.prefix_bytes.len();
-        if self.prefixes.len() <= at {
-            self.prefixes.resize(at + 1, None);
-        }
-        self.prefixes[at] = Some(r.clone());
-        r
-    }
-
-    /// Appends the row of the instance of `ch` (`released`: it has just left the fleet).
-    fn row(&mut self, ch: &Change<'_>, released: bool) {
-        let inst = ch.instance;
-        let prefix = self.prefix(ch.catalog, inst);
-        let l = &mut self.line;
-        l.lit(&inst.id.to_string_buf());
-        l.bytes(&self.prefix_bytes[prefix]);
-        match inst.owner {
-            Owner::Workload(i) => l.lit(b"workload").u64(i as u64),
-            Owner::Autoscaler(i) => l.lit(b"autoscaler").u64(i as u64),
-            Owner::Trace(i) => l.lit(b"trace").u64(i as u64),
-            Owner::Script => l.lit(b"script"),
-            Owner::Pool => l.lit(b"pool"),
-            Owner::External => l.lit(b"external"),
-        };
-        l.comma()
-            .secs(inst.created)
-            .comma()
-            .opt_secs(inst.first_running.get())
-            .comma();
-        if released {
-            l.secs(ch.time).lit(b",RELEASED,");
-        } else {
-            l.comma();
-            match &self.states[inst.state.index()] {
-                Some(s) => l.short(s),
-                None => l.str(inst.state.as_str()).comma(),
-            };
-        }
-        if inst.billing.refunded == crate::cloud::Money::ZERO {
-            // Nothing refunded (nearly every row): the cost is the charge, so its text is
-            // copied rather than formatted twice.
-            let start = l.len();
-            l.money(inst.billing.charged);
-            let end = l.len();
-            l.lit(b",0.000000,").copy_within(start..end).comma();
-        } else {
-            l.money(inst.billing.charged)
-                .comma()
-                .money(inst.billing.refunded)
-                .comma()
-                .money(inst.net_cost())
-                .comma();
-        }
-        for (i, (at, c)) in inst.charge_history.iter().enumerate() {
-            if i > 0 {
-                l.lit(b";");
-            }
-            l.str(c.as_str()).lit(b"@").secs(*at);
-        }
-        l.lit(if inst.reclaiming { b",1," } else { b",0," });
-        match inst.billing.extra.as_deref() {
-            None => l.lit(b"0.000000,0.000000\n"),
-            Some(x) => l.money(x.net_disk).comma().money(x.net_network).lit(b"\n"),
-        };
-    }
-
-    /// Writes the buffered rows to the file.
-    fn flush(&mut self) -> std::io::Result<()> {
-        let r = self.file.write_all(self.line.as_bytes());
-        // Dropped even on an error (the first error is reported; the file is incomplete).
-        self.line.clear();
-        r
-    }
-}
-
-impl Drop for InstancesCsv {
-    /// Like a `BufWriter`, writes what is left when dropped without [`Recorder::finish`]
-    /// (errors cannot be reported here).
-    fn drop(&mut self) {
-        let _ = self.flush();
     }
 }
 
