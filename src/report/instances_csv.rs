@@ -380,7 +380,7 @@ mod tests {
     use crate::cloud::fleet::tests::bare;
 
     fn catalog() -> Catalog {
-        crate::scenario::parse_scenario(crate::serve::DEFAULT_SCENARIO, "serve.toml")
+        crate::scenario::parse_scenario(include_str!("../../scenarios/serve.toml"), "serve.toml")
             .expect("the embedded scenario")
             .catalog
     }
