@@ -88,6 +88,35 @@ fn quickstart_shows_every_headline_feature_and_repeats_exactly() {
     ] {
         assert!(table.contains(needle), "no `{needle}` in:\n{table}");
     }
+
+    // The output budget checked before the run is an upper bound of what the run wrote.
+    {
+        use fleetsim::scenario::budget::OutputEstimate;
+        let f: fleetsim::scenario::schema::ScenarioFile = toml::from_str(
+            &std::fs::read_to_string(
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/quickstart.toml"),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let e = OutputEstimate::new(f.duration.0, f.sample_interval.0, f.zones.len());
+        let rows = |file: &str| {
+            let text = std::fs::read_to_string(out.join(file)).unwrap();
+            text.lines().count() as u64 - 1
+        };
+        for (file, bound) in [
+            ("timeseries.csv", e.timeseries_rows),
+            ("quota.csv", e.quota_rows),
+            ("costs.csv", e.cost_rows),
+            ("costs_accrued.csv", e.accrued_rows),
+        ] {
+            let n = rows(file);
+            assert!(
+                0 < n && n <= bound,
+                "{file}: {n} rows, estimated at most {bound}"
+            );
+        }
+    }
     let s = read_summary(&out);
     assert_eq!(s["scenario"], "quickstart");
     assert_eq!(u(&s, "seed"), 42);

@@ -3,7 +3,8 @@
 //! instead of filling the disk (and memory: the cost ledger holds every hour) hours later.
 //!
 //! Counted are the rows whose number the scenario's clock settings decide: `timeseries.csv` and
-//! `quota.csv` (per sample), `costs.csv` (per hour) and `api.csv` (per bucket, one row each).
+//! `quota.csv` (per sample), `costs.csv` and `costs_accrued.csv` (per hour) and `api.csv` (per
+//! bucket, one row each).
 //! Rows per instance (`instances.csv`) and per API call grow with the simulated work itself,
 //! which a run pays for in time as it writes them, so they are not part of the budget.
 
@@ -26,6 +27,9 @@ pub struct OutputEstimate {
     pub quota_rows: u64,
     /// `costs.csv`: at most one row per zone and charge type, each hour.
     pub cost_rows: u64,
+    /// `costs_accrued.csv`: the same hours, and one last row per zone and charge type for
+    /// what was paid beyond the horizon.
+    pub accrued_rows: u64,
     /// `api.csv`: counted as one row per bucket of `sample_interval`.
     pub api_rows: u64,
 }
@@ -44,6 +48,7 @@ impl OutputEstimate {
                 .saturating_mul(InstanceState::ALL.len() as u64),
             quota_rows: samples.saturating_mul(cells),
             cost_rows: hours.saturating_mul(cells),
+            accrued_rows: hours.saturating_add(1).saturating_mul(cells),
             api_rows: samples,
         }
     }
@@ -51,8 +56,13 @@ impl OutputEstimate {
     pub fn total(&self) -> u64 {
         self.timeseries_rows
             .saturating_add(self.quota_rows)
-            .saturating_add(self.cost_rows)
+            .saturating_add(self.hourly_rows())
             .saturating_add(self.api_rows)
+    }
+
+    /// Rows written per hour of the run: `costs.csv` and `costs_accrued.csv`.
+    fn hourly_rows(&self) -> u64 {
+        self.cost_rows.saturating_add(self.accrued_rows)
     }
 
     /// The field most to blame when over budget: the sampling when its rows dominate, else
@@ -62,7 +72,7 @@ impl OutputEstimate {
             .timeseries_rows
             .saturating_add(self.quota_rows)
             .saturating_add(self.api_rows);
-        if per_sample >= self.cost_rows {
+        if per_sample >= self.hourly_rows() {
             "sample_interval"
         } else {
             "duration"
@@ -73,7 +83,7 @@ impl OutputEstimate {
     pub fn refusal(&self, limit: u64) -> String {
         format!(
             "the run would write up to {} rows of output ({} samples: {} in timeseries.csv, {} in \
-quota.csv, {} in api.csv; {} in costs.csv), over the limit of {limit} rows; lengthen \
+quota.csv, {} in api.csv; {} in costs.csv, {} in costs_accrued.csv), over the limit of {limit} rows; lengthen \
 `sample_interval` or shorten `duration`, or raise the limit with `max_output_rows = N` at the top \
 of the scenario (for one run: `--set max_output_rows=N`)",
             self.total(),
@@ -81,7 +91,8 @@ of the scenario (for one run: `--set max_output_rows=N`)",
             self.timeseries_rows,
             self.quota_rows,
             self.api_rows,
-            self.cost_rows
+            self.cost_rows,
+            self.accrued_rows
         )
     }
 }
@@ -98,8 +109,12 @@ mod tests {
         assert_eq!(e.timeseries_rows, 722 * 12 * 9);
         assert_eq!(e.quota_rows, 722 * 12);
         assert_eq!(e.cost_rows, 720 * 12);
+        assert_eq!(e.accrued_rows, 721 * 12);
         assert_eq!(e.api_rows, 722);
-        assert_eq!(e.total(), 722 * 12 * 9 + 722 * 12 + 720 * 12 + 722);
+        assert_eq!(
+            e.total(),
+            722 * 12 * 9 + 722 * 12 + 720 * 12 + 721 * 12 + 722
+        );
         assert!(e.total() < DEFAULT_MAX_OUTPUT_ROWS);
         assert_eq!(e.culprit(), "sample_interval");
     }
