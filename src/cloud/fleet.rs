@@ -168,6 +168,15 @@ impl Fleet {
         true
     }
 
+    /// The handles of the live instances in id order, found without reading their records
+    /// (only the generation array).
+    pub fn live_keys(&self) -> impl Iterator<Item = InstanceKey> + '_ {
+        self.order
+            .iter()
+            .map(|&(_, key)| key)
+            .filter(move |&key| self.is_live(key))
+    }
+
     /// Live instances in id order.
     pub fn iter(&self) -> impl Iterator<Item = (InstanceKey, &Instance)> + '_ {
         self.order
@@ -247,6 +256,9 @@ pub(crate) mod tests {
                 let listed: Vec<_> = fleet.iter().map(|(k, i)| (i.id, k)).collect();
                 let want: Vec<_> = model.iter().map(|(&i, &k)| (i, k)).collect();
                 prop_assert_eq!(listed, want);
+                let keys: Vec<_> = fleet.live_keys().collect();
+                let want_keys: Vec<_> = model.values().copied().collect();
+                prop_assert_eq!(keys, want_keys);
             }
         }
     }
