@@ -197,7 +197,7 @@ pub(crate) mod tests {
             created: SimTime::ZERO,
             first_running: crate::cloud::instance::OptTime::NONE,
             owner: Owner::Script,
-            latest_operation: None,
+            latest_operation: Default::default(),
             latest_operation_state: None,
             pending: crate::cloud::instance::PendingEvent::NONE,
             stopped_mode: StoppedMode::KeepCharging,

@@ -165,6 +165,81 @@ impl OperationState {
     }
 }
 
+/// What an instance's `LatestOperation` can name: the actions that operate on an instance and
+/// the platform's own operations on it. The names are the wire's ([`Operation::as_str`]).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Operation {
+    RunInstances,
+    StartInstances,
+    StopInstances,
+    RebootInstances,
+    TerminateInstances,
+    ResetInstancesType,
+    RenewInstances,
+    ModifyInstancesChargeType,
+    ModifyInstancesRenewFlag,
+    /// The platform reclaims a spot instance (`SpotReclaim`).
+    SpotReclaim,
+    /// A zone outage stopped or lost the instance (`ZoneOutage`).
+    ZoneOutage,
+    /// A random platform failure lost the instance (`InstanceFailure`).
+    InstanceFailure,
+}
+
+impl Operation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::RunInstances => "RunInstances",
+            Operation::StartInstances => "StartInstances",
+            Operation::StopInstances => "StopInstances",
+            Operation::RebootInstances => "RebootInstances",
+            Operation::TerminateInstances => "TerminateInstances",
+            Operation::ResetInstancesType => "ResetInstancesType",
+            Operation::RenewInstances => "RenewInstances",
+            Operation::ModifyInstancesChargeType => "ModifyInstancesChargeType",
+            Operation::ModifyInstancesRenewFlag => "ModifyInstancesRenewFlag",
+            Operation::SpotReclaim => "SpotReclaim",
+            Operation::ZoneOutage => "ZoneOutage",
+            Operation::InstanceFailure => "InstanceFailure",
+        }
+    }
+}
+
+/// An instance's `LatestOperation`, if any, in one byte (the action's name as an
+/// `Option<&'static str>` took 16 in every record). Read as the name it stands for: `as_str`,
+/// `unwrap_or` and comparison with `Some("TerminateInstances")` answer as the name would.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct LatestOperation(Option<Operation>);
+
+impl LatestOperation {
+    pub const NONE: LatestOperation = LatestOperation(None);
+
+    pub fn some(op: Operation) -> LatestOperation {
+        LatestOperation(Some(op))
+    }
+
+    pub fn get(self) -> Option<Operation> {
+        self.0
+    }
+
+    /// The wire name (`LatestOperation`), `None` before any.
+    pub fn as_str(self) -> Option<&'static str> {
+        self.0.map(Operation::as_str)
+    }
+
+    /// The wire name, or `default` before any operation.
+    pub fn unwrap_or(self, default: &'static str) -> &'static str {
+        self.as_str().unwrap_or(default)
+    }
+}
+
+/// Compares the operation's wire name: `latest_operation == Some("RenewInstances")`.
+impl PartialEq<Option<&str>> for LatestOperation {
+    fn eq(&self, other: &Option<&str>) -> bool {
+        self.as_str() == *other
+    }
+}
+
 /// `StoppedMode` of StopInstances.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 pub enum StoppedMode {
@@ -392,7 +467,7 @@ pub struct Instance {
     pub first_running: OptTime,
     pub owner: Owner,
     /// `LatestOperation` (the action name) and `LatestOperationState`.
-    pub latest_operation: Option<&'static str>,
+    pub latest_operation: LatestOperation,
     pub latest_operation_state: Option<OperationState>,
     /// The completion event of the operation in flight, if any.
     pub pending: PendingEvent,
@@ -457,8 +532,57 @@ mod tests {
         assert_eq!(std::mem::align_of::<Money>(), 8);
         assert_eq!(size_of::<OpenHour>(), 24);
         assert_eq!(size_of::<BillingState>(), 88);
-        assert!(size_of::<Instance>() <= 184, "{}", size_of::<Instance>());
+        assert_eq!(size_of::<LatestOperation>(), 1);
+        assert!(size_of::<Instance>() <= 176, "{}", size_of::<Instance>());
         assert_eq!(size_of::<Option<Instance>>(), size_of::<Instance>());
+    }
+
+    /// The one-byte `LatestOperation` answers as the name it replaced: API actions by their
+    /// wire names, the platform's own operations by names no action has.
+    #[test]
+    fn latest_operation_reads_as_its_name() {
+        use crate::cloud::api::Action;
+        let none = LatestOperation::NONE;
+        assert_eq!(none.as_str(), None);
+        assert_eq!(none.unwrap_or("billing"), "billing");
+        assert!(none == None);
+        assert!(none != Some("RunInstances"));
+        let renew = LatestOperation::some(Operation::RenewInstances);
+        assert!(renew == Some("RenewInstances"));
+        assert!(renew != Some("TerminateInstances"));
+        assert_eq!(renew.unwrap_or("billing"), "RenewInstances");
+        let platform = [
+            Operation::SpotReclaim,
+            Operation::ZoneOutage,
+            Operation::InstanceFailure,
+        ];
+        for op in [
+            Operation::RunInstances,
+            Operation::StartInstances,
+            Operation::StopInstances,
+            Operation::RebootInstances,
+            Operation::TerminateInstances,
+            Operation::ResetInstancesType,
+            Operation::RenewInstances,
+            Operation::ModifyInstancesChargeType,
+            Operation::ModifyInstancesRenewFlag,
+        ] {
+            assert_eq!(
+                Action::parse(op.as_str()).map(Action::as_str),
+                Some(op.as_str())
+            );
+        }
+        for op in platform {
+            assert_eq!(Action::parse(op.as_str()), None, "{op:?}");
+        }
+        assert_eq!(
+            [
+                Operation::SpotReclaim.as_str(),
+                Operation::ZoneOutage.as_str(),
+                Operation::InstanceFailure.as_str()
+            ],
+            ["SpotReclaim", "ZoneOutage", "InstanceFailure"]
+        );
     }
 
     #[test]
