@@ -201,7 +201,7 @@ pub(crate) mod tests {
             latest_operation_state: None,
             pending: crate::cloud::instance::PendingEvent::NONE,
             stopped_mode: StoppedMode::KeepCharging,
-            next_type: None,
+            next_type: crate::cloud::instance::OptTypeIdx::NONE,
             expires: crate::cloud::instance::OptTime::NONE,
             renew_flag: RenewFlag::NotifyAndAutoRenew,
             charge_history: Default::default(),

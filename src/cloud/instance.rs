@@ -408,6 +408,38 @@ impl OptTime {
     }
 }
 
+/// An optional instance type in the 2 bytes of a [`TypeIdx`] (an `Option<TypeIdx>` takes 4,
+/// which made the record 8 bytes longer): a catalog never holds 65,535 types, so that index
+/// means none. Reads like the `Option` it replaced (`is_some`, `take`, `unwrap_or`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct OptTypeIdx(u16);
+
+impl OptTypeIdx {
+    pub const NONE: OptTypeIdx = OptTypeIdx(u16::MAX);
+
+    pub fn some(t: TypeIdx) -> OptTypeIdx {
+        debug_assert!(t.0 != u16::MAX, "u16::MAX is the none of an OptTypeIdx");
+        OptTypeIdx(t.0)
+    }
+
+    pub fn get(self) -> Option<TypeIdx> {
+        (self.0 != u16::MAX).then_some(TypeIdx(self.0))
+    }
+
+    pub fn is_some(self) -> bool {
+        self.0 != u16::MAX
+    }
+
+    pub fn unwrap_or(self, default: TypeIdx) -> TypeIdx {
+        self.get().unwrap_or(default)
+    }
+
+    /// The type, leaving none.
+    pub fn take(&mut self) -> Option<TypeIdx> {
+        std::mem::replace(self, Self::NONE).get()
+    }
+}
+
 /// The completion event of an operation in flight, if any, in 8 bytes (an `Option<EventId>`
 /// takes 16): event ids count up from 0 and never reach `u64::MAX`, which means none.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -473,7 +505,7 @@ pub struct Instance {
     pub pending: PendingEvent,
     pub stopped_mode: StoppedMode,
     /// Type to switch to when a ResetInstancesType completes.
-    pub next_type: Option<TypeIdx>,
+    pub next_type: OptTypeIdx,
     /// PREPAID: end of the paid period.
     pub expires: OptTime,
     pub renew_flag: RenewFlag,
@@ -533,7 +565,8 @@ mod tests {
         assert_eq!(size_of::<OpenHour>(), 24);
         assert_eq!(size_of::<BillingState>(), 88);
         assert_eq!(size_of::<LatestOperation>(), 1);
-        assert!(size_of::<Instance>() <= 176, "{}", size_of::<Instance>());
+        assert_eq!(size_of::<OptTypeIdx>(), 2);
+        assert!(size_of::<Instance>() <= 168, "{}", size_of::<Instance>());
         assert_eq!(size_of::<Option<Instance>>(), size_of::<Instance>());
     }
 

@@ -222,7 +222,7 @@ impl Cloud {
         // The new type's capacity is reserved now, so nothing can take it during the reset.
         self.stock.take(zone, itype, 1);
         let inst = self.fleet.live_mut(key);
-        inst.next_type = Some(itype);
+        inst.next_type = OptTypeIdx::some(itype);
         if running {
             // The forced stop keeps the instance's capacity (KEEP_CHARGING).
             inst.stopped_mode = StoppedMode::KeepCharging;

@@ -26,8 +26,8 @@ use crate::cloud::catalog::{Catalog, ChargeType, TypeIdx, ZoneIdx};
 use crate::cloud::errors::{ApiError, ErrorCode};
 use crate::cloud::fleet::{Fleet, InstanceKey};
 use crate::cloud::instance::{
-    BillingState, Instance, InstanceId, LatestOperation, Operation, OperationState, OptTime, Owner,
-    PendingEvent, RenewFlag, StoppedMode,
+    BillingState, Instance, InstanceId, LatestOperation, Operation, OperationState, OptTime,
+    OptTypeIdx, Owner, PendingEvent, RenewFlag, StoppedMode,
 };
 use crate::cloud::money::Money;
 use crate::cloud::ratelimit::{RateLimiter, RateLimits};
@@ -749,7 +749,7 @@ impl Cloud {
                 latest_operation_state: Some(OperationState::Operating),
                 pending: PendingEvent::NONE,
                 stopped_mode: StoppedMode::KeepCharging,
-                next_type: None,
+                next_type: OptTypeIdx::NONE,
                 expires: expires.map_or(OptTime::NONE, OptTime::some),
                 renew_flag: r.renew_flag,
                 charge_history: Default::default(),
