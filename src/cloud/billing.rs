@@ -400,7 +400,7 @@ fn split_hours(p: Piece, acc: &mut OpenHour, out: &mut Vec<Piece>) {
             ));
             *acc = OpenHour {
                 hour: (b / H - 1) as u32,
-                raw: 0,
+                rem: 0,
             };
             a = b;
             continue;
@@ -410,12 +410,15 @@ fn split_hours(p: Piece, acc: &mut OpenHour, out: &mut Vec<Piece>) {
         if acc.hour as u64 != h {
             *acc = OpenHour {
                 hour: h as u32,
-                raw: 0,
+                rem: 0,
             };
         }
-        let before = pricing::round_cents(Money(acc.raw)).0;
-        acc.raw += amount;
-        let after = pricing::round_cents(Money(acc.raw)).0;
+        // `rem` stands for the hour's amount so far, which has the same cents rounding
+        // change: amounts are never negative (prices, percents and times are unsigned).
+        let before = pricing::round_cents(Money(acc.rem as i128)).0;
+        let raw = acc.rem as i128 + amount;
+        let after = pricing::round_cents(Money(raw)).0;
+        acc.rem = raw.rem_euclid(pricing::CENT) as u64;
         out.push(Piece {
             settle: (after - before - amount) as i64,
             ..Piece::new(SimTime(a), SimTime(b), p.hourly, p.percent, p.item)
@@ -478,6 +481,58 @@ mod tests {
             Money::from_micros(996_000_000)
         );
         assert!(r.valid_period(36) && !r.valid_period(13));
+    }
+
+    /// The open hour keeps only what its amount holds beyond whole cents: every settlement
+    /// must be the one the hour's whole amount gives (the oracle below keeps it, as the
+    /// record did before), for pieces of many sizes, rates and tiers, hours reopened after
+    /// gaps, amounts of many cents and of less than one.
+    #[test]
+    fn the_cents_remainder_settles_as_the_whole_amount() {
+        use crate::engine::time::MS_PER_HOUR as H;
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 33) % n
+        };
+        let (mut acc, mut out) = (OpenHour::default(), Vec::new());
+        let (mut oracle_hour, mut oracle_raw) = (0u64, 0i128);
+        let mut t = 0u64;
+        let mut whole_cents_seen = 0;
+        for _ in 0..20_000 {
+            t += next(3) * next(H / 2); // often within the hour, sometimes a gap
+            let len = 1 + next(4) * next(H / 3) + next(2) * next(3) * H;
+            let hourly =
+                [0, 1, 123_456, 9_999_999, 4_200_000_000, u32::MAX as u64 * 7][next(6) as usize];
+            let percent = [100, 50, 34, 250][next(4) as usize];
+            let p = Piece::new(SimTime(t), SimTime(t + len), hourly, percent, Item::Compute);
+            out.clear();
+            split_hours(p, &mut acc, &mut out);
+            // The oracle: the hour's whole amount, settled piece by piece within the hour.
+            let rate = hourly as i128 * percent as i128;
+            for q in &out {
+                let (a, b) = (q.start.ms(), q.end.ms());
+                if q.settle == 0 && a % H == 0 && b - a >= H && (b - a) % H == 0 {
+                    oracle_hour = b / H - 1;
+                    oracle_raw = 0;
+                    continue;
+                }
+                if oracle_hour != a / H {
+                    (oracle_hour, oracle_raw) = (a / H, 0);
+                }
+                let amount = rate * (b - a) as i128;
+                let before = pricing::round_cents(Money(oracle_raw)).0;
+                oracle_raw += amount;
+                let after = pricing::round_cents(Money(oracle_raw)).0;
+                assert_eq!(q.settle as i128, after - before - amount, "{p:?} {q:?}");
+                whole_cents_seen += (oracle_raw >= pricing::CENT) as u32;
+            }
+            assert!(acc.rem < pricing::CENT as u64);
+            t += len;
+        }
+        assert!(whole_cents_seen > 1_000, "{whole_cents_seen}");
     }
 
     #[test]
