@@ -292,8 +292,8 @@ pub struct BillingState {
     /// one (25 bytes inline in every record otherwise). Read through the accessors below,
     /// which give an instance without an order the zero values.
     pub prepaid: Option<Box<PrepaidOrder>>,
-    /// The clock hour being settled for the instance itself and what it has accrued in it
-    /// (0.01 rounding of each hourly settlement).
+    /// What the clock hour being settled for the instance itself (that of `since`) has
+    /// accrued beyond whole cents (0.01 rounding of each hourly settlement).
     pub open: OpenHour,
     /// Disks, public network, resizes of a prepaid order: boxed, as most instances have none.
     pub extra: Option<Box<BillingExtra>>,
@@ -333,16 +333,16 @@ impl BillingState {
     }
 }
 
-/// The clock hour of a settlement not yet complete, and what it has accrued so far beyond its
-/// last whole cent (money units, below [`pricing::CENT`](super::pricing::CENT)).
+/// What the clock hour being settled (that of `BillingState::since`) has accrued so far beyond
+/// its last whole cent (money units, below [`pricing::CENT`](super::pricing::CENT)).
 ///
 /// The hour's whole amount is never needed: it is never negative, so the change of its rounded
 /// value that a new piece makes depends only on that remainder (rounding `q × CENT + r` to
-/// the cent gives `q × CENT + round(r)`). The remainder fits in 42 bits, where the amount
-/// took an `i128`: 16 bytes here instead of 24, in every instance record.
+/// the cent gives `q × CENT + round(r)`). Nor is the hour kept: the settlement follows it from
+/// `since` (cloud/billing.rs, `settle_in_cents`). 8 bytes in every instance record, where the
+/// hour and the whole amount (an `i128`) took 24.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct OpenHour {
-    pub hour: u32,
     pub rem: u64,
 }
 
@@ -565,11 +565,11 @@ mod tests {
         use std::mem::size_of;
         assert_eq!(size_of::<Money>(), 16);
         assert_eq!(std::mem::align_of::<Money>(), 8);
-        assert_eq!(size_of::<OpenHour>(), 16);
-        assert_eq!(size_of::<BillingState>(), 80);
+        assert_eq!(size_of::<OpenHour>(), 8);
+        assert_eq!(size_of::<BillingState>(), 72);
         assert_eq!(size_of::<LatestOperation>(), 1);
         assert_eq!(size_of::<OptTypeIdx>(), 2);
-        assert!(size_of::<Instance>() <= 160, "{}", size_of::<Instance>());
+        assert!(size_of::<Instance>() <= 152, "{}", size_of::<Instance>());
         assert_eq!(size_of::<Option<Instance>>(), size_of::<Instance>());
     }
 
