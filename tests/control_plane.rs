@@ -2580,7 +2580,7 @@ fn check_stock(sim: &Sim) -> Result<(), TestCaseError> {
                 .fleet()
                 .iter()
                 .filter(|(_, i)| {
-                    i.zone == z && ((i.holds_stock && i.itype == t) || i.next_type == Some(t))
+                    i.zone == z && ((i.holds_stock && i.itype == t) || i.next_type.get() == Some(t))
                 })
                 .count() as u32;
             prop_assert_eq!(used, holders, "{:?} {:?}", z, t);
@@ -2672,7 +2672,7 @@ fn snapshot(sim: &mut Sim) -> Snapshot {
                 i.id,
                 i.expires.get(),
                 i.stopped_mode,
-                i.next_type,
+                i.next_type.get(),
                 i.holds_quota,
                 i.holds_stock,
                 i.reclaiming,

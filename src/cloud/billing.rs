@@ -2,6 +2,7 @@
 //! state change closes the interval that was accruing and opens the next, so no instance is ever
 //! woken just to be billed.
 
+use crate::engine::time::MS_PER_HOUR;
 use crate::engine::{SimDuration, SimTime};
 
 use super::catalog::{Catalog, ChargeType, TypeIdx, TypePrice};
@@ -269,7 +270,7 @@ impl BillingRules {
                 }
             }
             if self.round_cents {
-                settle_in_cents(inst, pieces);
+                settle_in_cents(inst, start, now, pieces);
             }
         }
         let mut amount = Money::ZERO;
@@ -359,12 +360,18 @@ pub fn attachment_rates(charge: ChargeType, state: InstanceState, r: &AttachRate
     (disk, r.bw_hourly + traffic)
 }
 
-/// Rewrites `pieces` as CVM settles them: per clock hour and per item, the amount of the hour
-/// rounded to 0.01. Whole hours inside a piece are billed at the rounded hourly rate; a part
-/// of an hour adds to the hour's open amount and carries the change of its rounded value
-/// (`settle`), so what has been charged for an hour is always its amount so far, rounded. No
-/// closing step is needed: an instance released mid-hour has paid that hour, rounded.
-fn settle_in_cents(inst: &mut Instance, pieces: &mut Vec<Piece>) {
+/// Rewrites `pieces` (the accrual of `[start, now)`) as CVM settles them: per clock hour and
+/// per item, the amount of the hour rounded to 0.01. Whole hours inside a piece are billed at
+/// the rounded hourly rate; a part of an hour adds to the hour's open amount and carries the
+/// change of its rounded value (`settle`), so what has been charged for an hour is always its
+/// amount so far, rounded. No closing step is needed: an instance released mid-hour has paid
+/// that hour, rounded.
+///
+/// Each item's [`OpenHour`] belongs to the clock hour of `billing.since` (the start of every
+/// accrual, which only accruals move): its pieces start there and run on without gaps, so the
+/// hour is followed here, and what is still open at `now` is kept only if it is `now`'s hour.
+fn settle_in_cents(inst: &mut Instance, start: SimTime, now: SimTime, pieces: &mut Vec<Piece>) {
+    let mut hours = [start.ms() / MS_PER_HOUR; 3];
     let n = pieces.len();
     for i in 0..n {
         let p = pieces[i];
@@ -373,15 +380,30 @@ fn settle_in_cents(inst: &mut Instance, pieces: &mut Vec<Piece>) {
             Item::Disk => &mut inst.billing.extra.as_deref_mut().expect("disk piece").open[0],
             Item::Network => &mut inst.billing.extra.as_deref_mut().expect("net piece").open[1],
         };
-        split_hours(p, acc, pieces);
+        split_hours(p, &mut hours[p.item as usize], acc, pieces);
     }
     pieces.drain(..n);
+    carry_over(hours[0], now, &mut inst.billing.open);
+    if let Some(x) = inst.billing.extra.as_deref_mut() {
+        carry_over(hours[1], now, &mut x.open[0]);
+        carry_over(hours[2], now, &mut x.open[1]);
+    }
+}
+
+/// At the end of an accrual up to `now`: an open hour other than `now`'s is over (the next
+/// accrual starts at `now`).
+fn carry_over(hour: u64, now: SimTime, acc: &mut OpenHour) {
+    if hour != now.ms() / MS_PER_HOUR {
+        *acc = OpenHour::default();
+    }
 }
 
 /// 0.01 per hour in units of `hourly × percent`.
 const CENT_RATE: i128 = 1_000_000;
 
-fn split_hours(p: Piece, acc: &mut OpenHour, out: &mut Vec<Piece>) {
+/// Settles one piece that starts in `*hour`, the clock hour `acc` belongs to, or a later one;
+/// leaves `*hour` at the hour `acc` then belongs to.
+fn split_hours(p: Piece, hour: &mut u64, acc: &mut OpenHour, out: &mut Vec<Piece>) {
     use crate::engine::time::MS_PER_HOUR as H;
     let rate = p.hourly as i128 * p.percent as i128;
     let (mut a, end) = (p.start.ms(), p.end.ms());
@@ -398,24 +420,23 @@ fn split_hours(p: Piece, acc: &mut OpenHour, out: &mut Vec<Piece>) {
                 100,
                 p.item,
             ));
-            *acc = OpenHour {
-                hour: (b / H - 1) as u32,
-                raw: 0,
-            };
+            *hour = b / H - 1;
+            *acc = OpenHour::default();
             a = b;
             continue;
         }
         let b = end.min((h + 1) * H);
         let amount = rate * (b - a) as i128;
-        if acc.hour as u64 != h {
-            *acc = OpenHour {
-                hour: h as u32,
-                raw: 0,
-            };
+        if *hour != h {
+            *hour = h;
+            *acc = OpenHour::default();
         }
-        let before = pricing::round_cents(Money(acc.raw)).0;
-        acc.raw += amount;
-        let after = pricing::round_cents(Money(acc.raw)).0;
+        // `rem` stands for the hour's amount so far, which has the same cents rounding
+        // change: amounts are never negative (prices, percents and times are unsigned).
+        let before = pricing::round_cents(Money(acc.rem as i128)).0;
+        let raw = acc.rem as i128 + amount;
+        let after = pricing::round_cents(Money(raw)).0;
+        acc.rem = raw.rem_euclid(pricing::CENT) as u64;
         out.push(Piece {
             settle: (after - before - amount) as i64,
             ..Piece::new(SimTime(a), SimTime(b), p.hourly, p.percent, p.item)
@@ -480,12 +501,84 @@ mod tests {
         assert!(r.valid_period(36) && !r.valid_period(13));
     }
 
+    /// The open hour keeps only what its amount holds beyond whole cents, and not its hour:
+    /// every settlement must be the one the hour's whole amount gives, the hour kept beside
+    /// it (the oracle below, as the record did before), through accruals as `accrue` makes
+    /// them (each from the end of the last), billed or free, within an hour or across many,
+    /// ending on an hour or inside one, at rates from nothing to 7 × u32::MAX micro-CNY/h.
+    #[test]
+    fn the_cents_remainder_settles_as_the_whole_amount() {
+        use crate::engine::time::MS_PER_HOUR as H;
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 33) % n
+        };
+        let (mut acc, mut out) = (OpenHour::default(), Vec::new());
+        let (mut oracle_hour, mut oracle_raw) = (0u64, 0i128);
+        let mut since = 0u64;
+        let (mut whole_cents_seen, mut carried) = (0, 0);
+        for _ in 0..30_000 {
+            let len = match next(4) {
+                0 => next(H / 20),
+                1 => H - since % H, // to the end of the hour
+                2 => next(H),
+                _ => next(3) * H + next(H),
+            };
+            let now = since + len;
+            // An accrual of [since, now): billed (one or two pieces, as tiers make) or free.
+            let mut hour = since / H;
+            out.clear();
+            if next(3) > 0 && len > 0 {
+                let cut = since + next(len + 1);
+                for (a, b) in [(since, cut), (cut, now)] {
+                    if a == b {
+                        continue;
+                    }
+                    let hourly = [0, 1, 123_456, 9_999_999, 4_200_000_000, u32::MAX as u64 * 7]
+                        [next(6) as usize];
+                    let percent = [100, 50, 34, 250][next(4) as usize];
+                    let p = Piece::new(SimTime(a), SimTime(b), hourly, percent, Item::Compute);
+                    let n = out.len();
+                    split_hours(p, &mut hour, &mut acc, &mut out);
+                    // The oracle: the hour's whole amount and the hour itself.
+                    let rate = hourly as i128 * percent as i128;
+                    for q in &out[n..] {
+                        let (qa, qb) = (q.start.ms(), q.end.ms());
+                        if qa % H == 0 && qb - qa >= H {
+                            (oracle_hour, oracle_raw) = (qb / H - 1, 0);
+                            continue;
+                        }
+                        if oracle_hour != qa / H {
+                            (oracle_hour, oracle_raw) = (qa / H, 0);
+                        } else if oracle_raw != 0 {
+                            carried += 1;
+                        }
+                        let amount = rate * (qb - qa) as i128;
+                        let before = pricing::round_cents(Money(oracle_raw)).0;
+                        oracle_raw += amount;
+                        let after = pricing::round_cents(Money(oracle_raw)).0;
+                        assert_eq!(q.settle as i128, after - before - amount, "{p:?} {q:?}");
+                        whole_cents_seen += (oracle_raw >= pricing::CENT) as u32;
+                    }
+                }
+            }
+            carry_over(hour, SimTime(now), &mut acc);
+            assert!(acc.rem < pricing::CENT as u64);
+            since = now;
+        }
+        assert!(whole_cents_seen > 1_000, "{whole_cents_seen}");
+        assert!(carried > 1_000, "{carried}");
+    }
+
     #[test]
     fn settlements_round_each_clock_hour() {
         use crate::engine::time::MS_PER_HOUR as H;
         // 0.123456/h from 00:30 to 03:15: hour 0 half (0.061728 → 0.06), hours 1 and 2 whole
         // (0.12 each), hour 3 a quarter (0.030864 → 0.03): 0.33 in all.
-        let mut acc = OpenHour::default();
+        let (mut acc, mut hour) = (OpenHour::default(), 0);
         let mut out = Vec::new();
         let p = Piece::new(
             SimTime(H / 2),
@@ -494,7 +587,7 @@ mod tests {
             100,
             Item::Compute,
         );
-        split_hours(p, &mut acc, &mut out);
+        split_hours(p, &mut hour, &mut acc, &mut out);
         let total: Money = out.iter().map(Piece::amount).sum();
         assert_eq!(total, Money::from_micros(330_000));
         assert_eq!(out.len(), 3);
@@ -507,7 +600,7 @@ mod tests {
             Item::Compute,
         );
         out.clear();
-        split_hours(q, &mut acc, &mut out);
+        split_hours(q, &mut hour, &mut acc, &mut out);
         assert_eq!(
             out.iter().map(Piece::amount).sum::<Money>(),
             Money::from_micros(60_000)

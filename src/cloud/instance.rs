@@ -165,6 +165,81 @@ impl OperationState {
     }
 }
 
+/// What an instance's `LatestOperation` can name: the actions that operate on an instance and
+/// the platform's own operations on it. The names are the wire's ([`Operation::as_str`]).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Operation {
+    RunInstances,
+    StartInstances,
+    StopInstances,
+    RebootInstances,
+    TerminateInstances,
+    ResetInstancesType,
+    RenewInstances,
+    ModifyInstancesChargeType,
+    ModifyInstancesRenewFlag,
+    /// The platform reclaims a spot instance (`SpotReclaim`).
+    SpotReclaim,
+    /// A zone outage stopped or lost the instance (`ZoneOutage`).
+    ZoneOutage,
+    /// A random platform failure lost the instance (`InstanceFailure`).
+    InstanceFailure,
+}
+
+impl Operation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::RunInstances => "RunInstances",
+            Operation::StartInstances => "StartInstances",
+            Operation::StopInstances => "StopInstances",
+            Operation::RebootInstances => "RebootInstances",
+            Operation::TerminateInstances => "TerminateInstances",
+            Operation::ResetInstancesType => "ResetInstancesType",
+            Operation::RenewInstances => "RenewInstances",
+            Operation::ModifyInstancesChargeType => "ModifyInstancesChargeType",
+            Operation::ModifyInstancesRenewFlag => "ModifyInstancesRenewFlag",
+            Operation::SpotReclaim => "SpotReclaim",
+            Operation::ZoneOutage => "ZoneOutage",
+            Operation::InstanceFailure => "InstanceFailure",
+        }
+    }
+}
+
+/// An instance's `LatestOperation`, if any, in one byte (the action's name as an
+/// `Option<&'static str>` took 16 in every record). Read as the name it stands for: `as_str`,
+/// `unwrap_or` and comparison with `Some("TerminateInstances")` answer as the name would.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct LatestOperation(Option<Operation>);
+
+impl LatestOperation {
+    pub const NONE: LatestOperation = LatestOperation(None);
+
+    pub fn some(op: Operation) -> LatestOperation {
+        LatestOperation(Some(op))
+    }
+
+    pub fn get(self) -> Option<Operation> {
+        self.0
+    }
+
+    /// The wire name (`LatestOperation`), `None` before any.
+    pub fn as_str(self) -> Option<&'static str> {
+        self.0.map(Operation::as_str)
+    }
+
+    /// The wire name, or `default` before any operation.
+    pub fn unwrap_or(self, default: &'static str) -> &'static str {
+        self.as_str().unwrap_or(default)
+    }
+}
+
+/// Compares the operation's wire name: `latest_operation == Some("RenewInstances")`.
+impl PartialEq<Option<&str>> for LatestOperation {
+    fn eq(&self, other: &Option<&str>) -> bool {
+        self.as_str() == *other
+    }
+}
+
 /// `StoppedMode` of StopInstances.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 pub enum StoppedMode {
@@ -217,8 +292,8 @@ pub struct BillingState {
     /// one (25 bytes inline in every record otherwise). Read through the accessors below,
     /// which give an instance without an order the zero values.
     pub prepaid: Option<Box<PrepaidOrder>>,
-    /// The clock hour being settled for the instance itself and what it has accrued in it
-    /// (0.01 rounding of each hourly settlement).
+    /// What the clock hour being settled for the instance itself (that of `since`) has
+    /// accrued beyond whole cents (0.01 rounding of each hourly settlement).
     pub open: OpenHour,
     /// Disks, public network, resizes of a prepaid order: boxed, as most instances have none.
     pub extra: Option<Box<BillingExtra>>,
@@ -258,14 +333,17 @@ impl BillingState {
     }
 }
 
-/// The clock hour of a settlement not yet complete and the unrounded amount accrued in it so
-/// far (money units). Packed to 8-byte alignment (24 bytes, not 32), as [`Money`] is: it sits
-/// in every instance record.
+/// What the clock hour being settled (that of `BillingState::since`) has accrued so far beyond
+/// its last whole cent (money units, below [`pricing::CENT`](super::pricing::CENT)).
+///
+/// The hour's whole amount is never needed: it is never negative, so the change of its rounded
+/// value that a new piece makes depends only on that remainder (rounding `q × CENT + r` to
+/// the cent gives `q × CENT + round(r)`). Nor is the hour kept: the settlement follows it from
+/// `since` (cloud/billing.rs, `settle_in_cents`). 8 bytes in every instance record, where the
+/// hour and the whole amount (an `i128`) took 24.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[repr(C, packed(8))]
 pub struct OpenHour {
-    pub hour: u32,
-    pub raw: i128,
+    pub rem: u64,
 }
 
 /// An upgrade of a prepaid instance, paid for the time left to expiry: its value falls
@@ -333,6 +411,38 @@ impl OptTime {
     }
 }
 
+/// An optional instance type in the 2 bytes of a [`TypeIdx`] (an `Option<TypeIdx>` takes 4,
+/// which made the record 8 bytes longer): a catalog never holds 65,535 types, so that index
+/// means none. Reads like the `Option` it replaced (`is_some`, `take`, `unwrap_or`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct OptTypeIdx(u16);
+
+impl OptTypeIdx {
+    pub const NONE: OptTypeIdx = OptTypeIdx(u16::MAX);
+
+    pub fn some(t: TypeIdx) -> OptTypeIdx {
+        debug_assert!(t.0 != u16::MAX, "u16::MAX is the none of an OptTypeIdx");
+        OptTypeIdx(t.0)
+    }
+
+    pub fn get(self) -> Option<TypeIdx> {
+        (self.0 != u16::MAX).then_some(TypeIdx(self.0))
+    }
+
+    pub fn is_some(self) -> bool {
+        self.0 != u16::MAX
+    }
+
+    pub fn unwrap_or(self, default: TypeIdx) -> TypeIdx {
+        self.get().unwrap_or(default)
+    }
+
+    /// The type, leaving none.
+    pub fn take(&mut self) -> Option<TypeIdx> {
+        std::mem::replace(self, Self::NONE).get()
+    }
+}
+
 /// The completion event of an operation in flight, if any, in 8 bytes (an `Option<EventId>`
 /// takes 16): event ids count up from 0 and never reach `u64::MAX`, which means none.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -392,13 +502,13 @@ pub struct Instance {
     pub first_running: OptTime,
     pub owner: Owner,
     /// `LatestOperation` (the action name) and `LatestOperationState`.
-    pub latest_operation: Option<&'static str>,
+    pub latest_operation: LatestOperation,
     pub latest_operation_state: Option<OperationState>,
     /// The completion event of the operation in flight, if any.
     pub pending: PendingEvent,
     pub stopped_mode: StoppedMode,
     /// Type to switch to when a ResetInstancesType completes.
-    pub next_type: Option<TypeIdx>,
+    pub next_type: OptTypeIdx,
     /// PREPAID: end of the paid period.
     pub expires: OptTime,
     pub renew_flag: RenewFlag,
@@ -455,10 +565,60 @@ mod tests {
         use std::mem::size_of;
         assert_eq!(size_of::<Money>(), 16);
         assert_eq!(std::mem::align_of::<Money>(), 8);
-        assert_eq!(size_of::<OpenHour>(), 24);
-        assert_eq!(size_of::<BillingState>(), 88);
-        assert!(size_of::<Instance>() <= 184, "{}", size_of::<Instance>());
+        assert_eq!(size_of::<OpenHour>(), 8);
+        assert_eq!(size_of::<BillingState>(), 72);
+        assert_eq!(size_of::<LatestOperation>(), 1);
+        assert_eq!(size_of::<OptTypeIdx>(), 2);
+        assert!(size_of::<Instance>() <= 152, "{}", size_of::<Instance>());
         assert_eq!(size_of::<Option<Instance>>(), size_of::<Instance>());
+    }
+
+    /// The one-byte `LatestOperation` answers as the name it replaced: API actions by their
+    /// wire names, the platform's own operations by names no action has.
+    #[test]
+    fn latest_operation_reads_as_its_name() {
+        use crate::cloud::api::Action;
+        let none = LatestOperation::NONE;
+        assert_eq!(none.as_str(), None);
+        assert_eq!(none.unwrap_or("billing"), "billing");
+        assert!(none == None);
+        assert!(none != Some("RunInstances"));
+        let renew = LatestOperation::some(Operation::RenewInstances);
+        assert!(renew == Some("RenewInstances"));
+        assert!(renew != Some("TerminateInstances"));
+        assert_eq!(renew.unwrap_or("billing"), "RenewInstances");
+        let platform = [
+            Operation::SpotReclaim,
+            Operation::ZoneOutage,
+            Operation::InstanceFailure,
+        ];
+        for op in [
+            Operation::RunInstances,
+            Operation::StartInstances,
+            Operation::StopInstances,
+            Operation::RebootInstances,
+            Operation::TerminateInstances,
+            Operation::ResetInstancesType,
+            Operation::RenewInstances,
+            Operation::ModifyInstancesChargeType,
+            Operation::ModifyInstancesRenewFlag,
+        ] {
+            assert_eq!(
+                Action::parse(op.as_str()).map(Action::as_str),
+                Some(op.as_str())
+            );
+        }
+        for op in platform {
+            assert_eq!(Action::parse(op.as_str()), None, "{op:?}");
+        }
+        assert_eq!(
+            [
+                Operation::SpotReclaim.as_str(),
+                Operation::ZoneOutage.as_str(),
+                Operation::InstanceFailure.as_str()
+            ],
+            ["SpotReclaim", "ZoneOutage", "InstanceFailure"]
+        );
     }
 
     #[test]

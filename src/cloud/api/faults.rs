@@ -34,10 +34,6 @@ pub struct PlatformNotice {
     pub state: Option<InstanceState>,
 }
 
-/// `LatestOperation` of instances hit by a zone outage or a random failure.
-pub const ZONE_OUTAGE: &str = "ZoneOutage";
-pub const INSTANCE_FAILURE: &str = "InstanceFailure";
-
 impl Cloud {
     /// Refuses placing capacity in a zone that is in an outage, with the code `action`'s list
     /// has for it: `ResourceInsufficient.AvailabilityZoneSoldOut` (RunInstances),
@@ -99,7 +95,7 @@ impl Cloud {
         let mut out = Vec::new();
         for key in keys {
             let notice = match mode {
-                OutageMode::Lost => self.lose(key, ZONE_OUTAGE, sched, obs),
+                OutageMode::Lost => self.lose(key, Operation::ZoneOutage, sched, obs),
                 OutageMode::Stopped => self.platform_stop(key, sched, obs),
             };
             out.extend(notice);
@@ -125,7 +121,7 @@ impl Cloud {
         if inst.state != InstanceState::Running || inst.busy() {
             return None;
         }
-        self.lose(key, INSTANCE_FAILURE, sched, obs)
+        self.lose(key, Operation::InstanceFailure, sched, obs)
     }
 
     fn notice(&self, key: InstanceKey, lost: bool) -> Option<PlatformNotice> {
@@ -162,7 +158,7 @@ impl Cloud {
     fn lose<E: From<CloudEvent>, O: Observer>(
         &mut self,
         key: InstanceKey,
-        op: &'static str,
+        op: Operation,
         sched: &mut Scheduler<E>,
         obs: &mut O,
     ) -> Option<PlatformNotice> {
@@ -217,7 +213,7 @@ impl Cloud {
                 let resetting = self.fleet.get(key).is_some_and(|i| i.next_type.is_some());
                 if resetting {
                     self.cut_short(key, sched);
-                    self.mark(key, ZONE_OUTAGE, OperationState::Failed);
+                    self.mark(key, Operation::ZoneOutage, OperationState::Failed);
                 }
                 return None;
             }
@@ -226,23 +222,23 @@ impl Cloud {
         self.cut_short(key, sched);
         match state {
             S::Pending => {
-                self.mark(key, "RunInstances", OperationState::Failed);
+                self.mark(key, Operation::RunInstances, OperationState::Failed);
                 self.apply(key, Transition::LaunchFailed, now, obs);
                 self.schedule_cleanup(key, sched);
             }
             S::Starting => {
-                self.mark(key, ZONE_OUTAGE, OperationState::Success);
+                self.mark(key, Operation::ZoneOutage, OperationState::Success);
                 self.apply(key, Transition::StartFailed, now, obs);
             }
             S::Stopping => {
-                self.mark(key, ZONE_OUTAGE, OperationState::Success);
+                self.mark(key, Operation::ZoneOutage, OperationState::Success);
                 self.apply(key, Transition::StopDone, now, obs);
             }
             S::Running | S::Rebooting => {
                 if state == S::Rebooting {
                     self.apply(key, Transition::RebootDone, now, obs);
                 }
-                self.mark(key, ZONE_OUTAGE, OperationState::Success);
+                self.mark(key, Operation::ZoneOutage, OperationState::Success);
                 self.fleet.live_mut(key).stopped_mode = StoppedMode::KeepCharging;
                 self.apply(key, Transition::Stop, now, obs);
                 self.apply(key, Transition::StopDone, now, obs);

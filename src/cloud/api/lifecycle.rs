@@ -20,7 +20,7 @@ impl Cloud {
             self.begin(
                 key,
                 Transition::Start,
-                "StartInstances",
+                Operation::StartInstances,
                 |t| &t.starting,
                 sched,
                 obs,
@@ -66,7 +66,7 @@ impl Cloud {
         } else {
             (Transition::StartFailed, OperationState::Failed)
         };
-        self.mark(key, "StartInstances", st);
+        self.mark(key, Operation::StartInstances, st);
         self.apply(key, tr, now, obs);
     }
 
@@ -106,7 +106,7 @@ impl Cloud {
             self.begin(
                 key,
                 Transition::Stop,
-                "StopInstances",
+                Operation::StopInstances,
                 |t| &t.stopping,
                 sched,
                 obs,
@@ -127,7 +127,7 @@ impl Cloud {
             self.begin(
                 key,
                 Transition::Reboot,
-                "RebootInstances",
+                Operation::RebootInstances,
                 |t| &t.rebooting,
                 sched,
                 obs,
@@ -167,7 +167,7 @@ impl Cloud {
             if returns(self.fleet.live(key)) {
                 // First call on a prepaid instance: refund what is left of the paid
                 // period, then into the recycle bin.
-                self.mark(key, "TerminateInstances", OperationState::Success);
+                self.mark(key, Operation::TerminateInstances, OperationState::Success);
                 let (k, q) = quotes.next().expect("one quote per returned instance");
                 debug_assert_eq!(k, key);
                 let now = sched.now();
@@ -180,7 +180,7 @@ impl Cloud {
                 self.begin(
                     key,
                     Transition::Terminate,
-                    "TerminateInstances",
+                    Operation::TerminateInstances,
                     |t| &t.terminating,
                     sched,
                     obs,
@@ -222,7 +222,7 @@ impl Cloud {
         // The new type's capacity is reserved now, so nothing can take it during the reset.
         self.stock.take(zone, itype, 1);
         let inst = self.fleet.live_mut(key);
-        inst.next_type = Some(itype);
+        inst.next_type = OptTypeIdx::some(itype);
         if running {
             // The forced stop keeps the instance's capacity (KEEP_CHARGING).
             inst.stopped_mode = StoppedMode::KeepCharging;
@@ -232,13 +232,17 @@ impl Cloud {
             self.begin(
                 key,
                 Transition::Stop,
-                "ResetInstancesType",
+                Operation::ResetInstancesType,
                 |t| &t.stopping,
                 sched,
                 obs,
             );
         } else {
-            self.mark(key, "ResetInstancesType", OperationState::Operating);
+            self.mark(
+                key,
+                Operation::ResetInstancesType,
+                OperationState::Operating,
+            );
             let delay = sample_ms(&self.timings.reset_type, &mut self.timing_rng);
             let ev = sched.schedule_in(delay, CloudEvent::Complete(key).into());
             self.fleet.live_mut(key).pending = crate::cloud::instance::PendingEvent::some(ev);

@@ -16,7 +16,7 @@ mod reads;
 mod requests;
 mod spot;
 
-pub use faults::{INSTANCE_FAILURE, OutageMode, PlatformNotice, ZONE_OUTAGE};
+pub use faults::{OutageMode, PlatformNotice};
 pub use orders::{ResizeQuote, ReturnCounts, ReturnQuote};
 pub use requests::*;
 
@@ -26,8 +26,8 @@ use crate::cloud::catalog::{Catalog, ChargeType, TypeIdx, ZoneIdx};
 use crate::cloud::errors::{ApiError, ErrorCode};
 use crate::cloud::fleet::{Fleet, InstanceKey};
 use crate::cloud::instance::{
-    BillingState, Instance, InstanceId, OperationState, OptTime, Owner, PendingEvent, RenewFlag,
-    StoppedMode,
+    BillingState, Instance, InstanceId, LatestOperation, Operation, OperationState, OptTime,
+    OptTypeIdx, Owner, PendingEvent, RenewFlag, StoppedMode,
 };
 use crate::cloud::money::Money;
 use crate::cloud::ratelimit::{RateLimiter, RateLimits};
@@ -745,11 +745,11 @@ impl Cloud {
                 created: now,
                 first_running: OptTime::NONE,
                 owner: caller,
-                latest_operation: Some("RunInstances"),
+                latest_operation: LatestOperation::some(Operation::RunInstances),
                 latest_operation_state: Some(OperationState::Operating),
                 pending: PendingEvent::NONE,
                 stopped_mode: StoppedMode::KeepCharging,
-                next_type: None,
+                next_type: OptTypeIdx::NONE,
                 expires: expires.map_or(OptTime::NONE, OptTime::some),
                 renew_flag: r.renew_flag,
                 charge_history: Default::default(),
@@ -846,9 +846,9 @@ impl Cloud {
         }
     }
 
-    fn mark(&mut self, key: InstanceKey, op: &'static str, st: OperationState) {
+    fn mark(&mut self, key: InstanceKey, op: Operation, st: OperationState) {
         let inst = self.fleet.live_mut(key);
-        inst.latest_operation = Some(op);
+        inst.latest_operation = LatestOperation::some(op);
         inst.latest_operation_state = Some(st);
     }
 
@@ -857,7 +857,7 @@ impl Cloud {
         &mut self,
         key: InstanceKey,
         t: Transition,
-        op: &'static str,
+        op: Operation,
         duration: fn(&Timings) -> &Dist,
         sched: &mut Scheduler<E>,
         obs: &mut O,
@@ -1106,9 +1106,9 @@ impl Cloud {
     }
 }
 
-fn inst_op(inst: Option<&Instance>) -> &'static str {
-    inst.and_then(|i| i.latest_operation)
-        .unwrap_or("RunInstances")
+fn inst_op(inst: Option<&Instance>) -> Operation {
+    inst.and_then(|i| i.latest_operation.get())
+        .unwrap_or(Operation::RunInstances)
 }
 
 /// The instances a call resolved to, in call order. Nearly every call names one instance, so

@@ -68,7 +68,11 @@ impl Cloud {
         }
         for &k in &keys {
             self.fleet.live_mut(k).renew_flag = flag;
-            self.mark(k, "ModifyInstancesRenewFlag", OperationState::Success);
+            self.mark(
+                k,
+                Operation::ModifyInstancesRenewFlag,
+                OperationState::Success,
+            );
         }
         Ok(Response::Accepted)
     }

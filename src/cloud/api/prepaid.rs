@@ -71,7 +71,7 @@ impl Cloud {
             inst.expires = OptTime::some(expires);
             sched.schedule_at(expires, CloudEvent::Expire(k).into());
             let state = inst.state;
-            self.mark(k, "RenewInstances", OperationState::Success);
+            self.mark(k, Operation::RenewInstances, OperationState::Success);
             self.charge_now(k, now, price, obs);
             if state == S::Shutdown {
                 self.apply(k, Transition::Restore, now, obs);
@@ -155,7 +155,7 @@ impl Cloud {
                 inst.expires = OptTime::NONE;
             }
             let inst = self.fleet.get_mut(k).expect("resolved");
-            inst.latest_operation = Some("ModifyInstancesChargeType");
+            inst.latest_operation = LatestOperation::some(Operation::ModifyInstancesChargeType);
             inst.latest_operation_state = Some(OperationState::Success);
             let (state, itype) = (inst.state, inst.itype);
             let mut m = Move::interval(
@@ -230,7 +230,7 @@ impl Cloud {
             let inst = self.fleet.get_mut(key).expect("live");
             let expires = inst.expires.get().unwrap_or(now) + prepaid_period(1);
             inst.expires = OptTime::some(expires);
-            inst.latest_operation = Some("RenewInstances");
+            inst.latest_operation = LatestOperation::some(Operation::RenewInstances);
             inst.latest_operation_state = Some(OperationState::Success);
             sched.schedule_at(expires, CloudEvent::Expire(key).into());
             self.charge_now(key, now, price, obs);

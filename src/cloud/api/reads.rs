@@ -88,7 +88,7 @@ impl Cloud {
                         itype: inst.itype,
                         charge: inst.charge,
                         state: inst.state,
-                        latest_operation: inst.latest_operation,
+                        latest_operation: inst.latest_operation.as_str(),
                         latest_operation_state: inst.latest_operation_state,
                     });
                 }

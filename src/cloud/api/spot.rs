@@ -93,7 +93,7 @@ impl Cloud {
                 self.begin(
                     key,
                     Transition::Terminate,
-                    "SpotReclaim",
+                    Operation::SpotReclaim,
                     |t| &t.terminating,
                     sched,
                     obs,
