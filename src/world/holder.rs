@@ -28,6 +28,14 @@ pub struct Held {
     lost: FxHashSet<InstanceId>,
 }
 
+/// Removes `id` from `set`, without hashing it when the set is empty (it nearly always is).
+#[inline]
+fn forget(set: &mut FxHashSet<InstanceId>, id: InstanceId) {
+    if !set.is_empty() {
+        set.remove(&id);
+    }
+}
+
 /// A caller's terms on RunInstances.
 pub struct Terms {
     pub renew_flag: RenewFlag,
@@ -227,12 +235,16 @@ pub trait Holder {
     /// A state change of one of its instances.
     fn notice_held<O: Observer>(&mut self, n: &Notice, ctx: &mut Ctx<'_, O>) {
         let held = self.held();
-        if n.to.is_some() && held.lost.contains(&n.id) {
+        // The sets below are nearly always empty: looking in an empty one costs a hash each
+        // time, on every notice, so emptiness is checked first.
+        if n.to.is_some() && !held.lost.is_empty() && held.lost.contains(&n.id) {
             return;
         }
         let known = InstanceRef::Known(n.id, n.key);
         match n.to {
-            Some(InstanceState::Running) if held.end_when_running.remove(&n.id) => {
+            Some(InstanceState::Running)
+                if !held.end_when_running.is_empty() && held.end_when_running.remove(&n.id) =>
+            {
                 self.terminate_attempt(known, 1, ctx);
             }
             // A prepaid instance it ended sits in the recycle bin: destroy it. One that
@@ -254,11 +266,13 @@ pub trait Holder {
                 held.end_when_running.remove(&n.id);
             }
             None => {
-                held.lost.remove(&n.id);
-                held.end_when_running.remove(&n.id);
-                held.ended_prepaid.remove(&n.id);
+                forget(&mut held.lost, n.id);
+                forget(&mut held.end_when_running, n.id);
+                forget(&mut held.ended_prepaid, n.id);
                 let now = ctx.now();
-                if let Some(end) = held.spot_ends.remove(&n.id)
+                if let Some(end) = (!held.spot_ends.is_empty())
+                    .then(|| held.spot_ends.remove(&n.id))
+                    .flatten()
                     && n.reclaimed
                     && end > now
                     && let Some(fb) = self.fallback()

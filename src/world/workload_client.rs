@@ -292,7 +292,10 @@ impl Actor for WorkloadClient {
 
     fn notice<O: Observer>(&mut self, n: &Notice, ctx: &mut Ctx<'_, O>) {
         if n.to.is_none() {
-            self.replace_ends.remove(&n.id);
+            // Nearly always empty: no hash for an empty map.
+            if !self.replace_ends.is_empty() {
+                self.replace_ends.remove(&n.id);
+            }
             let a = &mut self.alive[n.zone.0 as usize];
             *a = a.saturating_sub(1);
         }
