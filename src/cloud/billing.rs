@@ -436,7 +436,7 @@ fn split_hours(p: Piece, hour: &mut u64, acc: &mut OpenHour, out: &mut Vec<Piece
         let before = pricing::round_cents(Money(acc.rem as i128)).0;
         let raw = acc.rem as i128 + amount;
         let after = pricing::round_cents(Money(raw)).0;
-        acc.rem = raw.rem_euclid(pricing::CENT) as u64;
+        acc.rem = pricing::beyond_cents(raw);
         out.push(Piece {
             settle: (after - before - amount) as i64,
             ..Piece::new(SimTime(a), SimTime(b), p.hourly, p.percent, p.item)
