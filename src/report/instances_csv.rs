@@ -92,6 +92,19 @@ struct Labels {
     types: Vec<(String, u32, u32)>,
 }
 
+impl Labels {
+    fn of(cat: &Catalog) -> Labels {
+        Labels {
+            zones: cat.zones.iter().map(|z| z.name.clone()).collect(),
+            types: cat
+                .types
+                .iter()
+                .map(|t| (t.name.clone(), t.vcpus, t.memory_gib))
+                .collect(),
+        }
+    }
+}
+
 enum Message {
     /// The rows that follow belong to a run over this catalogue.
     Labels(Labels),
@@ -147,14 +160,7 @@ impl InstancesCsv {
         self.send_batch();
         self.catalog = std::ptr::from_ref(cat) as usize;
         self.types = cat.types.len();
-        self.send(Message::Labels(Labels {
-            zones: cat.zones.iter().map(|z| z.name.clone()).collect(),
-            types: cat
-                .types
-                .iter()
-                .map(|t| (t.name.clone(), t.vcpus, t.memory_gib))
-                .collect(),
-        }));
+        self.send(Message::Labels(Labels::of(cat)));
     }
 
     fn send_batch(&mut self) {
@@ -450,14 +456,7 @@ mod tests {
         let mut expected = CsvLine::default();
         expected.str(HEADER);
         let mut one = RowWriter::new(File::open(&path).unwrap());
-        one.labels = Labels {
-            zones: cat.zones.iter().map(|z| z.name.clone()).collect(),
-            types: cat
-                .types
-                .iter()
-                .map(|t| (t.name.clone(), t.vcpus, t.memory_gib))
-                .collect(),
-        };
+        one.labels = Labels::of(&cat);
         for k in 0..n {
             let inst = instance(k);
             let released = !k.is_multiple_of(9);
