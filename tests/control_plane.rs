@@ -1510,7 +1510,11 @@ fn duplicate_ids_in_one_call_do_not_panic() {
     let p = sim.running(GZ3, MEDIUM, PRE, 1)[0];
     let expires = |sim: &Sim| {
         let f = sim.cloud().fleet();
-        f.get(f.key_of(p).unwrap()).unwrap().expires.get().unwrap()
+        f.get(f.key_of(p).unwrap())
+            .unwrap()
+            .expires()
+            .get()
+            .unwrap()
     };
     let before = expires(&sim);
     let result =
@@ -1900,7 +1904,11 @@ fn prepaid_terminate_twice_and_renew_from_shutdown() {
     // RenewInstances restores it to RUNNING
     let expires_before = {
         let f = sim.cloud().fleet();
-        f.get(f.key_of(a).unwrap()).unwrap().expires.get().unwrap()
+        f.get(f.key_of(a).unwrap())
+            .unwrap()
+            .expires()
+            .get()
+            .unwrap()
     };
     sim.accept(renew(&[a], 2));
     assert_eq!(sim.state(a), Some(InstanceState::Running));
@@ -1910,7 +1918,11 @@ fn prepaid_terminate_twice_and_renew_from_shutdown() {
     );
     let expires_after = {
         let f = sim.cloud().fleet();
-        f.get(f.key_of(a).unwrap()).unwrap().expires.get().unwrap()
+        f.get(f.key_of(a).unwrap())
+            .unwrap()
+            .expires()
+            .get()
+            .unwrap()
     };
     assert_eq!(
         expires_after.ms() - expires_before.ms(),
@@ -1951,7 +1963,7 @@ fn prepaid_expiry_isolates_and_the_recycle_bin_releases() {
         let f = sim.cloud().fleet();
         f.get(f.key_of(id).unwrap())
             .unwrap()
-            .expires
+            .expires()
             .get()
             .unwrap()
             .ms()
@@ -2670,7 +2682,7 @@ fn snapshot(sim: &mut Sim) -> Snapshot {
         .map(|(_, i)| {
             (
                 i.id,
-                i.expires.get(),
+                i.expires().get(),
                 i.stopped_mode,
                 i.next_type.get(),
                 i.holds_quota,
@@ -2793,7 +2805,7 @@ fn prepaid_quotes_are_the_bills_that_follow() {
     let charged = |sim: &Sim, id: InstanceId| {
         let f = sim.cloud().fleet();
         let b = &f.get(f.key_of(id).expect("live")).expect("live").billing;
-        (b.charged, b.refunded)
+        (b.charged, b.refunded())
     };
     for &id in &ids {
         assert_eq!(charged(&sim, id), (quote.total(), Money::ZERO));

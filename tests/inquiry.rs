@@ -356,7 +356,7 @@ fn renewal_quote_is_the_renewal_booked() {
             .fleet()
             .get(s.m.cloud.fleet().key_of(id).unwrap())
             .unwrap()
-            .expires;
+            .expires();
     let from = s.mark();
     s.accept(Request::RenewInstances {
         ids: refs(&[id]),
@@ -369,7 +369,7 @@ fn renewal_quote_is_the_renewal_booked() {
             .fleet()
             .get(s.m.cloud.fleet().key_of(id).unwrap())
             .unwrap()
-            .expires,
+            .expires(),
         "the renewal itself moved the expiry, the quote did not"
     );
     // Only prepaid instances are renewed.

@@ -214,7 +214,6 @@ pub(crate) mod tests {
             pending: crate::cloud::instance::PendingEvent::NONE,
             stopped_mode: StoppedMode::KeepCharging,
             next_type: crate::cloud::instance::OptTypeIdx::NONE,
-            expires: crate::cloud::instance::OptTime::NONE,
             renew_flag: RenewFlag::NotifyAndAutoRenew,
             charge_history: Default::default(),
             reclaiming: false,

@@ -286,11 +286,10 @@ pub struct BillingState {
     pub tier_ms: u64,
     /// Everything charged so far, refunds not deducted.
     pub charged: Money,
-    /// Everything refunded so far.
-    pub refunded: Money,
-    /// PREPAID: the current order (see [`PrepaidOrder`]); boxed, as most instances never buy
-    /// one (25 bytes inline in every record otherwise). Read through the accessors below,
-    /// which give an instance without an order the zero values.
+    /// PREPAID: the current order, the end of the paid period and the refunds (see
+    /// [`PrepaidOrder`]); boxed, as most instances never buy one (49 bytes inline in every
+    /// record otherwise). Read through the accessors below, which give an instance without
+    /// one the zero values.
     pub prepaid: Option<Box<PrepaidOrder>>,
     /// What the clock hour being settled for the instance itself (that of `since`) has
     /// accrued beyond whole cents (0.01 rounding of each hourly settlement).
@@ -299,8 +298,10 @@ pub struct BillingState {
     pub extra: Option<Box<BillingExtra>>,
 }
 
-/// What a prepaid instance's current order began and cost.
-#[derive(Clone, Debug, Default)]
+/// What only prepaid instances need: when their current order began and what it cost, when
+/// their paid period ends, and what was refunded to them (refunds come only from prepaid
+/// orders: a return, a change to postpaid, a purchase that never launched).
+#[derive(Clone, Debug)]
 pub struct PrepaidOrder {
     /// When the current run of paid periods began, and what it has cost (purchase and
     /// renewals), for the refund of an early termination.
@@ -309,6 +310,22 @@ pub struct PrepaidOrder {
     /// The current paid periods began with a RunInstances (not a change of charge type),
     /// which the five-day full refund requires.
     pub bought_new: bool,
+    /// The end of the paid period (none once it is no longer prepaid).
+    pub expires: OptTime,
+    /// Everything refunded so far.
+    pub refunded: Money,
+}
+
+impl Default for PrepaidOrder {
+    fn default() -> Self {
+        PrepaidOrder {
+            since: SimTime::ZERO,
+            paid: Money::ZERO,
+            bought_new: false,
+            expires: OptTime::NONE,
+            refunded: Money::ZERO,
+        }
+    }
 }
 
 impl BillingState {
@@ -325,6 +342,19 @@ impl BillingState {
     /// PREPAID: the current order began with a RunInstances.
     pub fn bought_new(&self) -> bool {
         self.prepaid.as_ref().is_some_and(|p| p.bought_new)
+    }
+
+    /// Everything refunded so far (zero without an order).
+    pub fn refunded(&self) -> Money {
+        self.prepaid.as_ref().map_or(Money::ZERO, |p| p.refunded)
+    }
+
+    /// Adds a refund (an instance without an order gets one only for a refund that is not
+    /// zero).
+    pub fn add_refund(&mut self, refund: Money) {
+        if refund != Money::ZERO {
+            self.prepaid_mut().refunded += refund;
+        }
     }
 
     /// The order, created (zero) on first use.
@@ -509,8 +539,6 @@ pub struct Instance {
     pub stopped_mode: StoppedMode,
     /// Type to switch to when a ResetInstancesType completes.
     pub next_type: OptTypeIdx,
-    /// PREPAID: end of the paid period.
-    pub expires: OptTime,
     pub renew_flag: RenewFlag,
     /// Charge types over time, `(since, charge type)`; empty until the first change (then it
     /// starts with the charge type at creation).
@@ -532,7 +560,23 @@ impl Instance {
 
     /// Net cost so far (charged minus refunded), not counting the open interval.
     pub fn net_cost(&self) -> Money {
-        self.billing.charged - self.billing.refunded
+        self.billing.charged - self.billing.refunded()
+    }
+
+    /// PREPAID: the end of the paid period (none without one).
+    pub fn expires(&self) -> OptTime {
+        self.billing
+            .prepaid
+            .as_ref()
+            .map_or(OptTime::NONE, |p| p.expires)
+    }
+
+    /// Sets the end of the paid period (an instance without an order gets one only for an
+    /// end that is not none).
+    pub fn set_expires(&mut self, t: OptTime) {
+        if t.get().is_some() || self.billing.prepaid.is_some() {
+            self.billing.prepaid_mut().expires = t;
+        }
     }
 }
 
@@ -566,10 +610,10 @@ mod tests {
         assert_eq!(size_of::<Money>(), 16);
         assert_eq!(std::mem::align_of::<Money>(), 8);
         assert_eq!(size_of::<OpenHour>(), 8);
-        assert_eq!(size_of::<BillingState>(), 72);
+        assert_eq!(size_of::<BillingState>(), 56);
         assert_eq!(size_of::<LatestOperation>(), 1);
         assert_eq!(size_of::<OptTypeIdx>(), 2);
-        assert!(size_of::<Instance>() <= 152, "{}", size_of::<Instance>());
+        assert_eq!(size_of::<Instance>(), 128);
         assert_eq!(size_of::<Option<Instance>>(), size_of::<Instance>());
     }
 

@@ -103,7 +103,7 @@ impl AccruedLedger {
         }
         d.until = ch
             .instance
-            .expires
+            .expires()
             .get()
             .filter(|_| ch.to.is_some())
             .unwrap_or(t);

@@ -68,7 +68,7 @@ impl Row {
                 OptTime::NONE
             },
             charged: inst.billing.charged,
-            refunded: inst.billing.refunded,
+            refunded: inst.billing.refunded(),
             owner: inst.owner,
             zone: inst.zone,
             itype: inst.itype,
@@ -415,7 +415,7 @@ mod tests {
         }
         i.billing.charged = Money::from_micros(n as i128 * 370_001);
         if n.is_multiple_of(11) {
-            i.billing.refunded = Money::from_micros(50_000);
+            i.billing.add_refund(Money::from_micros(50_000));
         }
         if n.is_multiple_of(13) {
             i.charge_history

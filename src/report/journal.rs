@@ -106,7 +106,7 @@ impl Journal {
         // An up-front payment or a refund, as opposed to the cost of time spent in a state.
         let instant = ch.accrual.instant_part();
         let for_time = ch.accrual.amount - instant;
-        let paid_until = |inst: &crate::cloud::Instance| match inst.expires.get() {
+        let paid_until = |inst: &crate::cloud::Instance| match inst.expires().get() {
             Some(e) if e > ch.time => format!(", covering until {e}"),
             _ => String::new(),
         };
@@ -125,10 +125,11 @@ impl Journal {
                     _ => "",
                 };
                 let mut s = format!("{from} -> released{why}; bill {} {cur}", inst.net_cost());
-                if inst.billing.refunded.0 != 0 {
+                if inst.billing.refunded().0 != 0 {
                     s += &format!(
                         " (charged {}, refunded {})",
-                        inst.billing.charged, inst.billing.refunded
+                        inst.billing.charged,
+                        inst.billing.refunded()
                     );
                 }
                 s

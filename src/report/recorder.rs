@@ -351,7 +351,7 @@ impl Observer for Recorder {
             }
         }
         if ch.kind == ChangeKind::Close
-            && let Some(expires) = ch.instance.expires.get()
+            && let Some(expires) = ch.instance.expires().get()
             && expires > ch.time
         {
             // The share of the current prepaid payment that covers time after the horizon.

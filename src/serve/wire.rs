@@ -1113,7 +1113,7 @@ fn instance_json(v: &crate::cloud::api::InstanceView, ctx: &Ctx<'_>) -> Value {
     let t = cat.itype(v.itype);
     let created = inst.map(|i| super::clock::sim_iso8601(ctx.epoch, i.created));
     let expired = inst
-        .and_then(|i| i.expires.get())
+        .and_then(|i| i.expires().get())
         .map(|e| super::clock::sim_iso8601(ctx.epoch, e));
     let renew = inst
         .filter(|i| i.charge == ChargeType::Prepaid)

@@ -270,7 +270,7 @@ impl Cloud {
             ResizeQuote::Upgrade { .. } => {
                 // The same difference without the duration discount.
                 let inst = self.fleet.live(key);
-                let left = inst.expires.get().map_or(0, |e| e.since(now).ms());
+                let left = inst.expires().get().map_or(0, |e| e.since(now).ms());
                 pricing::upgrade_fee(
                     self.catalog.price(inst.itype).prepaid_monthly,
                     self.catalog.price(to).prepaid_monthly,

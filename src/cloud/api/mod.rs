@@ -750,7 +750,6 @@ impl Cloud {
                 pending: PendingEvent::NONE,
                 stopped_mode: StoppedMode::KeepCharging,
                 next_type: OptTypeIdx::NONE,
-                expires: expires.map_or(OptTime::NONE, OptTime::some),
                 renew_flag: r.renew_flag,
                 charge_history: Default::default(),
                 reclaiming: false,
@@ -762,6 +761,9 @@ impl Cloud {
                 },
             };
             let key = self.fleet.insert(inst);
+            if let Some(e) = expires {
+                self.fleet.live_mut(key).set_expires(OptTime::some(e));
+            }
             keys.push(key);
             self.attach(key, &r.attach);
             let mut upfront = Money::ZERO;
@@ -897,7 +899,7 @@ impl Cloud {
                 let mut refund = Money::ZERO;
                 if to == InstanceState::LaunchFailed && inst.charge == ChargeType::Prepaid {
                     refund = inst.billing.prepaid_paid();
-                    inst.billing.refunded += refund;
+                    inst.billing.add_refund(refund);
                     inst.billing.prepaid_mut().paid = Money::ZERO;
                     if let Some(x) = inst.billing.extra.as_deref_mut() {
                         x.net_disk -= x.paid_disk;
@@ -905,7 +907,7 @@ impl Cloud {
                         x.paid_disk = Money::ZERO;
                         x.paid_network = Money::ZERO;
                     }
-                    inst.expires = OptTime::some(now);
+                    inst.set_expires(OptTime::some(now));
                 }
                 if to == InstanceState::LaunchFailed && inst.holds_quota {
                     inst.holds_quota = false;

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use super::*;
-use crate::cloud::instance::{BillingExtra, PrepaidOrder, UpgradeOrder};
+use crate::cloud::instance::{BillingExtra, UpgradeOrder};
 use crate::cloud::pricing::{self, AttachRates, Attachments, Ladder, Split};
 
 /// The account's returns of prepaid instances in the current year (a year is 365 days of
@@ -209,7 +209,7 @@ impl Cloud {
             five_day: false,
             counted: false,
         };
-        if !self.rules.enabled || inst.expires.get().is_none_or(|e| e <= now) {
+        if !self.rules.enabled || inst.expires().get().is_none_or(|e| e <= now) {
             return Ok(none);
         }
         let used = now.since(inst.billing.prepaid_since()).ms();
@@ -260,7 +260,7 @@ impl Cloud {
         let inst = self.fleet.get_mut(key).expect("live");
         let refund = q.refund.total();
         let b = &mut inst.billing;
-        b.refunded += refund;
+        b.add_refund(refund);
         let p = b.prepaid_mut();
         p.paid -= refund.min(p.paid);
         if let Some(x) = b.extra.as_deref_mut() {
@@ -270,8 +270,8 @@ impl Cloud {
             x.net_network -= q.refund.network;
             x.upgrade = None;
         }
-        if inst.expires.get().is_some_and(|e| e > now) {
-            inst.expires = OptTime::some(now);
+        if inst.expires().get().is_some_and(|e| e > now) {
+            inst.set_expires(OptTime::some(now));
         }
         refund
     }
@@ -285,7 +285,7 @@ impl Cloud {
         now: SimTime,
     ) -> Result<ResizeQuote, ApiError> {
         let inst = self.fleet.get(key).expect("resolved");
-        let Some(expires) = inst.expires.get().filter(|&e| e > now) else {
+        let Some(expires) = inst.expires().get().filter(|&e| e > now) else {
             return Ok(ResizeQuote::Nothing);
         };
         if inst.charge != ChargeType::Prepaid || !self.rules.enabled {
@@ -364,7 +364,7 @@ impl Cloud {
     pub(super) fn apply_resize(&mut self, key: InstanceKey, now: SimTime, q: ResizeQuote) -> Money {
         let inst = self.fleet.get_mut(key).expect("live");
         let itype = inst.itype;
-        let expires = inst.expires.get().unwrap_or(now);
+        let expires = inst.expires().get().unwrap_or(now);
         let b = &mut inst.billing;
         match q {
             ResizeQuote::Nothing => {}
@@ -385,12 +385,12 @@ impl Cloud {
                 new_order,
                 to,
             } => {
-                b.refunded += refund.total();
-                *b.prepaid_mut() = PrepaidOrder {
-                    since: now,
-                    paid: new_order.total(),
-                    bought_new: false,
-                };
+                b.add_refund(refund.total());
+                // A new order; the end of the paid period and the refunds carry over.
+                let p = b.prepaid_mut();
+                p.since = now;
+                p.paid = new_order.total();
+                p.bought_new = false;
                 let x = b.extra.get_or_insert_with(Default::default);
                 x.paid_disk = new_order.disk;
                 x.paid_network = new_order.network;

@@ -66,9 +66,9 @@ impl Cloud {
             let inst = self.fleet.live_mut(k);
             // ExpiredTime moves on by Period from where it was: an instance renewed out of the
             // recycle bin pays for its days there.
-            let base = inst.expires.get().unwrap_or(now);
+            let base = inst.expires().get().unwrap_or(now);
             let expires = base + prepaid_period(months);
-            inst.expires = OptTime::some(expires);
+            inst.set_expires(OptTime::some(expires));
             sched.schedule_at(expires, CloudEvent::Expire(k).into());
             let state = inst.state;
             self.mark(k, Operation::RenewInstances, OperationState::Success);
@@ -148,11 +148,11 @@ impl Cloud {
                 let inst = self.fleet.get_mut(k).expect("resolved");
                 inst.billing.prepaid_mut().bought_new = false;
                 let expires = now + prepaid_period(months);
-                inst.expires = OptTime::some(expires);
+                inst.set_expires(OptTime::some(expires));
                 inst.renew_flag = RenewFlag::default();
                 sched.schedule_at(expires, CloudEvent::Expire(k).into());
             } else {
-                inst.expires = OptTime::NONE;
+                inst.set_expires(OptTime::NONE);
             }
             let inst = self.fleet.get_mut(k).expect("resolved");
             inst.latest_operation = LatestOperation::some(Operation::ModifyInstancesChargeType);
@@ -215,7 +215,7 @@ impl Cloud {
             return;
         };
         if inst.charge != ChargeType::Prepaid
-            || inst.expires.get().is_none_or(|e| e > now)
+            || inst.expires().get().is_none_or(|e| e > now)
             || matches!(
                 inst.state,
                 InstanceState::Shutdown | InstanceState::Terminating | InstanceState::LaunchFailed
@@ -228,8 +228,8 @@ impl Cloud {
             self.book_order(key, order, None);
             let price = order.total();
             let inst = self.fleet.get_mut(key).expect("live");
-            let expires = inst.expires.get().unwrap_or(now) + prepaid_period(1);
-            inst.expires = OptTime::some(expires);
+            let expires = inst.expires().get().unwrap_or(now) + prepaid_period(1);
+            inst.set_expires(OptTime::some(expires));
             inst.latest_operation = LatestOperation::some(Operation::RenewInstances);
             inst.latest_operation_state = Some(OperationState::Success);
             sched.schedule_at(expires, CloudEvent::Expire(key).into());
