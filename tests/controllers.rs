@@ -746,7 +746,7 @@ fn zone_outage_loses_exactly_the_zones_instances_and_refuses_the_zone_until_it_e
         .filter(|(_, i)| {
             i.zone == b
                 && i.state == InstanceState::Stopped
-                && i.latest_operation == Some("StartInstances")
+                && i.latest_operation.as_str() == Some("StartInstances")
                 && i.latest_operation_state
                     == Some(fleetsim::cloud::instance::OperationState::Failed)
         })

@@ -303,7 +303,7 @@ fn modify_instances_renew_flag_decides_the_expiry() {
     });
     assert_eq!(s.instance(ids[0]).renew_flag, RenewFlag::NotifyAndAutoRenew);
     assert_eq!(
-        s.instance(ids[0]).latest_operation,
+        s.instance(ids[0]).latest_operation.as_str(),
         Some("ModifyInstancesRenewFlag")
     );
     // A postpaid instance has no renew flag: InvalidInstance.NotSupported, and nothing changes.

@@ -206,8 +206,8 @@ impl Operation {
 }
 
 /// An instance's `LatestOperation`, if any, in one byte (the action's name as an
-/// `Option<&'static str>` took 16 in every record). Read as the name it stands for: `as_str`,
-/// `unwrap_or` and comparison with `Some("TerminateInstances")` answer as the name would.
+/// `Option<&'static str>` took 16 in every record). Compared as an [`Operation`] (`get`), shown
+/// as its wire name (`as_str`, `unwrap_or`).
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 pub struct LatestOperation(Option<Operation>);
 
@@ -230,13 +230,6 @@ impl LatestOperation {
     /// The wire name, or `default` before any operation.
     pub fn unwrap_or(self, default: &'static str) -> &'static str {
         self.as_str().unwrap_or(default)
-    }
-}
-
-/// Compares the operation's wire name: `latest_operation == Some("RenewInstances")`.
-impl PartialEq<Option<&str>> for LatestOperation {
-    fn eq(&self, other: &Option<&str>) -> bool {
-        self.as_str() == *other
     }
 }
 
@@ -300,7 +293,7 @@ pub struct BillingState {
 
 /// What only prepaid instances need: when their current order began and what it cost, when
 /// their paid period ends, and what was refunded to them (refunds come only from prepaid
-/// orders: a return, a change to postpaid, a purchase that never launched).
+/// orders: a return, a downgrade, a change to postpaid, a purchase that never launched).
 #[derive(Clone, Debug)]
 pub struct PrepaidOrder {
     /// When the current run of paid periods began, and what it has cost (purchase and
@@ -625,11 +618,12 @@ mod tests {
         let none = LatestOperation::NONE;
         assert_eq!(none.as_str(), None);
         assert_eq!(none.unwrap_or("billing"), "billing");
-        assert!(none == None);
-        assert!(none != Some("RunInstances"));
+        assert!(none.get().is_none());
+        assert!(none.as_str() != Some("RunInstances"));
         let renew = LatestOperation::some(Operation::RenewInstances);
-        assert!(renew == Some("RenewInstances"));
-        assert!(renew != Some("TerminateInstances"));
+        assert!(renew.as_str() == Some("RenewInstances"));
+        assert_eq!(renew.get(), Some(Operation::RenewInstances));
+        assert!(renew.as_str() != Some("TerminateInstances"));
         assert_eq!(renew.unwrap_or("billing"), "RenewInstances");
         let platform = [
             Operation::SpotReclaim,

@@ -282,7 +282,10 @@ fn transition_note(ch: &Change<'_>, from: InstanceState, to: InstanceState) -> S
         {
             ": the start failed, no capacity could be had (LatestOperationState FAILED)".into()
         }
-        (_, S::Shutdown) if inst.latest_operation == Some("TerminateInstances") => {
+        (_, S::Shutdown)
+            if inst.latest_operation.get()
+                == Some(crate::cloud::instance::Operation::TerminateInstances) =>
+        {
             ": isolated in the recycle bin by TerminateInstances (not billed)".into()
         }
         (_, S::Shutdown) => {

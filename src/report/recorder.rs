@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::cloud::api::{CallRecord, ChangeKind};
+use crate::cloud::instance::Operation;
 use crate::cloud::{Action, Change, ChargeType, ErrorCode, InstanceState, Money, Observer, Owner};
 use crate::engine::SimTime;
 
@@ -395,7 +396,7 @@ impl Observer for Recorder {
             // A renewal (by hand or automatic) is the one charge made as RenewInstances; a
             // refund is negative.
             _ if ch.kind == ChangeKind::Charge
-                && ch.instance.latest_operation == Some("RenewInstances")
+                && ch.instance.latest_operation.get() == Some(Operation::RenewInstances)
                 && instant >= Money::ZERO =>
             {
                 self.prepaid_renewals += 1
@@ -404,7 +405,7 @@ impl Observer for Recorder {
             (Some(_), Some(InstanceState::LaunchFailed)) => self.launch_failed += 1,
             // Into the recycle bin other than by TerminateInstances: the paid period ended.
             (Some(_), Some(InstanceState::Shutdown))
-                if ch.instance.latest_operation != Some("TerminateInstances") =>
+                if ch.instance.latest_operation.get() != Some(Operation::TerminateInstances) =>
             {
                 self.prepaid_expiries += 1
             }
