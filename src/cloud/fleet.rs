@@ -1,6 +1,7 @@
 //! The store of live instances. Memory follows the live fleet: a released instance's slot is
 //! reused, so the store holds O(instances alive), never O(instances ever).
 
+use super::id_order::IdOrder;
 use super::instance::{Instance, InstanceId};
 
 /// A stable handle to a live instance: a slot plus the generation of its occupant, so a handle
@@ -20,11 +21,11 @@ pub struct Fleet {
     slots: Vec<Option<Instance>>,
     free: Vec<u32>,
     /// Instances in creation (= id) order, including some already released; those are swept
-    /// out once they are half the list, so it stays O(instances alive). Ids are serial
+    /// out once they are a quarter of the list, so it stays O(instances alive). Ids are serial
     /// numbers, so the list is sorted for free: it pages listings in id order and finds an id
     /// by search, with no id → slot hash map to keep up on every launch and release (a removal
     /// from such a map is a cache miss each).
-    order: Vec<(InstanceId, InstanceKey)>,
+    order: IdOrder,
     alive: usize,
     stale: usize,
     next_serial: u64,
@@ -67,16 +68,12 @@ impl Fleet {
                 (self.slots.len() - 1) as u32
             }
         };
-        debug_assert!(
-            self.order.last().is_none_or(|&(l, _)| l < id),
-            "ids are inserted in order"
-        );
         let key = InstanceKey {
             slot,
             generation: self.generations[slot as usize],
         };
         self.alive += 1;
-        self.order.push((id, key));
+        self.order.push(id, key);
         key
     }
 
@@ -128,30 +125,18 @@ impl Fleet {
         }
     }
 
-    /// The live instance with this id. Searches the id-ordered list by galloping back from its
-    /// end, then bisecting: the ids clients look up most are recent ones (just launched), found
-    /// in a few probes of cache-hot entries; any other in O(log n).
+    /// The live instance with this id, found by search in the id-ordered list (recent ids,
+    /// the ones clients look up most, in a few probes; see [`IdOrder::find`]).
     pub fn key_of(&self, id: InstanceId) -> Option<InstanceKey> {
-        let n = self.order.len();
-        let (mut lo, mut hi) = (0, n);
-        let mut step = 1;
-        while step <= n {
-            let i = n - step;
-            if self.order[i].0 <= id {
-                lo = i;
-                break;
-            }
-            hi = i;
-            step *= 2;
-        }
-        let i = lo + self.order[lo..hi].binary_search_by_key(&id, |e| e.0).ok()?;
-        let key = self.order[i].1;
+        let key = self.order.find(id)?;
         self.is_live(key).then_some(key)
     }
 
     /// Releases an instance, dropping its record in place (observers have read it there);
     /// false if `key` is stale. Its handles go stale, its slot is reused, and the id-order
-    /// list is swept once half of it is released instances.
+    /// list is swept once a quarter of it is released instances: a sweep reads the list and
+    /// the generations in order (about 6 ms at a million entries), and sweeping at a quarter
+    /// rather than half keeps the list's resident pages a third smaller at the peak.
     pub fn release(&mut self, key: InstanceKey) -> bool {
         if !self.is_live(key) {
             return false;
@@ -162,10 +147,12 @@ impl Fleet {
         self.free.push(key.slot);
         self.alive -= 1;
         self.stale += 1;
-        if self.stale > 64 && self.stale * 2 > self.order.len() {
+        if self.stale > 64 && self.stale * 4 > self.order.len() {
             let gens = &self.generations;
-            self.order
-                .retain(|&(_, k)| gens[k.slot as usize] == k.generation);
+            self.order.retain(
+                |k| gens[k.slot as usize] == k.generation,
+                |k| crate::engine::prefetch::prefetch(&gens[k.slot as usize]),
+            );
             self.stale = 0;
         }
         true
@@ -174,17 +161,14 @@ impl Fleet {
     /// The handles of the live instances in id order, found without reading their records
     /// (only the generation array).
     pub fn live_keys(&self) -> impl Iterator<Item = InstanceKey> + '_ {
-        self.order
-            .iter()
-            .map(|&(_, key)| key)
-            .filter(move |&key| self.is_live(key))
+        self.order.keys().filter(move |&key| self.is_live(key))
     }
 
     /// Live instances in id order.
     pub fn iter(&self) -> impl Iterator<Item = (InstanceKey, &Instance)> + '_ {
         self.order
-            .iter()
-            .filter_map(move |&(_, key)| self.get(key).map(|inst| (key, inst)))
+            .keys()
+            .filter_map(move |key| self.get(key).map(|inst| (key, inst)))
     }
 }
 

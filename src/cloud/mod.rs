@@ -7,6 +7,7 @@ pub mod capacity;
 pub mod catalog;
 pub mod errors;
 pub mod fleet;
+mod id_order;
 pub mod instance;
 pub mod money;
 pub mod pricing;
