@@ -199,10 +199,10 @@ pub(crate) mod tests {
             stopped_mode: StoppedMode::KeepCharging,
             next_type: crate::cloud::instance::OptTypeIdx::NONE,
             renew_flag: RenewFlag::NotifyAndAutoRenew,
-            charge_history: Default::default(),
             reclaiming: false,
             holds_quota: true,
             holds_stock: true,
+            bought_new: false,
             billing: BillingState::default(),
         }
     }

@@ -75,7 +75,7 @@ impl Row {
             charge: inst.charge,
             state: inst.state,
             reclaimed: inst.reclaiming,
-            history: inst.charge_history.clone(),
+            history: inst.charge_history().clone(),
             extra: inst
                 .billing
                 .extra
@@ -418,9 +418,8 @@ mod tests {
             i.billing.add_refund(Money::from_micros(50_000));
         }
         if n.is_multiple_of(13) {
-            i.charge_history
-                .push((SimTime(n), ChargeType::PostpaidByHour));
-            i.charge_history.push((SimTime(n + 5), ChargeType::Prepaid));
+            i.charge = ChargeType::PostpaidByHour;
+            i.record_charge_change(SimTime(n + 5), ChargeType::Prepaid);
         }
         i.reclaiming = n.is_multiple_of(7);
         i

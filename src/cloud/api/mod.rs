@@ -751,10 +751,10 @@ impl Cloud {
                 stopped_mode: StoppedMode::KeepCharging,
                 next_type: OptTypeIdx::NONE,
                 renew_flag: r.renew_flag,
-                charge_history: Default::default(),
                 reclaiming: false,
                 holds_quota,
                 holds_stock: true,
+                bought_new: false,
                 billing: BillingState {
                     since: now,
                     ..Default::default()
@@ -770,7 +770,7 @@ impl Cloud {
             if c == ChargeType::Prepaid {
                 let order = self.quote_order(t, r.attach.as_deref(), r.period_months);
                 self.book_order(key, order, Some(now));
-                self.fleet.live_mut(key).billing.prepaid_mut().bought_new = true;
+                self.fleet.live_mut(key).bought_new = true;
                 upfront = order.total();
             }
             if let Some(e) = expires {

@@ -214,7 +214,7 @@ impl Cloud {
         }
         let used = now.since(inst.billing.prepaid_since()).ms();
         if counted
-            && inst.billing.bought_new()
+            && inst.bought_new
             && used <= FIVE_DAYS_MS
             && counts.five_day < self.rules.five_day_returns_per_year
         {
@@ -390,7 +390,7 @@ impl Cloud {
                 let p = b.prepaid_mut();
                 p.since = now;
                 p.paid = new_order.total();
-                p.bought_new = false;
+                inst.bought_new = false;
                 let x = b.extra.get_or_insert_with(Default::default);
                 x.paid_disk = new_order.disk;
                 x.paid_network = new_order.network;

@@ -134,11 +134,8 @@ impl Cloud {
             }
             self.quotas.take(inst.zone, to, 1);
             inst.holds_quota = to != ChargeType::Prepaid;
-            if inst.charge_history.is_empty() {
-                inst.charge_history.push((inst.created, from_charge));
-            }
+            inst.record_charge_change(now, to);
             inst.charge = to;
-            inst.charge_history.push((now, to));
             inst.billing.tier_ms = 0;
             let mut upfront = Money::ZERO;
             if to == ChargeType::Prepaid {
@@ -146,7 +143,7 @@ impl Cloud {
                 self.book_order(k, order, Some(now));
                 upfront = order.total();
                 let inst = self.fleet.get_mut(k).expect("resolved");
-                inst.billing.prepaid_mut().bought_new = false;
+                inst.bought_new = false;
                 let expires = now + prepaid_period(months);
                 inst.set_expires(OptTime::some(expires));
                 inst.renew_flag = RenewFlag::default();
