@@ -68,8 +68,18 @@ impl AccruedLedger {
         }
     }
 
-    /// Takes one change of an instance (called for every change the recorder sees).
-    pub fn change(&mut self, ch: &Change<'_>) {
+    /// Whether [`change`](Self::change) would do anything for a change with this instant
+    /// part: nothing is deferred until a first instant amount, so until then (and in a run
+    /// without prepaid instances, always) a change without one is skipped without a call.
+    #[inline]
+    pub fn takes(&self, instant: Money) -> bool {
+        instant.0 != 0 || !self.open.is_empty()
+    }
+
+    /// Takes one change of an instance (called for every change the recorder sees that
+    /// [`takes`](Self::takes) accepts), with its instant part (`ch.accrual.instant_part()`,
+    /// which the recorder has computed).
+    pub fn change(&mut self, ch: &Change<'_>, instant: Money) {
         // The hot path: most changes move no money up front and concern an instance that has
         // nothing deferred. Only a prepaid instance (or one that just stopped being prepaid)
         // can have a balance open, and the end of the run or a release closes one whatever
@@ -78,7 +88,6 @@ impl AccruedLedger {
             || ch.from_charge == ChargeType::Prepaid
             || ch.kind == ChangeKind::Close
             || ch.to.is_none();
-        let instant = ch.accrual.instant_part();
         let id = ch.instance.id;
         if instant.0 == 0 && (!prepaid || !self.open.contains_key(&id)) {
             return;

@@ -372,12 +372,18 @@ impl Observer for Recorder {
         if let Some(l) = self.costs.as_mut() {
             // The pieces under the charge type before the change, the instant part under the
             // one after it (booked directly: `CostLedger::book` would sum the pieces again).
+            // A change that closed no interval (a launch, most PENDING and TERMINATING ends)
+            // has no pieces and, nearly always, no instant amount: no calls for those.
             let z = ch.instance.zone.0 as usize;
-            l.book_pieces(z, ch.from_charge, ch.accrual.pieces);
+            if !ch.accrual.pieces.is_empty() {
+                l.book_pieces(z, ch.from_charge, ch.accrual.pieces);
+            }
             l.book_instant(z, ch.instance.charge, ch.time, instant);
         }
-        if let Some(a) = self.accrued.as_mut() {
-            a.change(ch);
+        if let Some(a) = self.accrued.as_mut()
+            && a.takes(instant)
+        {
+            a.change(ch, instant);
         }
         if let Some(j) = self.journal.as_mut() {
             j.change(ch);
