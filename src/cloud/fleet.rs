@@ -149,10 +149,7 @@ impl Fleet {
         self.stale += 1;
         if self.stale > 64 && self.stale * 4 > self.order.len() {
             let gens = &self.generations;
-            self.order.retain(
-                |k| gens[k.slot as usize] == k.generation,
-                |k| crate::engine::prefetch::prefetch(&gens[k.slot as usize]),
-            );
+            self.order.retain(|k| gens[k.slot as usize] == k.generation);
             self.stale = 0;
         }
         true

@@ -41,8 +41,6 @@ fn split(id: InstanceId) -> (u32, u32) {
 }
 
 impl IdOrder {
-    const AHEAD: usize = 16;
-
     pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
@@ -100,14 +98,8 @@ impl IdOrder {
         self.entries.iter().map(|e| e.key())
     }
 
-    /// Keeps the entries whose handle `keep` accepts, in order. `ahead` is shown each handle
-    /// [`AHEAD`](Self::AHEAD) entries before `keep` is asked about it, to prefetch what `keep`
-    /// will read: handles come in id order, so their slots are scattered.
-    pub(crate) fn retain(
-        &mut self,
-        mut keep: impl FnMut(InstanceKey) -> bool,
-        ahead: impl Fn(InstanceKey),
-    ) {
+    /// Keeps the entries whose handle `keep` accepts, in order.
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(InstanceKey) -> bool) {
         let mut runs = Vec::with_capacity(self.runs.len());
         let mut w = 0;
         for r in 0..self.runs.len() {
@@ -115,14 +107,12 @@ impl IdOrder {
             let end = self.runs.get(r + 1).map_or(self.entries.len(), |&(_, s)| s);
             let first = w;
             for i in start..end {
-                if let Some(a) = self.entries.get(i + Self::AHEAD) {
-                    ahead(a.key());
-                }
+                // Without a branch: which entries stay follows no pattern a branch predictor
+                // could learn, and without one the loads of successive entries' generations
+                // (scattered: handles in id order have random slots) overlap.
                 let e = self.entries[i];
-                if keep(e.key()) {
-                    self.entries[w] = e;
-                    w += 1;
-                }
+                self.entries[w] = e;
+                w += keep(e.key()) as usize;
             }
             if w > first {
                 runs.push((hi, first));
@@ -183,7 +173,7 @@ mod tests {
             };
             check(&order, &model)?;
             let gone: Vec<InstanceKey> = model.iter().zip(&drop).filter(|(_, d)| **d).map(|(e, _)| e.1).collect();
-            order.retain(|k| !gone.contains(&k), |_| {});
+            order.retain(|k| !gone.contains(&k));
             model.retain(|e| !gone.contains(&e.1));
             check(&order, &model)?;
             // Pushing after a sweep continues the last run or starts a new one.
