@@ -317,7 +317,7 @@ impl Sim {
     #[track_caller]
     fn describe(
         &mut self,
-        ids: Vec<InstanceRef>,
+        ids: fleetsim::cloud::api::InstanceRefs,
         filters: Vec<Filter>,
         offset: u32,
         limit: Option<u32>,
@@ -333,7 +333,7 @@ impl Sim {
         }
     }
     fn view(&mut self, id: InstanceId) -> Option<InstanceView> {
-        let (total, items) = self.describe(vec![id.into()], vec![], 0, None);
+        let (total, items) = self.describe(std::iter::once(id.into()).collect(), vec![], 0, None);
         assert!(total <= 1);
         items.into_iter().next()
     }
@@ -350,7 +350,8 @@ impl Sim {
         let mut out = Vec::new();
         let mut offset = 0;
         loop {
-            let (total, items) = self.describe(vec![], filters.clone(), offset, Some(limit));
+            let (total, items) =
+                self.describe(Default::default(), filters.clone(), offset, Some(limit));
             let want = (total.saturating_sub(offset)).min(limit) as usize;
             assert_eq!(items.len(), want, "page at offset {offset}, limit {limit}");
             out.extend(items);
@@ -414,11 +415,11 @@ fn run(zone: ZoneIdx, itype: TypeIdx, charge: ChargeType, count: u32) -> RunInst
         attach: None,
     }
 }
-fn refs(ids: &[InstanceId]) -> Vec<InstanceRef> {
+fn refs(ids: &[InstanceId]) -> fleetsim::cloud::api::InstanceRefs {
     ids.iter().map(|&i| i.into()).collect()
 }
-fn text(s: &str) -> Vec<InstanceRef> {
-    vec![InstanceRef::Text(s.to_string())]
+fn text(s: &str) -> fleetsim::cloud::api::InstanceRefs {
+    std::iter::once(InstanceRef::Text(s.to_string())).collect()
 }
 fn stop(ids: &[InstanceId]) -> Request {
     Request::StopInstances {
@@ -467,7 +468,11 @@ fn filter(name: &str, values: &[&str]) -> Filter {
         values: values.iter().map(|v| v.to_string()).collect(),
     }
 }
-fn describe_req(ids: Vec<InstanceRef>, filters: Vec<Filter>, limit: Option<u32>) -> Request {
+fn describe_req(
+    ids: fleetsim::cloud::api::InstanceRefs,
+    filters: Vec<Filter>,
+    limit: Option<u32>,
+) -> Request {
     Request::DescribeInstances {
         ids,
         filters,
@@ -519,30 +524,32 @@ fn request_limit_total_caps_all_actions_and_comes_before_validation() {
     let req = |a: Action| -> Request {
         match a {
             Action::RunInstances => Request::RunInstances(run(GZ3, MEDIUM, POST, 0)),
-            Action::StartInstances => Request::StartInstances { ids: vec![] },
+            Action::StartInstances => Request::StartInstances {
+                ids: Default::default(),
+            },
             Action::StopInstances => stop(&[]),
             Action::RebootInstances => reboot(&[]),
             Action::TerminateInstances => terminate(&[]),
             Action::ResetInstancesType => Request::ResetInstancesType {
-                ids: vec![],
+                ids: Default::default(),
                 itype: LARGE,
                 force_stop: false,
             },
             Action::RenewInstances => renew(&[], 1),
             Action::ModifyInstancesChargeType => modify(&[], PRE, 1),
-            Action::DescribeInstances => describe_req(vec![], vec![], None),
+            Action::DescribeInstances => describe_req(Default::default(), vec![], None),
             Action::DescribeAccountQuota => Request::DescribeAccountQuota { zone: None },
             Action::DescribeZoneInstanceConfigInfos => {
                 Request::DescribeZoneInstanceConfigInfos { zone: None }
             }
             Action::DescribeInstancesStatus => Request::DescribeInstancesStatus {
-                ids: vec![],
+                ids: Default::default(),
                 zones: vec![],
                 offset: 0,
                 limit: None,
             },
             Action::ModifyInstancesRenewFlag => Request::ModifyInstancesRenewFlag {
-                ids: vec![],
+                ids: Default::default(),
                 flag: RenewFlag::NotifyAndAutoRenew,
             },
             Action::DescribeZones => Request::DescribeZones,
@@ -554,19 +561,19 @@ fn request_limit_total_caps_all_actions_and_comes_before_validation() {
                 Request::InquiryPriceRunInstances(run(GZ3, MEDIUM, POST, 0))
             }
             Action::InquiryPriceRenewInstances => Request::InquiryPriceRenewInstances {
-                ids: vec![],
+                ids: Default::default(),
                 period_months: 1,
             },
             Action::InquiryPriceResetInstancesType => Request::InquiryPriceResetInstancesType {
-                ids: vec![],
+                ids: Default::default(),
                 itype: LARGE,
             },
-            Action::InquiryPriceTerminateInstances => {
-                Request::InquiryPriceTerminateInstances { ids: vec![] }
-            }
+            Action::InquiryPriceTerminateInstances => Request::InquiryPriceTerminateInstances {
+                ids: Default::default(),
+            },
             Action::InquiryPriceModifyInstancesChargeType => {
                 Request::InquiryPriceModifyInstancesChargeType {
-                    ids: vec![],
+                    ids: Default::default(),
                     charge: PRE,
                     period_months: 1,
                 }
@@ -596,7 +603,10 @@ fn request_limit_per_second_preset_10_mutating_40_describe() {
         .count();
     assert_eq!(ok_runs, 10);
     let ok_describes = (0..50)
-        .filter(|_| sim.call(describe_req(vec![], vec![], None)).is_ok())
+        .filter(|_| {
+            sim.call(describe_req(Default::default(), vec![], None))
+                .is_ok()
+        })
         .count();
     assert_eq!(ok_describes, 40);
     sim.advance(1000);
@@ -765,15 +775,15 @@ fn invalid_parameter_value_limit_exceeded() {
     sim.refuse(modify(&ids[..21], PRE, 1), code);
     // DescribeInstances: at most 10 filters of 5 values
     let eleven = vec![filter("zone", &["ap-guangzhou-3"]); 11];
-    sim.refuse(describe_req(vec![], eleven, None), code);
+    sim.refuse(describe_req(Default::default(), eleven, None), code);
     // a filter of more than 5 values has its own code
     let six_values = filter("instance-state", &["A", "B", "C", "D", "E", "F"]);
     sim.refuse(
-        describe_req(vec![], vec![six_values], None),
+        describe_req(Default::default(), vec![six_values], None),
         "InvalidFilterValue.LimitExceeded",
     );
     let (total, _) = sim.describe(
-        vec![],
+        Default::default(),
         vec![filter("zone", &["ap-guangzhou-3"]); 10],
         0,
         None,
@@ -807,8 +817,8 @@ fn invalid_parameter_value() {
     sim.refuse(Request::RunInstances(r), range);
     assert_eq!(sim.cloud().fleet().created(), 0);
     // DescribeInstances Limit outside 1..=100
-    sim.refuse(describe_req(vec![], vec![], Some(0)), code);
-    sim.refuse(describe_req(vec![], vec![], Some(101)), code);
+    sim.refuse(describe_req(Default::default(), vec![], Some(0)), code);
+    sim.refuse(describe_req(Default::default(), vec![], Some(101)), code);
     // no ids at all
     sim.refuse(stop(&[]), code);
     sim.refuse(start(&[]), code);
@@ -821,9 +831,9 @@ fn invalid_parameter_value() {
     assert_eq!(sim.state(a), Some(InstanceState::Running));
     // the bounds themselves are fine
     sim.launch(run(GZ3, SMALL, POST, 100));
-    let (_, items) = sim.describe(vec![], vec![], 0, Some(100));
+    let (_, items) = sim.describe(Default::default(), vec![], 0, Some(100));
     assert_eq!(items.len(), 100);
-    let (_, items) = sim.describe(vec![], vec![], 0, Some(1));
+    let (_, items) = sim.describe(Default::default(), vec![], 0, Some(1));
     assert_eq!(items.len(), 1);
 }
 
@@ -843,7 +853,11 @@ fn invalid_parameter() {
     );
     // an unknown filter name: InvalidFilter
     sim.refuse(
-        describe_req(vec![], vec![filter("no-such-filter", &["x"])], None),
+        describe_req(
+            Default::default(),
+            vec![filter("no-such-filter", &["x"])],
+            None,
+        ),
         "InvalidFilter",
     );
     // TerminateInstances with two charge types in one call: nothing is terminated
@@ -2023,7 +2037,7 @@ fn reset_instances_type_from_stopped_moves_stock() {
     assert_eq!(sim.status(GZ3, LARGE), "SOLD_OUT");
     // the instance-type filter sees the new type
     let (total, _) = sim.describe(
-        vec![],
+        Default::default(),
         vec![filter("instance-type", &["S5.LARGE8"])],
         0,
         None,
@@ -2074,11 +2088,11 @@ fn describe_instances_pages_with_limit_offset_and_total_count() {
     let mut ids = sim.launch(run(GZ3, MEDIUM, POST, 15));
     ids.extend(sim.launch(run(GZ4, SMALL, SPOT, 10)));
     // default Limit is 20
-    let (total, items) = sim.describe(vec![], vec![], 0, None);
+    let (total, items) = sim.describe(Default::default(), vec![], 0, None);
     assert_eq!((total, items.len()), (25, 20));
     let mut seen = Vec::new();
     for (offset, want) in [(0, 10), (10, 10), (20, 5), (25, 0), (40, 0)] {
-        let (total, items) = sim.describe(vec![], vec![], offset, Some(10));
+        let (total, items) = sim.describe(Default::default(), vec![], offset, Some(10));
         assert_eq!(total, 25);
         assert_eq!(items.len(), want, "offset {offset}");
         seen.extend(items.into_iter().map(|v| v.id));
@@ -2160,7 +2174,7 @@ fn describe_instances_filters() {
     assert!(ids_of(&mut sim, vec![filter("zone", &["ap-shanghai-2"])]).is_empty());
     // TotalCount is the filtered count
     let (total, items) = sim.describe(
-        vec![],
+        Default::default(),
         vec![filter("instance-state", &["RUNNING"])],
         0,
         Some(1),
@@ -2443,8 +2457,8 @@ impl Driver {
     }
     /// The ids a call names, without repeats: the same id twice in one call panics the
     /// control plane (see `duplicate_ids_in_one_call_do_not_panic`).
-    fn ids(&self, ps: &[Pick]) -> Vec<InstanceRef> {
-        let mut out: Vec<InstanceRef> = Vec::new();
+    fn ids(&self, ps: &[Pick]) -> fleetsim::cloud::api::InstanceRefs {
+        let mut out = fleetsim::cloud::api::InstanceRefs::new();
         for r in ps.iter().map(|p| self.id(p)) {
             if !out.contains(&r) {
                 out.push(r);
@@ -2481,7 +2495,7 @@ impl Driver {
             Op::Reboot(p) => Request::RebootInstances { ids: self.ids(p) },
             Op::Terminate(p) => Request::TerminateInstances { ids: self.ids(p) },
             Op::Reset(p, t, force_stop) => Request::ResetInstancesType {
-                ids: vec![self.id(p)],
+                ids: std::iter::once(self.id(p)).collect(),
                 itype: TypeIdx(*t),
                 force_stop: *force_stop,
             },
@@ -2501,7 +2515,9 @@ impl Driver {
             }
         };
         let named: Vec<InstanceRef> = match &req {
-            Request::ModifyInstancesChargeType { ids, charge, .. } if *charge == PRE => ids.clone(),
+            Request::ModifyInstancesChargeType { ids, charge, .. } if *charge == PRE => {
+                ids.to_vec()
+            }
             _ => vec![],
         };
         let r = self.sim.call(req);
@@ -2627,7 +2643,7 @@ fn check_paging(sim: &mut Sim, limit: u32) -> Result<(), TestCaseError> {
     let mut paged = Vec::new();
     let mut offset = 0;
     loop {
-        let (total, items) = sim.describe(vec![], vec![], offset, Some(limit));
+        let (total, items) = sim.describe(Default::default(), vec![], offset, Some(limit));
         prop_assert_eq!(total as usize, fleet.len());
         prop_assert!(items.len() <= limit as usize);
         paged.extend(items.into_iter().map(|v| v.id));
@@ -3037,9 +3053,9 @@ fn call_naming(action: Action, id: InstanceId, variant: u8) -> Request {
         Action::RenewInstances => renew(&ids, 1),
         Action::ModifyInstancesChargeType => modify(&ids, [PRE, POST][variant as usize % 2], 1),
         Action::DescribeInstances => match variant % 3 {
-            0 => describe_req(vec![], vec![filter("no-such", &["x"])], None),
+            0 => describe_req(Default::default(), vec![filter("no-such", &["x"])], None),
             1 => describe_req(
-                vec![],
+                Default::default(),
                 vec![filter("zone", &["a", "b", "c", "d", "e", "f"])],
                 None,
             ),

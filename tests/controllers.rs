@@ -725,7 +725,7 @@ fn zone_outage_loses_exactly_the_zones_instances_and_refuses_the_zone_until_it_e
         w.cloud
             .call(
                 Owner::Script,
-                Request::StartInstances { ids },
+                Request::StartInstances { ids: ids.into() },
                 s,
                 &mut w.rec,
             )

@@ -227,7 +227,7 @@ fn run(zone: ZoneIdx, itype: TypeIdx, charge: ChargeType, count: u32) -> RunInst
         attach: None,
     }
 }
-fn refs(ids: &[InstanceId]) -> Vec<InstanceRef> {
+fn refs(ids: &[InstanceId]) -> fleetsim::cloud::api::InstanceRefs {
     ids.iter().map(|&i| i.into()).collect()
 }
 
@@ -264,7 +264,7 @@ fn describe_instances_status_pages_names_and_scopes() {
     // Codes from the SDK's list for DescribeInstancesStatus.
     s.refuse(
         Request::DescribeInstancesStatus {
-            ids: vec![InstanceRef::Text("i-123".into())],
+            ids: std::iter::once(InstanceRef::Text("i-123".into())).collect(),
             zones: vec![],
             offset: 0,
             limit: None,
@@ -273,7 +273,7 @@ fn describe_instances_status_pages_names_and_scopes() {
     );
     s.refuse(
         Request::DescribeInstancesStatus {
-            ids: vec![],
+            ids: Default::default(),
             zones: vec![],
             offset: 0,
             limit: Some(101),
@@ -283,7 +283,7 @@ fn describe_instances_status_pages_names_and_scopes() {
     let many: Vec<InstanceRef> = (0..101u64).map(|i| InstanceId(i).into()).collect();
     s.refuse(
         Request::DescribeInstancesStatus {
-            ids: many,
+            ids: many.into(),
             zones: vec![],
             offset: 0,
             limit: None,

@@ -232,7 +232,7 @@ fn run(itype: TypeIdx, charge: ChargeType, count: u32, months: u32) -> RunInstan
         attach: None,
     }
 }
-fn refs(ids: &[InstanceId]) -> Vec<InstanceRef> {
+fn refs(ids: &[InstanceId]) -> fleetsim::cloud::api::InstanceRefs {
     ids.iter().map(|&i| i.into()).collect()
 }
 fn paid_now(q: &PriceQuote) -> Money {
@@ -499,7 +499,7 @@ fn refund_quote_past_the_yearly_returns_is_unreturnable() {
     );
     s.refuse(
         Request::InquiryPriceTerminateInstances {
-            ids: vec![InstanceRef::Text("ins-nothere".into())],
+            ids: std::iter::once(InstanceRef::Text("ins-nothere".into())).collect(),
         },
         "InvalidInstanceId.Malformed",
     );

@@ -9,7 +9,9 @@ use serde_json::{Map, Value, json};
 
 use super::CvmError;
 use crate::cloud::Cloud;
-use crate::cloud::api::{Action, Filter, InstanceRef, ItemQuote, Request, Response, RunInstances};
+use crate::cloud::api::{
+    Action, Filter, InstanceRef, InstanceRefs, ItemQuote, Request, Response, RunInstances,
+};
 use crate::cloud::catalog::{Catalog, ChargeType, TypeIdx, ZoneIdx};
 use crate::cloud::instance::{RenewFlag, StoppedMode};
 use crate::cloud::money::Money;
@@ -316,7 +318,7 @@ fn prepaid(f: &Fields<'_>) -> Result<(Option<u32>, Option<RenewFlag>), CvmError>
     Ok((period, flag))
 }
 
-fn ids(f: &Fields<'_>) -> Result<Vec<InstanceRef>, CvmError> {
+fn ids(f: &Fields<'_>) -> Result<InstanceRefs, CvmError> {
     if f.get("InstanceIds").is_none() {
         return Err(missing("InstanceIds"));
     }
@@ -597,7 +599,7 @@ pub fn parse(
             let ids = if f.get("InstanceIds").is_some() {
                 ids(&f)?
             } else {
-                Vec::new()
+                InstanceRefs::new()
             };
             let mut fs: Vec<Filter> = filters(&f)?
                 .into_iter()
@@ -681,7 +683,7 @@ pub fn parse(
             let ids = if f.get("InstanceIds").is_some() {
                 ids(&f)?
             } else {
-                Vec::new()
+                InstanceRefs::new()
             };
             // The call sees its region's instances only.
             let zones = (0..cat.zones.len() as u16)

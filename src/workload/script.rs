@@ -2,7 +2,7 @@
 //! through the same control plane as every other client, so a script sees the same quotas,
 //! stock, rate limits and error codes.
 
-use crate::cloud::api::{Filter, InstanceRef, RunInstances};
+use crate::cloud::api::{Filter, InstanceRef, InstanceRefs, RunInstances};
 use crate::cloud::instance::RenewFlag;
 use crate::cloud::{
     Action, ChargeType, Fleet, Instance, InstanceId, InstanceState, Owner, Request, StoppedMode,
@@ -118,7 +118,7 @@ impl ScriptCall {
     }
 
     /// The request naming `ids`.
-    pub fn request(&self, ids: Vec<InstanceRef>) -> Request {
+    pub fn request(&self, ids: InstanceRefs) -> Request {
         match self {
             ScriptCall::Run(r) => Request::RunInstances(r.clone()),
             ScriptCall::Start => Request::StartInstances { ids },
@@ -210,7 +210,7 @@ impl Selection {
         fleet: &Fleet,
         earlier: &[InstanceId],
         rng: &mut RandomStream,
-    ) -> Vec<InstanceRef> {
+    ) -> InstanceRefs {
         if !self.ids.is_empty() {
             return self.ids.iter().cloned().map(InstanceRef::Text).collect();
         }

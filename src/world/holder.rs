@@ -206,7 +206,7 @@ pub trait Holder {
         ctx: &mut Ctx<'_, O>,
     ) {
         let req = Request::TerminateInstances {
-            ids: vec![target.clone()],
+            ids: smallvec::smallvec![target.clone()],
         };
         if let Err(e) = ctx.call_attempt(req, attempt) {
             ctx.retry_later(attempt, e.code, RetryCall::Terminate(target));
@@ -254,7 +254,7 @@ pub trait Holder {
                     self.terminate_attempt(known, 1, ctx);
                 } else {
                     let req = Request::RenewInstances {
-                        ids: vec![known],
+                        ids: smallvec::smallvec![known],
                         period_months: 1,
                     };
                     let _ = ctx.call_or_retry(req, 1);

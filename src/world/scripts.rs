@@ -3,7 +3,7 @@
 //! to) and makes as many calls as the per-call caps need; throttled calls are retried like any
 //! client's.
 
-use crate::cloud::api::{InstanceRef, Observer};
+use crate::cloud::api::{InstanceRef, InstanceRefs, Observer};
 use crate::cloud::{InstanceId, Request, Response};
 use crate::engine::{RandomStream, RngStreams};
 use crate::workload::script::{ScriptAction, ScriptCall};
@@ -52,21 +52,21 @@ impl Scripts {
             | ScriptCall::DescribeRegions
             | ScriptCall::DescribeTypeConfigs { .. } => {
                 if let Ok(Response::Launched { ids, .. }) =
-                    ctx.call_or_retry(a.call.request(vec![]), 1)
+                    ctx.call_or_retry(a.call.request(InstanceRefs::new()), 1)
                 {
                     applied = ids.into_vec();
                 }
             }
             // Pricing a launch names no instances.
             ScriptCall::Inquire(c) if matches!(**c, ScriptCall::Run(_)) => {
-                let _ = ctx.call_or_retry(a.call.request(vec![]), 1);
+                let _ = ctx.call_or_retry(a.call.request(InstanceRefs::new()), 1);
             }
             ScriptCall::Describe { page_size, filters } if a.select.is_none() => {
                 // Page through everything: Offset advances until TotalCount is reached.
                 let mut offset = 0u32;
                 loop {
                     let req = Request::DescribeInstances {
-                        ids: vec![],
+                        ids: InstanceRefs::new(),
                         filters: filters.clone(),
                         offset,
                         limit: Some(*page_size),
@@ -91,7 +91,10 @@ impl Scripts {
                     .unwrap_or_default();
                 let refs = sel.pick(ctx.cloud().fleet(), &earlier, &mut self.rngs[i]);
                 for batch in refs.chunks(call.ids_per_call()) {
-                    if ctx.call_or_retry(call.request(batch.to_vec()), 1).is_ok() {
+                    if ctx
+                        .call_or_retry(call.request(batch.iter().cloned().collect()), 1)
+                        .is_ok()
+                    {
                         applied.extend(batch.iter().filter_map(InstanceRef::id));
                     }
                 }
