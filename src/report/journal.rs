@@ -90,7 +90,9 @@ impl Journal {
         }
     }
 
-    pub fn change(&mut self, ch: &Change<'_>) {
+    /// Narrates a change; `instant` is its instant part (`ch.accrual.instant_part()`, which
+    /// the recorder has computed).
+    pub fn change(&mut self, ch: &Change<'_>, instant: Money) {
         self.learn_names(ch.catalog);
         if ch.kind == ChangeKind::Close {
             return;
@@ -104,7 +106,6 @@ impl Journal {
         let cur = &ch.catalog.currency;
         let ty = &ch.catalog.itype(inst.itype).name;
         // An up-front payment or a refund, as opposed to the cost of time spent in a state.
-        let instant = ch.accrual.instant_part();
         let for_time = ch.accrual.amount - instant;
         let paid_until = |inst: &crate::cloud::Instance| match inst.expires().get() {
             Some(e) if e > ch.time => format!(", covering until {e}"),

@@ -386,7 +386,7 @@ impl Observer for Recorder {
             a.change(ch, instant);
         }
         if let Some(j) = self.journal.as_mut() {
-            j.change(ch);
+            j.change(ch, instant);
         }
         match (ch.from, ch.to) {
             (None, _) => self.created += 1,
