@@ -149,7 +149,8 @@ impl Fleet {
         self.stale += 1;
         if self.stale > 64 && self.stale * 4 > self.order.len() {
             let gens = &self.generations;
-            self.order.retain(|k| gens[k.slot as usize] == k.generation);
+            self.order
+                .retain(|k| gens.get(k.slot as usize) == Some(&k.generation));
             self.stale = 0;
         }
         true

@@ -28,7 +28,7 @@ impl Entry {
 
 /// Handles in increasing id order; which of them are still live is for the caller to say
 /// (see [`IdOrder::retain`]).
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(crate) struct IdOrder {
     entries: Vec<Entry>,
     /// `(high 32 bits, index of the first entry with them)`, in increasing order; every run
@@ -72,6 +72,11 @@ impl IdOrder {
     /// back from the end, then bisects: the ids clients look up most are recent ones (just
     /// launched), found in a few probes of cache-hot entries; any other in O(log n).
     pub(crate) fn find(&self, id: InstanceId) -> Option<InstanceKey> {
+        self.position(id).map(|i| self.entries[i].key())
+    }
+
+    /// The index of `id`'s entry (see [`IdOrder::find`]).
+    fn position(&self, id: InstanceId) -> Option<usize> {
         let (hi, lo) = split(id);
         let r = self.runs.iter().rposition(|&(h, _)| h == hi)?;
         let start = self.runs[r].1;
@@ -90,7 +95,23 @@ impl IdOrder {
             step *= 2;
         }
         let i = a + run[a..b].binary_search_by_key(&lo, |e| e.lo).ok()?;
-        Some(run[i].key())
+        Some(start + i)
+    }
+
+    /// Makes the entry of `id` stale while its instance lives on: its handle is replaced by
+    /// one whose slot no fleet has (slots are indices into a vector), so the next
+    /// [`IdOrder::retain`] that keeps live handles drops it. Returns the handle it had.
+    pub(crate) fn unlist(&mut self, id: InstanceId) -> Option<InstanceKey> {
+        let i = self.position(id)?;
+        let e = &mut self.entries[i];
+        let had = e.key();
+        e.slot = u32::MAX;
+        Some(had)
+    }
+
+    /// Every listed handle, newest (highest id) first.
+    pub(crate) fn keys_newest_first(&self) -> impl Iterator<Item = InstanceKey> + '_ {
+        self.entries.iter().rev().map(|e| e.key())
     }
 
     /// Every listed handle, in id order.

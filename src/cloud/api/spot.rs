@@ -35,7 +35,7 @@ impl Cloud {
     /// flight, no notice yet. Newest first, at most `max`.
     fn victims(&self, z: ZoneIdx, t: TypeIdx, max: u32) -> Vec<InstanceKey> {
         let mut out = Vec::new();
-        for (_, key) in self.holders(z, t).newest_first(&self.fleet) {
+        for key in self.holders(z, t).newest_first(&self.fleet) {
             if out.len() as u32 >= max {
                 break;
             }
