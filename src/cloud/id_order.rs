@@ -114,6 +114,14 @@ impl IdOrder {
         self.entries.iter().rev().map(|e| e.key())
     }
 
+    /// The listed handles at positions `range` of the list, in id order.
+    pub(crate) fn keys_at(
+        &self,
+        range: std::ops::Range<usize>,
+    ) -> impl Iterator<Item = InstanceKey> + '_ {
+        self.entries[range].iter().map(|e| e.key())
+    }
+
     /// Every listed handle, in id order.
     pub(crate) fn keys(&self) -> impl Iterator<Item = InstanceKey> + '_ {
         self.entries.iter().map(|e| e.key())

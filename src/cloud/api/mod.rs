@@ -1081,12 +1081,31 @@ impl Cloud {
     /// Closes every open billing interval at the end of the run, so bills cover the whole run.
     /// The instances are closed in id order (the order of their `instances.csv` rows), which
     /// visits their records in no order at all: each record is prefetched a few instances
-    /// ahead, so a large fleet does not wait on memory for every one.
+    /// ahead, so a large fleet does not wait on memory for every one. The handles are taken
+    /// from the id-ordered list a batch at a time: at the end of a run the fleet is usually at
+    /// its largest, and a list of them all would raise the run's peak memory.
     pub fn close_books<O: Observer>(&mut self, now: SimTime, obs: &mut O) {
         const AHEAD: usize = 8;
-        let keys: Vec<InstanceKey> = self.fleet.live_keys().collect();
+        const BATCH: usize = 4096;
+        let mut keys: Vec<InstanceKey> = Vec::with_capacity(BATCH);
+        let listed = self.fleet.listed();
+        for start in (0..listed).step_by(BATCH) {
+            keys.clear();
+            keys.extend(self.fleet.live_keys_at(start..listed.min(start + BATCH)));
+            self.close_batch(&keys, AHEAD, now, obs);
+        }
+    }
+
+    /// [`Cloud::close_books`] for one batch of live handles.
+    fn close_batch<O: Observer>(
+        &mut self,
+        keys: &[InstanceKey],
+        ahead: usize,
+        now: SimTime,
+        obs: &mut O,
+    ) {
         for (i, &key) in keys.iter().enumerate() {
-            if let Some(&next) = keys.get(i + AHEAD) {
+            if let Some(&next) = keys.get(i + ahead) {
                 self.fleet.prefetch(next);
             }
             let inst = self.fleet.live_mut(key);
