@@ -490,60 +490,69 @@ impl<E> RadixEventQueue<E> {
             };
             self.nonempty[b >> 6] &= !(1 << (b & 63));
             let level = b / RADIX;
-            let mut full = std::mem::take(&mut self.buckets[b].full);
-            let mut tail = std::mem::take(&mut self.buckets[b].tail);
-            let Some(first) = full
-                .first()
-                .map_or(tail.first(), |c| c.first())
-                .map(|e| e.time)
-            else {
+            if !self.buckets[b].full.is_empty() {
+                self.refill_from_chunks(b, level);
                 continue;
-            };
+            }
+            // The usual bucket: one chunk, not full.
+            let mut tail = std::mem::take(&mut self.buckets[b].tail);
             if level == 0 {
-                // A level-0 bucket holds a single key: it becomes the front. A single chunk
-                // (the usual case) becomes it as it stands, no entry moved, and the bucket
-                // keeps the empty front's allocation for its next entries.
-                self.last = first;
-                if full.is_empty() {
-                    let old = Vec::from(std::mem::replace(&mut self.front, VecDeque::from(tail)));
-                    if (CHUNK..=2 * CHUNK).contains(&old.capacity()) {
-                        self.buckets[b].tail = old;
-                    }
-                    continue;
+                // A level-0 bucket holds a single key: its chunk becomes the front as it
+                // stands (no entry moved), and the bucket keeps the empty front's allocation
+                // for its next entries.
+                self.last = tail[0].time;
+                let old = Vec::from(std::mem::replace(&mut self.front, VecDeque::from(tail)));
+                if (CHUNK..=2 * CHUNK).contains(&old.capacity()) {
+                    self.buckets[b].tail = old;
                 }
-                for mut chunk in full.drain(..) {
-                    self.front.extend(chunk.drain(..));
-                    recycle(&mut self.spare, chunk);
-                }
-                self.front.extend(tail.drain(..));
-                self.buckets[b] = Bucket { full, tail };
                 continue;
             }
             // Any new `last` between the bucket's lower bound and its minimum keeps every other
             // bucket where it is (they all hold keys above this bucket's range).
-            self.last = if full.is_empty() && tail.len() <= SMALL_BUCKET {
+            self.last = if tail.len() <= SMALL_BUCKET {
                 tail.iter().map(|e| e.time).min().unwrap_or(self.last)
             } else {
                 let shift = level as u32 * DIGIT_BITS;
-                (first >> shift) << shift
+                (tail[0].time >> shift) << shift
             };
-            // Entries move to lower levels only, never back into this bucket; each full chunk
-            // emptied is at once a spare for the buckets being filled, and the bucket keeps its
-            // last one for its next entries.
-            if !full.is_empty() {
-                for mut chunk in full.drain(..) {
-                    for e in chunk.drain(..) {
-                        self.file(e);
-                    }
-                    recycle(&mut self.spare, chunk);
+            // Entries move to lower levels only, never back into this bucket, which keeps its
+            // chunk for its next entries.
+            for e in tail.drain(..) {
+                self.file(e);
+            }
+            self.buckets[b].tail = tail;
+        }
+        true
+    }
+
+    /// [`Self::refill_slow`] for a bucket of more than one chunk: each full chunk emptied is at
+    /// once a spare for the buckets being filled (or, at level 0, the chunks go to the front in
+    /// order), and the bucket keeps its last one for its next entries.
+    #[cold]
+    fn refill_from_chunks(&mut self, b: usize, level: usize) {
+        let Bucket { mut full, mut tail } = std::mem::take(&mut self.buckets[b]);
+        let first = full[0][0].time;
+        if level == 0 {
+            self.last = first;
+            for mut chunk in full.drain(..) {
+                self.front.extend(chunk.drain(..));
+                recycle(&mut self.spare, chunk);
+            }
+            self.front.extend(tail.drain(..));
+        } else {
+            let shift = level as u32 * DIGIT_BITS;
+            self.last = (first >> shift) << shift;
+            for mut chunk in full.drain(..) {
+                for e in chunk.drain(..) {
+                    self.file(e);
                 }
+                recycle(&mut self.spare, chunk);
             }
             for e in tail.drain(..) {
                 self.file(e);
             }
-            self.buckets[b] = Bucket { full, tail };
         }
-        true
+        self.buckets[b] = Bucket { full, tail };
     }
 
     /// The next event to pop, without moving anything: the earliest early entry, else the head
