@@ -1621,6 +1621,54 @@ fn on_demand_launch_reclaims_spot_capacity_after_a_notice() {
     assert_eq!(sim.stock_used(GZ3, MEDIUM), 2);
 }
 
+/// A stopped spot instance under a reclaim notice that is started again takes stock again but
+/// is no holder any more: when the notice runs out and it is destroyed, the holders' count must
+/// not lose a second holder (it did: a debug build overflowed, a release build kept sweeping),
+/// and the remaining holders are still found for the next reclaim.
+#[test]
+fn spot_started_during_its_notice_is_destroyed_without_losing_a_holder() {
+    let mut sim = Cfg::new().capacity(GZ3, MEDIUM, 2).build();
+    let spot = sim.stopped(GZ3, MEDIUM, SPOT, 2);
+    let (a, b) = (spot[0], spot[1]);
+    // an on-demand launch reclaims the newest stopped spot instance
+    let post = sim.launch(run(GZ3, MEDIUM, POST, 1))[0];
+    assert!(
+        sim.cloud()
+            .fleet()
+            .iter()
+            .any(|(_, i)| i.id == b && i.reclaiming)
+    );
+    // a leaves, freeing its capacity; b is started during its notice and takes it
+    sim.accept(terminate(&[a]));
+    sim.accept(start(&[b]));
+    sim.advance(STARTING_MS + 1);
+    assert_eq!(sim.state(b), Some(InstanceState::Running));
+    assert!(
+        sim.cloud()
+            .fleet()
+            .iter()
+            .any(|(_, i)| i.id == b && i.holds_stock)
+    );
+    // the notice runs out: b is destroyed and gives its capacity back
+    sim.settle();
+    assert_eq!(sim.state(a), None);
+    assert_eq!(sim.state(b), None);
+    assert_eq!(sim.stock_used(GZ3, MEDIUM), 1);
+    // a new spot instance is a holder like any other: the next on-demand launch reclaims it
+    let c = sim.running(GZ3, MEDIUM, SPOT, 1)[0];
+    sim.launch(run(GZ3, MEDIUM, POST, 1));
+    assert!(
+        sim.cloud()
+            .fleet()
+            .iter()
+            .any(|(_, i)| i.id == c && i.reclaiming)
+    );
+    sim.settle();
+    assert_eq!(sim.state(c), None);
+    assert_eq!(sim.state(post), Some(InstanceState::Running));
+    assert_eq!(sim.stock_used(GZ3, MEDIUM), 2);
+}
+
 #[test]
 fn dry_run_of_a_launch_that_would_reclaim_spot() {
     let mut sim = Cfg::new().capacity(GZ3, MEDIUM, 1).build();

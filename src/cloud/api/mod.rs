@@ -930,7 +930,7 @@ impl Cloud {
                 // Observers see the record where it lies; it is then dropped in place (moving
                 // the record out cost a copy of it on every release).
                 let inst = self.fleet.live(key);
-                let (zone, itype, charge) = (inst.zone, inst.itype, inst.charge);
+                let (id, zone, itype, charge) = (inst.id, inst.zone, inst.itype, inst.charge);
                 let (holds_quota, holds_stock) = (inst.holds_quota, inst.holds_stock);
                 let m = Move::interval(Some(from), None, itype, charge, acc_start, acc_amount);
                 self.tell(key, now, m, obs);
@@ -943,9 +943,10 @@ impl Cloud {
                 if holds_stock {
                     self.stock.give_back(zone, itype, 1);
                     if charge == ChargeType::Spotpaid {
-                        // Spot instances holding stock are exactly the spot holders.
+                        // Nearly always a spot holder; not one that was started again during
+                        // its reclaim notice (it took stock again, but is no candidate).
                         let (cell, fleet) = self.holders_and_fleet(zone, itype);
-                        cell.departed(fleet);
+                        cell.departed(id, key, fleet);
                     }
                 }
             }
