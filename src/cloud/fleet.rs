@@ -156,15 +156,17 @@ impl Fleet {
         true
     }
 
-    /// Entries in the id-ordered list, live or not: positions for [`Fleet::live_keys_at`].
+    /// Entries in the id-ordered list, live or not: the positions [`Fleet::live_keys_at`]
+    /// takes.
     pub fn listed(&self) -> usize {
         self.order.len()
     }
 
     /// The handles of the live instances at positions `range` of the id-ordered list, in id
-    /// order, found without reading their records (only the generation array): a caller that changes records between batches walks the live fleet without
-    /// first copying every handle (8 MB at a million instances). Positions hold while no
-    /// instance is created or released.
+    /// order, found without reading their records (only the generation array); `range` must
+    /// lie within [`Fleet::listed`]. A caller that changes records between batches walks the
+    /// live fleet without first copying every handle (8 MB at a million instances). Positions
+    /// hold while no instance is created or released.
     pub fn live_keys_at(
         &self,
         range: std::ops::Range<usize>,

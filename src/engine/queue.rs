@@ -346,7 +346,8 @@ const SPARE_CHUNKS: usize = 64;
 /// One bucket of the radix heap: full chunks in push order, then the chunk being filled.
 struct Bucket<E> {
     full: Vec<Vec<Entry<E>>>,
-    /// Filled up to its capacity (a chunk, or no allocation while the bucket is empty).
+    /// Filled up to its capacity: a chunk (kept when the bucket empties), or no allocation
+    /// before the bucket's first entry.
     tail: Vec<Entry<E>>,
 }
 
@@ -484,6 +485,10 @@ impl<E> RadixEventQueue<E> {
     }
 
     fn refill_slow(&mut self) -> bool {
+        if self.front.capacity() > 2 * CHUNK {
+            // A burst on one key grew the front; now that it is empty, let it go.
+            self.front = VecDeque::new();
+        }
         while self.front.is_empty() {
             let Some(b) = self.first_bucket() else {
                 return false;
@@ -494,7 +499,7 @@ impl<E> RadixEventQueue<E> {
                 self.refill_from_chunks(b, level);
                 continue;
             }
-            // The usual bucket: one chunk, not full.
+            // The usual bucket: one chunk.
             let mut tail = std::mem::take(&mut self.buckets[b].tail);
             if level == 0 {
                 // A level-0 bucket holds a single key: its chunk becomes the front as it
@@ -941,6 +946,30 @@ mod tests {
         let rest: Vec<_> = pending.iter().map(|(&(t, _), &p)| (t, p)).collect();
         assert_eq!(drain(&mut radix), rest);
         assert_eq!(drain(&mut heap), rest);
+    }
+
+    /// A burst of events on one key grows the front far beyond a chunk; once it has been
+    /// handled, the queue lets that allocation go even if no later key is shared.
+    #[test]
+    fn a_burst_on_one_key_leaves_no_large_front() {
+        let mut q = RadixEventQueue::new();
+        for n in 0..20 * CHUNK as u32 {
+            q.push(SimTime(5), n);
+        }
+        q.push(SimTime(1_000), 0);
+        for n in 0..20 * CHUNK {
+            assert_eq!(q.pop().map(|(t, _, _)| t.0), Some(5));
+            if n + 1 < 20 * CHUNK {
+                assert!(
+                    q.front.capacity() >= 20 * CHUNK - n - 1,
+                    "the burst is in the front"
+                );
+                assert!(q.front.capacity() > 2 * CHUNK);
+            }
+        }
+        assert!(q.front.capacity() <= 2 * CHUNK);
+        assert_eq!(q.pop().map(|(t, _, _)| t.0), Some(1_000));
+        assert!(q.is_empty());
     }
 
     /// Buckets of many chunks, at every level including 0 (a thousand events on each of a few
