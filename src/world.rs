@@ -7,7 +7,7 @@
 //! see each other or the world.
 
 use crate::cloud::api::{Notice, Observer, PlatformNotice};
-use crate::cloud::{ApiError, Cloud, CloudEvent, Owner, Request, Response};
+use crate::cloud::{ActorIdx, ApiError, Cloud, CloudEvent, Owner, Request, Response};
 use crate::engine::RandomStream;
 use crate::engine::{Model, Scheduler, SimTime};
 use crate::report::recorder::Recorder;
@@ -42,12 +42,12 @@ use workload_client::{ClientEvent, WorkloadClient};
 pub enum Event {
     Cloud(CloudEvent),
     /// A workload's next request arrives.
-    Arrival(u32),
+    Arrival(ActorIdx),
     /// A workload is done with an instance (held by its fleet handle, so the end finds it
     /// without an id lookup; a stale handle means the instance is already gone).
-    End(u32, crate::cloud::InstanceKey),
+    End(ActorIdx, crate::cloud::InstanceKey),
     /// A trace replay's VM is done with an instance (as `End`).
-    TraceEnd(u32, crate::cloud::InstanceKey),
+    TraceEnd(ActorIdx, crate::cloud::InstanceKey),
     /// Time to sample the fleet.
     Sample,
     /// A client retries a call (index into the world's pending retries).
@@ -55,13 +55,21 @@ pub enum Event {
     /// A scripted action (index into the scenario's actions).
     Script(u32),
     /// A trace replay's next RunInstances is due (index into the world's traces).
-    Trace(u32),
+    Trace(ActorIdx),
     /// An autoscaler evaluates (index into the scenario's autoscalers).
-    Autoscale(u32),
+    Autoscale(ActorIdx),
     /// A step of the fault plan (zone outage begins or ends, failures start or stop).
     Fault(u32),
     /// A random-failure process strikes (index into the failure processes).
     Failure(u32),
+}
+
+/// The index of the `i`th workload, trace replay or autoscaler as its owner and its events
+/// carry it. The scenario loader keeps each section within [`crate::cloud::MAX_ACTORS`]; a
+/// world given more is a bug in the code that built it.
+fn actor_idx(i: usize) -> ActorIdx {
+    ActorIdx::try_from(i)
+        .expect("at most MAX_ACTORS workloads, traces and autoscalers each (checked on load)")
 }
 
 impl From<CloudEvent> for Event {
@@ -212,7 +220,7 @@ impl<O: Observer> World<O> {
             workloads: workloads
                 .into_iter()
                 .enumerate()
-                .map(|(i, w)| WorkloadClient::new(i as u32, w, zones))
+                .map(|(i, w)| WorkloadClient::new(actor_idx(i), w, zones))
                 .collect(),
             cloud,
             rec,
@@ -242,7 +250,7 @@ impl<O: Observer> World<O> {
 
     /// Adds a trace replay (`Owner::Trace` of the next index).
     pub fn add_trace(&mut self, replay: TraceReplay) {
-        let i = self.traces.len() as u32;
+        let i = actor_idx(self.traces.len());
         self.traces.push(TraceClient::new(i, replay));
     }
 
@@ -279,13 +287,17 @@ impl<O: Observer> World<O> {
         self.scripts
             .start(&mut ctx!(self, Some(Owner::Script), sched));
         for (i, a) in self.workloads.iter_mut().enumerate() {
-            a.start(&mut ctx!(self, Some(Owner::Workload(i as u32)), sched));
+            a.start(&mut ctx!(self, Some(Owner::Workload(actor_idx(i))), sched));
         }
         for (i, a) in self.traces.iter_mut().enumerate() {
-            a.start(&mut ctx!(self, Some(Owner::Trace(i as u32)), sched));
+            a.start(&mut ctx!(self, Some(Owner::Trace(actor_idx(i))), sched));
         }
         for (i, a) in self.autoscalers.iter_mut().enumerate() {
-            a.start(&mut ctx!(self, Some(Owner::Autoscaler(i as u32)), sched));
+            a.start(&mut ctx!(
+                self,
+                Some(Owner::Autoscaler(actor_idx(i))),
+                sched
+            ));
         }
         self.platform.start(&mut ctx!(self, None, sched));
         sched.schedule_at(SimTime::ZERO, Event::Sample);

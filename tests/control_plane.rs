@@ -1057,7 +1057,7 @@ fn stop_charging_only_for_postpaid() {
     sim.advance(STOPPING_MS + 1);
     let mode = |sim: &Sim, id| {
         let f = sim.cloud().fleet();
-        f.get(f.key_of(id).unwrap()).unwrap().stopped_mode
+        f.get(f.key_of(id).unwrap()).unwrap().stopped_mode()
     };
     for (id, want) in [
         (post, StoppedMode::StopCharging),
@@ -1595,7 +1595,7 @@ fn on_demand_launch_reclaims_spot_capacity_after_a_notice() {
         Request::RunInstances(run(GZ3, MEDIUM, POST, 3)),
         "ResourcesSoldOut.SpecifiedInstanceType",
     );
-    assert!(sim.cloud().fleet().iter().all(|(_, i)| !i.reclaiming));
+    assert!(sim.cloud().fleet().iter().all(|(_, i)| !i.reclaiming()));
     // an on-demand launch takes the capacity of the newest spot instance at once
     let post = sim.launch(run(GZ3, MEDIUM, POST, 1))[0];
     assert_eq!(sim.stock_used(GZ3, MEDIUM), 2);
@@ -1636,7 +1636,7 @@ fn spot_started_during_its_notice_is_destroyed_without_losing_a_holder() {
         sim.cloud()
             .fleet()
             .iter()
-            .any(|(_, i)| i.id == b && i.reclaiming)
+            .any(|(_, i)| i.id == b && i.reclaiming())
     );
     // a leaves, freeing its capacity; b is started during its notice and takes it
     sim.accept(terminate(&[a]));
@@ -1647,7 +1647,7 @@ fn spot_started_during_its_notice_is_destroyed_without_losing_a_holder() {
         sim.cloud()
             .fleet()
             .iter()
-            .any(|(_, i)| i.id == b && i.holds_stock)
+            .any(|(_, i)| i.id == b && i.holds_stock())
     );
     // the notice runs out: b is destroyed and gives its capacity back
     sim.settle();
@@ -1661,7 +1661,7 @@ fn spot_started_during_its_notice_is_destroyed_without_losing_a_holder() {
         sim.cloud()
             .fleet()
             .iter()
-            .any(|(_, i)| i.id == c && i.reclaiming)
+            .any(|(_, i)| i.id == c && i.reclaiming())
     );
     sim.settle();
     assert_eq!(sim.state(c), None);
@@ -1676,7 +1676,7 @@ fn dry_run_of_a_launch_that_would_reclaim_spot() {
     let mut r = run(GZ3, MEDIUM, POST, 1);
     r.dry_run = true;
     sim.refuse(Request::RunInstances(r), "DryRunOperation");
-    assert!(sim.cloud().fleet().iter().all(|(_, i)| !i.reclaiming));
+    assert!(sim.cloud().fleet().iter().all(|(_, i)| !i.reclaiming()));
     // the real call succeeds
     sim.launch(run(GZ3, MEDIUM, POST, 1));
     sim.settle();
@@ -2611,7 +2611,7 @@ fn check_quotas(d: &mut Driver) -> Result<(), TestCaseError> {
             .fleet()
             .iter()
             .map(|(_, i)| i)
-            .filter(|i| i.holds_quota && i.zone == q.zone && i.charge == q.charge)
+            .filter(|i| i.holds_quota() && i.zone == q.zone && i.charge == q.charge)
             .map(|i| Quotas::units(i.charge, cat.itype(i.itype).vcpus))
             .sum();
         let outside = sim.outside[q.zone.0 as usize][q.charge.index()];
@@ -2628,10 +2628,10 @@ fn check_quotas(d: &mut Driver) -> Result<(), TestCaseError> {
     for (_, i) in sim.cloud().fleet().iter() {
         use InstanceState as S;
         if i.charge == PRE {
-            prop_assert!(!i.holds_quota, "prepaid {} holds quota", i.id);
+            prop_assert!(!i.holds_quota(), "prepaid {} holds quota", i.id);
         } else if i.state == S::LaunchFailed {
-            prop_assert!(!i.holds_quota, "{} is {} with quota", i.id, i.state);
-        } else if !i.holds_quota {
+            prop_assert!(!i.holds_quota(), "{} is {} with quota", i.id, i.state);
+        } else if !i.holds_quota() {
             prop_assert_eq!(i.state, S::Terminating, "{} is without quota", i.id);
         }
     }
@@ -2656,7 +2656,8 @@ fn check_stock(sim: &Sim) -> Result<(), TestCaseError> {
                 .fleet()
                 .iter()
                 .filter(|(_, i)| {
-                    i.zone == z && ((i.holds_stock && i.itype == t) || i.next_type.get() == Some(t))
+                    i.zone == z
+                        && ((i.holds_stock() && i.itype == t) || i.next_type.get() == Some(t))
                 })
                 .count() as u32;
             prop_assert_eq!(used, holders, "{:?} {:?}", z, t);
@@ -2665,7 +2666,7 @@ fn check_stock(sim: &Sim) -> Result<(), TestCaseError> {
     for (_, i) in cloud.fleet().iter() {
         use InstanceState as S;
         // (a start after STOP_CHARGING takes its capacity back when it completes)
-        let starting_bare = i.state == S::Starting && i.stopped_mode == StoppedMode::StopCharging;
+        let starting_bare = i.state == S::Starting && i.stopped_mode() == StoppedMode::StopCharging;
         if matches!(
             i.state,
             S::Pending | S::Running | S::Starting | S::Rebooting | S::Stopping
@@ -2673,7 +2674,7 @@ fn check_stock(sim: &Sim) -> Result<(), TestCaseError> {
         {
             // a reclaimed spot instance gave its capacity up and runs out its notice
             prop_assert!(
-                i.holds_stock || i.reclaiming,
+                i.holds_stock() || i.reclaiming(),
                 "{} is {} without stock",
                 i.id,
                 i.state
@@ -2747,11 +2748,11 @@ fn snapshot(sim: &mut Sim) -> Snapshot {
             (
                 i.id,
                 i.expires().get(),
-                i.stopped_mode,
+                i.stopped_mode(),
                 i.next_type.get(),
-                i.holds_quota,
-                i.holds_stock,
-                i.reclaiming,
+                i.holds_quota(),
+                i.holds_stock(),
+                i.reclaiming(),
                 i.billing.charged,
                 i.pending.get(),
             )
@@ -2981,7 +2982,7 @@ fn on_demand_start_displaces_spot_as_a_launch_does() {
         sim.cloud()
             .fleet()
             .iter()
-            .any(|(_, i)| i.id == spot && i.reclaiming)
+            .any(|(_, i)| i.id == spot && i.reclaiming())
     );
     sim.settle();
     assert_eq!(sim.state(spot), None, "reclaimed after its notice");

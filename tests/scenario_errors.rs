@@ -725,3 +725,31 @@ fn instances_per_request_is_capped_by_max_instance_count() {
     let v = run_cli(["validate".as_ref(), file.as_os_str()]);
     assert_eq!(v.status.code(), Some(0), "{}", stderr(&v));
 }
+
+/// An instance records its owner's index in 16 bits: a section with more workloads than that
+/// is refused by name, not wrapped round onto another workload's instances.
+#[test]
+fn more_workloads_than_an_owner_can_name_are_refused() {
+    let workload = |i: usize| {
+        format!(
+            "[[workloads]]\nname = \"w{i}\"\narrival = {{ process = \"poisson\", rate_per_hour = 1 }}\n\
+             lifetime = {{ dist = \"exponential\", mean = \"1h\" }}\ntypes = {{ \"S5.MEDIUM4\" = 1 }}\n\
+             zones = {{ ap-guangzhou-3 = 1 }}\n"
+        )
+    };
+    let mut text = String::from(
+        "name = \"many\"\nseed = 1\nduration = \"1d\"\ninstance_types = [\"S5.MEDIUM4\"]\n\
+         [zones.ap-guangzhou-3]\n",
+    );
+    for i in 0..fleetsim::cloud::MAX_ACTORS + 1 {
+        text.push_str(&workload(i));
+    }
+    rejected(
+        "too-many-workloads",
+        &text,
+        Expect {
+            line: Some(6),
+            contains: &["`workloads`", "65537 entries; at most 65536"],
+        },
+    );
+}

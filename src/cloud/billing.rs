@@ -191,7 +191,7 @@ impl BillingRules {
         match inst.charge {
             ChargeType::Prepaid => RateClass::Free,
             ChargeType::PostpaidByHour => {
-                if state == S::Stopped && inst.stopped_mode == StoppedMode::StopCharging {
+                if state == S::Stopped && inst.stopped_mode() == StoppedMode::StopCharging {
                     // Launched with explicit disks, they are billed as such; otherwise the
                     // instance price covers a system disk of `disk_gib`, which is still paid.
                     let explicit = inst

@@ -188,7 +188,7 @@ impl Fleet {
 pub(crate) mod tests {
     use super::*;
     use crate::cloud::catalog::{ChargeType, TypeIdx, ZoneIdx};
-    use crate::cloud::instance::{BillingState, Owner, RenewFlag, StoppedMode};
+    use crate::cloud::instance::{BillingState, Owner, RenewFlag};
     use crate::cloud::state::InstanceState;
     use crate::engine::SimTime;
     use proptest::prelude::*;
@@ -208,13 +208,9 @@ pub(crate) mod tests {
             latest_operation: Default::default(),
             latest_operation_state: None,
             pending: crate::cloud::instance::PendingEvent::NONE,
-            stopped_mode: StoppedMode::KeepCharging,
             next_type: crate::cloud::instance::OptTypeIdx::NONE,
             renew_flag: RenewFlag::NotifyAndAutoRenew,
-            reclaiming: false,
-            holds_quota: true,
-            holds_stock: true,
-            bought_new: false,
+            flags: crate::cloud::instance::InstanceFlags::new(true),
             billing: BillingState::default(),
         }
     }

@@ -131,18 +131,26 @@ impl fmt::Display for InstanceId {
     }
 }
 
+/// The index of a workload, a trace replay or an autoscaler in its scenario section. 16 bits,
+/// so that an [`Owner`] takes 4 bytes of every instance record instead of 8; the scenario
+/// loader refuses a section with more than [`MAX_ACTORS`] entries.
+pub type ActorIdx = u16;
+
+/// How many workloads, trace replays or autoscalers a scenario can have (each).
+pub const MAX_ACTORS: usize = ActorIdx::MAX as usize + 1;
+
 /// Who asked for an instance: a workload (by index), a trace replay, a scripted action, an
 /// autoscaler, the prepaid pool, or an external client.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub enum Owner {
-    Workload(u32),
+    Workload(ActorIdx),
     Script,
     /// The prepaid base of a `compare` strategy, shared by the workloads.
     Pool,
     /// A target-tracking autoscaler (by index in the scenario's `[[autoscalers]]`).
-    Autoscaler(u32),
+    Autoscaler(ActorIdx),
     /// A trace replay (by index in the scenario's `[[traces]]`).
-    Trace(u32),
+    Trace(ActorIdx),
     /// A client outside the scenario, calling at the time the run has been advanced to.
     External,
 }
@@ -239,6 +247,39 @@ pub enum StoppedMode {
     #[default]
     KeepCharging,
     StopCharging,
+}
+
+/// An instance's yes-or-no state in one byte (five separate fields took five, which made the
+/// record 8 bytes longer): read and written through the accessors of [`Instance`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct InstanceFlags(u8);
+
+impl InstanceFlags {
+    const RECLAIMING: u8 = 1;
+    const HOLDS_QUOTA: u8 = 1 << 1;
+    const HOLDS_STOCK: u8 = 1 << 2;
+    const BOUGHT_NEW: u8 = 1 << 3;
+    const STOP_CHARGING: u8 = 1 << 4;
+
+    /// A new instance's: not reclaiming, not bought new, `KeepCharging`, holding quota as
+    /// given and zone stock.
+    pub fn new(holds_quota: bool) -> InstanceFlags {
+        let mut f = InstanceFlags(Self::HOLDS_STOCK);
+        f.set(Self::HOLDS_QUOTA, holds_quota);
+        f
+    }
+
+    fn get(self, bit: u8) -> bool {
+        self.0 & bit != 0
+    }
+
+    fn set(&mut self, bit: u8, on: bool) {
+        if on {
+            self.0 |= bit;
+        } else {
+            self.0 &= !bit;
+        }
+    }
 }
 
 /// PREPAID `RenewFlag`.
@@ -526,24 +567,71 @@ pub struct Instance {
     pub latest_operation_state: Option<OperationState>,
     /// The completion event of the operation in flight, if any.
     pub pending: PendingEvent,
-    pub stopped_mode: StoppedMode,
     /// Type to switch to when a ResetInstancesType completes.
     pub next_type: OptTypeIdx,
     pub renew_flag: RenewFlag,
-    /// SPOTPAID: a reclaim notice has been given; the instance is destroyed when it runs out.
-    pub reclaiming: bool,
-    /// Whether the instance counts against its zone's quota / occupies zone stock now.
-    pub holds_quota: bool,
-    pub holds_stock: bool,
-    /// PREPAID: the current paid periods began with a RunInstances (not a change of charge
-    /// type), which the five-day full refund requires. Here rather than in the prepaid order:
-    /// the record had a byte of padding, and the order's box stays at 56 bytes (a 64-byte
-    /// allocation, where 64 would take 80).
-    pub bought_new: bool,
+    /// Reclaiming, holding quota and stock, bought new, and the stopped mode: see the
+    /// accessors below.
+    pub flags: InstanceFlags,
     pub billing: BillingState,
 }
 
 impl Instance {
+    /// SPOTPAID: a reclaim notice has been given; the instance is destroyed when it runs out.
+    pub fn reclaiming(&self) -> bool {
+        self.flags.get(InstanceFlags::RECLAIMING)
+    }
+
+    pub fn set_reclaiming(&mut self, on: bool) {
+        self.flags.set(InstanceFlags::RECLAIMING, on);
+    }
+
+    /// The instance counts against its zone's quota now.
+    pub fn holds_quota(&self) -> bool {
+        self.flags.get(InstanceFlags::HOLDS_QUOTA)
+    }
+
+    pub fn set_holds_quota(&mut self, on: bool) {
+        self.flags.set(InstanceFlags::HOLDS_QUOTA, on);
+    }
+
+    /// The instance occupies zone stock now.
+    pub fn holds_stock(&self) -> bool {
+        self.flags.get(InstanceFlags::HOLDS_STOCK)
+    }
+
+    pub fn set_holds_stock(&mut self, on: bool) {
+        self.flags.set(InstanceFlags::HOLDS_STOCK, on);
+    }
+
+    /// PREPAID: the current paid periods began with a RunInstances (not a change of charge
+    /// type), which the five-day full refund requires. In the record rather than in the
+    /// prepaid order, whose box stays at 56 bytes (a 64-byte allocation, where 64 would take
+    /// 80).
+    pub fn bought_new(&self) -> bool {
+        self.flags.get(InstanceFlags::BOUGHT_NEW)
+    }
+
+    pub fn set_bought_new(&mut self, on: bool) {
+        self.flags.set(InstanceFlags::BOUGHT_NEW, on);
+    }
+
+    /// `StoppedMode` of the StopInstances that stopped it (or is stopping it).
+    pub fn stopped_mode(&self) -> StoppedMode {
+        if self.flags.get(InstanceFlags::STOP_CHARGING) {
+            StoppedMode::StopCharging
+        } else {
+            StoppedMode::KeepCharging
+        }
+    }
+
+    pub fn set_stopped_mode(&mut self, mode: StoppedMode) {
+        self.flags.set(
+            InstanceFlags::STOP_CHARGING,
+            mode == StoppedMode::StopCharging,
+        );
+    }
+
     /// An operation is in flight: a new mutating call is refused with
     /// `OperationDenied.InstanceOperationInProgress`.
     pub fn busy(&self) -> bool {
@@ -624,7 +712,9 @@ mod tests {
         assert_eq!(size_of::<LatestOperation>(), 1);
         assert_eq!(size_of::<OptTypeIdx>(), 2);
         assert_eq!(size_of::<PrepaidOrder>(), 56);
-        assert_eq!(size_of::<Instance>(), 120);
+        assert_eq!(size_of::<Owner>(), 4);
+        assert_eq!(size_of::<InstanceFlags>(), 1);
+        assert_eq!(size_of::<Instance>(), 112);
         assert_eq!(size_of::<Option<Instance>>(), size_of::<Instance>());
     }
 
@@ -675,6 +765,37 @@ mod tests {
             ],
             ["SpotReclaim", "ZoneOutage", "InstanceFailure"]
         );
+    }
+
+    /// Each of the five flags packed in one byte reads back what was last written to it,
+    /// whatever the others hold.
+    #[test]
+    fn flags_are_independent() {
+        let mut inst = crate::cloud::fleet::tests::bare(InstanceId(1));
+        assert!(inst.holds_quota() && inst.holds_stock());
+        assert!(!inst.reclaiming() && !inst.bought_new());
+        assert_eq!(inst.stopped_mode(), StoppedMode::KeepCharging);
+        assert!(!InstanceFlags::new(false).get(InstanceFlags::HOLDS_QUOTA));
+        for pattern in 0u8..32 {
+            let on = |i: u8| pattern & (1 << i) != 0;
+            inst.set_reclaiming(on(0));
+            inst.set_holds_quota(on(1));
+            inst.set_holds_stock(on(2));
+            inst.set_bought_new(on(3));
+            inst.set_stopped_mode(if on(4) {
+                StoppedMode::StopCharging
+            } else {
+                StoppedMode::KeepCharging
+            });
+            let read = [
+                inst.reclaiming(),
+                inst.holds_quota(),
+                inst.holds_stock(),
+                inst.bought_new(),
+                inst.stopped_mode() == StoppedMode::StopCharging,
+            ];
+            assert_eq!(read, [on(0), on(1), on(2), on(3), on(4)], "{pattern:05b}");
+        }
     }
 
     #[test]

@@ -24,6 +24,6 @@ pub use api::{
 pub use catalog::{Catalog, ChargeType, InstanceType, TypeIdx, Zone, ZoneIdx};
 pub use errors::{ApiError, ErrorCode};
 pub use fleet::{Fleet, InstanceKey};
-pub use instance::{Instance, InstanceId, Owner, RenewFlag, StoppedMode};
+pub use instance::{ActorIdx, Instance, InstanceId, MAX_ACTORS, Owner, RenewFlag, StoppedMode};
 pub use money::Money;
 pub use state::InstanceState;

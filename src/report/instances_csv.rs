@@ -74,7 +74,7 @@ impl Row {
             itype: inst.itype,
             charge: inst.charge,
             state: inst.state,
-            reclaimed: inst.reclaiming,
+            reclaimed: inst.reclaiming(),
             history: inst.charge_history().clone(),
             extra: inst
                 .billing
@@ -408,7 +408,7 @@ mod tests {
         i.zone = ZoneIdx((n % 2) as u16);
         i.itype = TypeIdx((n % 3) as u16);
         i.charge = ChargeType::ALL[(n % 3) as usize];
-        i.owner = Owner::Workload((n % 5) as u32);
+        i.owner = Owner::Workload((n % 5) as u16);
         i.created = SimTime(n * 1_000 + 7);
         if !n.is_multiple_of(4) {
             i.first_running = OptTime::some(SimTime(n * 1_000 + 60_000));
@@ -421,7 +421,7 @@ mod tests {
             i.charge = ChargeType::PostpaidByHour;
             i.record_charge_change(SimTime(n + 5), ChargeType::Prepaid);
         }
-        i.reclaiming = n.is_multiple_of(7);
+        i.set_reclaiming(n.is_multiple_of(7));
         i
     }
 

@@ -122,7 +122,7 @@ impl Journal {
             (Some(from), None) => {
                 let why = match from {
                     InstanceState::Shutdown => " (its time in the recycle bin is over)",
-                    _ if inst.reclaiming => " (spot reclaim)",
+                    _ if inst.reclaiming() => " (spot reclaim)",
                     _ => "",
                 };
                 let mut s = format!("{from} -> released{why}; bill {} {cur}", inst.net_cost());
@@ -273,7 +273,7 @@ fn transition_note(ch: &Change<'_>, from: InstanceState, to: InstanceState) -> S
             ", its type is now being reset to {}",
             ch.catalog.itype(inst.next_type.unwrap_or(inst.itype)).name
         ),
-        (S::Stopping, S::Stopped) if inst.stopped_mode == StoppedMode::StopCharging => {
+        (S::Stopping, S::Stopped) if inst.stopped_mode() == StoppedMode::StopCharging => {
             ", STOP_CHARGING: only the disk is billed while stopped".into()
         }
         (S::Pending, S::LaunchFailed) => ": the launch failed, nothing is billed".into(),
@@ -294,7 +294,7 @@ fn transition_note(ch: &Change<'_>, from: InstanceState, to: InstanceState) -> S
         }
         (S::Shutdown, S::Running) => ": restored from the recycle bin".into(),
         (S::Shutdown, S::Terminating) => ": destroyed out of the recycle bin".into(),
-        (_, S::Terminating) if inst.reclaiming => {
+        (_, S::Terminating) if inst.reclaiming() => {
             ": spot reclaim, its capacity went to an on-demand launch and the notice is over".into()
         }
         _ => String::new(),

@@ -392,7 +392,7 @@ impl Observer for Recorder {
             (None, _) => self.created += 1,
             (Some(_), None) => {
                 self.released += 1;
-                if ch.instance.reclaiming {
+                if ch.instance.reclaiming() {
                     self.spot_reclaims += 1;
                 }
                 self.write_instance(ch, true);

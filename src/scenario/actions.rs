@@ -2,7 +2,9 @@
 
 use crate::cloud::api::{Filter, RunInstances};
 use crate::cloud::billing::BillingRules;
-use crate::cloud::{Action, ChargeType, InstanceState, Owner, StoppedMode, TypeIdx, ZoneIdx};
+use crate::cloud::{
+    Action, ActorIdx, ChargeType, InstanceState, Owner, StoppedMode, TypeIdx, ZoneIdx,
+};
 use crate::engine::SimTime;
 use crate::workload::script::{ScriptAction, ScriptCall, Selection};
 
@@ -253,12 +255,12 @@ pub(super) fn resolve_actions(
                             f.workloads
                                 .iter()
                                 .position(|w| &w.name == o)
-                                .map(|p| Owner::Workload(p as u32))
+                                .map(|p| Owner::Workload(p as ActorIdx))
                                 .or_else(|| {
                                     f.autoscalers
                                         .iter()
                                         .position(|a| &a.name == o)
-                                        .map(|p| Owner::Autoscaler(p as u32))
+                                        .map(|p| Owner::Autoscaler(p as ActorIdx))
                                 })
                                 .ok_or_else(|| {
                                     fail(

@@ -307,6 +307,22 @@ fn check_run(f: &ScenarioFile, text: &str, fail: Fail<'_>) -> Result<(), Scenari
         return Err(fail("zones", "at least one zone is needed".into()));
     }
     check_output_budget(f, text, fail)?;
+    for (field, n) in [
+        ("workloads", f.workloads.len()),
+        ("traces", f.traces.len()),
+        ("autoscalers", f.autoscalers.len()),
+    ] {
+        if n > crate::cloud::MAX_ACTORS {
+            return Err(fail(
+                field,
+                format!(
+                    "{n} entries; at most {} are supported (an instance records its owner's \
+                     index in 16 bits)",
+                    crate::cloud::MAX_ACTORS
+                ),
+            ));
+        }
+    }
     if f.instance_types.is_empty() {
         return Err(fail(
             "instance_types",

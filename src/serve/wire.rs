@@ -1126,7 +1126,8 @@ fn instance_json(v: &crate::cloud::api::InstanceView, ctx: &Ctx<'_>) -> Value {
         });
     // models.go: NOT_APPLICABLE while the instance is not stopped (or the mode does not apply).
     let stop_charging = match inst {
-        Some(i) if v.state == crate::cloud::state::InstanceState::Stopped => match i.stopped_mode {
+        Some(i) if v.state == crate::cloud::state::InstanceState::Stopped => match i.stopped_mode()
+        {
             StoppedMode::StopCharging if i.charge == ChargeType::PostpaidByHour => "STOP_CHARGING",
             _ => "KEEP_CHARGING",
         },

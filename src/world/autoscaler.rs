@@ -4,7 +4,7 @@
 //! count, members, health, history) is [`Autoscaler`]; this file is how it acts.
 
 use crate::cloud::api::{MAX_IDS_PER_CALL, Notice, Observer};
-use crate::cloud::{ErrorCode, InstanceId, Owner, Request, Response, RunInstances};
+use crate::cloud::{ActorIdx, ErrorCode, InstanceId, Owner, Request, Response, RunInstances};
 use crate::engine::SimTime;
 use crate::workload::autoscale::{Autoscaler, ScaleAction, Signal};
 
@@ -19,7 +19,7 @@ pub enum AutoscalerEvent {
 }
 
 /// The autoscaler's index, from the owner it acts as.
-fn index<O: Observer>(ctx: &Ctx<'_, O>) -> u32 {
+fn index<O: Observer>(ctx: &Ctx<'_, O>) -> ActorIdx {
     match ctx.who() {
         Some(Owner::Autoscaler(i)) => i,
         _ => 0,

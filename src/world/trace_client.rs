@@ -3,7 +3,7 @@
 //! that cannot be read stops the replay and ends the run with its error.
 
 use crate::cloud::api::{Notice, Observer, PlatformNotice};
-use crate::cloud::{ChargeType, InstanceKey, RenewFlag};
+use crate::cloud::{ActorIdx, ChargeType, InstanceKey, RenewFlag};
 use crate::workload::trace::TraceReplay;
 
 use super::Event;
@@ -22,14 +22,14 @@ pub enum TraceEvent {
 /// A trace replay and the client that makes its calls.
 pub struct TraceClient {
     /// Its index in the scenario's traces (`Owner::Trace(index)`).
-    index: u32,
+    index: ActorIdx,
     /// The trace being read, and its counts (requests, instances asked for and refused).
     pub replay: TraceReplay,
     held: Held,
 }
 
 impl TraceClient {
-    pub fn new(index: u32, replay: TraceReplay) -> Self {
+    pub fn new(index: ActorIdx, replay: TraceReplay) -> Self {
         TraceClient {
             index,
             replay,

@@ -10,8 +10,8 @@
 use crate::cloud::api::{Notice, Observer, PlatformNotice, QuotaView};
 use crate::cloud::capacity::Quotas;
 use crate::cloud::{
-    ChargeType, Cloud, ErrorCode, InstanceId, InstanceKey, InstanceState, Request, Response,
-    ZoneIdx,
+    ActorIdx, ChargeType, Cloud, ErrorCode, InstanceId, InstanceKey, InstanceState, Request,
+    Response, ZoneIdx,
 };
 use crate::engine::SimTime;
 use crate::engine::hash::FxHashMap;
@@ -41,7 +41,7 @@ struct QuotaCache {
 /// A workload and the client that makes its calls.
 pub struct WorkloadClient {
     /// Its index in the scenario's workloads (`Owner::Workload(index)`).
-    index: u32,
+    index: ActorIdx,
     /// The arrival model and its counts (requests, instances asked for and refused).
     pub workload: Workload,
     held: Held,
@@ -75,7 +75,7 @@ fn zone_error(code: ErrorCode) -> bool {
 
 impl WorkloadClient {
     /// Workload `index` of a cloud with `zones` zones.
-    pub fn new(index: u32, workload: Workload, zones: usize) -> Self {
+    pub fn new(index: ActorIdx, workload: Workload, zones: usize) -> Self {
         WorkloadClient {
             index,
             workload,
@@ -93,11 +93,14 @@ impl WorkloadClient {
         let mut demand = self.workload.draw(now);
         let next = self.workload.next_arrival(now);
         ctx.schedule_at(next, Event::Arrival(w));
-        ctx.log_demand(w, &demand);
-        ctx.want(w, demand.lifetimes.iter().map(|l| demand.requested + *l));
+        ctx.log_demand(w.into(), &demand);
+        ctx.want(
+            w.into(),
+            demand.lifetimes.iter().map(|l| demand.requested + *l),
+        );
         self.place(&mut demand, ctx);
         if let Some(pool) = ctx.pool.as_mut()
-            && pool.serves(w)
+            && pool.serves(w.into())
         {
             // Place what the prepaid base can take on idle base instances; no API call.
             while let Some(id) = pool.take(demand.zone, demand.itype) {

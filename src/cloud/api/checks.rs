@@ -82,7 +82,8 @@ impl Cloud {
         // An instance stopped without charging accepts only StartInstances; ResetInstancesType
         // lists a code of its own for a resize within the family
         // ("不支持关机不收费机器做同类型变配操作").
-        if inst.state == InstanceState::Stopped && inst.stopped_mode == StoppedMode::StopCharging {
+        if inst.state == InstanceState::Stopped && inst.stopped_mode() == StoppedMode::StopCharging
+        {
             let same_family =
                 self.catalog.itype(inst.itype).family == self.catalog.itype(to).family;
             return Err(ApiError::new(
@@ -151,7 +152,8 @@ impl Cloud {
             ));
         }
         // "关机不收费的实例…不支持该操作" (ModifyInstancesChargeType's documentation).
-        if inst.state == InstanceState::Stopped && inst.stopped_mode == StoppedMode::StopCharging {
+        if inst.state == InstanceState::Stopped && inst.stopped_mode() == StoppedMode::StopCharging
+        {
             return Err(ApiError::new(
                 ErrorCode::InvalidInstanceNotSupported,
                 format!(

@@ -239,7 +239,9 @@ impl Cloud {
                     self.apply(key, Transition::RebootDone, now, obs);
                 }
                 self.mark(key, Operation::ZoneOutage, OperationState::Success);
-                self.fleet.live_mut(key).stopped_mode = StoppedMode::KeepCharging;
+                self.fleet
+                    .live_mut(key)
+                    .set_stopped_mode(StoppedMode::KeepCharging);
                 self.apply(key, Transition::Stop, now, obs);
                 self.apply(key, Transition::StopDone, now, obs);
             }

@@ -44,7 +44,7 @@ impl Cloud {
         let (z, t, charge) = (inst.zone, inst.itype, inst.charge);
         let ok = if self.stock.zone_down(z) {
             false
-        } else if inst.holds_stock {
+        } else if inst.holds_stock() {
             true
         } else {
             if charge != ChargeType::Spotpaid && self.stock.ask(z, t, 1) != StockAnswer::Available {
@@ -55,7 +55,7 @@ impl Cloud {
             }
             if self.stock.ask(z, t, 1) == StockAnswer::Available {
                 self.stock.take(z, t, 1);
-                self.fleet.live_mut(key).holds_stock = true;
+                self.fleet.live_mut(key).set_holds_stock(true);
                 true
             } else {
                 false
@@ -102,7 +102,7 @@ impl Cloud {
             } else {
                 StoppedMode::KeepCharging
             };
-            self.fleet.live_mut(key).stopped_mode = mode;
+            self.fleet.live_mut(key).set_stopped_mode(mode);
             self.begin(
                 key,
                 Transition::Stop,
@@ -225,7 +225,7 @@ impl Cloud {
         inst.next_type = OptTypeIdx::some(itype);
         if running {
             // The forced stop keeps the instance's capacity (KEEP_CHARGING).
-            inst.stopped_mode = StoppedMode::KeepCharging;
+            inst.set_stopped_mode(StoppedMode::KeepCharging);
         }
         if running {
             // ForceStop: the API stops it first; the reset follows the stop.

@@ -26,8 +26,8 @@ use crate::cloud::catalog::{Catalog, ChargeType, TypeIdx, ZoneIdx};
 use crate::cloud::errors::{ApiError, ErrorCode};
 use crate::cloud::fleet::{Fleet, InstanceKey};
 use crate::cloud::instance::{
-    BillingState, Instance, InstanceId, LatestOperation, Operation, OperationState, OptTime,
-    OptTypeIdx, Owner, PendingEvent, RenewFlag, StoppedMode,
+    BillingState, Instance, InstanceFlags, InstanceId, LatestOperation, Operation, OperationState,
+    OptTime, OptTypeIdx, Owner, PendingEvent, RenewFlag, StoppedMode,
 };
 use crate::cloud::money::Money;
 use crate::cloud::ratelimit::{RateLimiter, RateLimits};
@@ -748,13 +748,9 @@ impl Cloud {
                 latest_operation: LatestOperation::some(Operation::RunInstances),
                 latest_operation_state: Some(OperationState::Operating),
                 pending: PendingEvent::NONE,
-                stopped_mode: StoppedMode::KeepCharging,
                 next_type: OptTypeIdx::NONE,
                 renew_flag: r.renew_flag,
-                reclaiming: false,
-                holds_quota,
-                holds_stock: true,
-                bought_new: false,
+                flags: InstanceFlags::new(holds_quota),
                 billing: BillingState {
                     since: now,
                     ..Default::default()
@@ -770,7 +766,7 @@ impl Cloud {
             if c == ChargeType::Prepaid {
                 let order = self.quote_order(t, r.attach.as_deref(), r.period_months);
                 self.book_order(key, order, Some(now));
-                self.fleet.live_mut(key).bought_new = true;
+                self.fleet.live_mut(key).set_bought_new(true);
                 upfront = order.total();
             }
             if let Some(e) = expires {
@@ -843,7 +839,7 @@ impl Cloud {
                 to: m.to,
                 zone: inst.zone,
                 itype: inst.itype,
-                reclaimed: inst.reclaiming,
+                reclaimed: inst.reclaiming(),
             });
         }
     }
@@ -909,15 +905,15 @@ impl Cloud {
                     }
                     inst.set_expires(OptTime::some(now));
                 }
-                if to == InstanceState::LaunchFailed && inst.holds_quota {
-                    inst.holds_quota = false;
+                if to == InstanceState::LaunchFailed && inst.holds_quota() {
+                    inst.set_holds_quota(false);
                     self.quotas.give_back(z, c, Quotas::units(c, vcpus));
                 }
                 let frees_stock = to == InstanceState::LaunchFailed
                     || (to == InstanceState::Stopped
-                        && inst.stopped_mode == StoppedMode::StopCharging);
-                if frees_stock && inst.holds_stock {
-                    inst.holds_stock = false;
+                        && inst.stopped_mode() == StoppedMode::StopCharging);
+                if frees_stock && inst.holds_stock() {
+                    inst.set_holds_stock(false);
                     self.stock.give_back(z, ty, 1);
                     let id = inst.id;
                     let (cell, fleet) = self.holders_and_fleet(z, ty);
@@ -931,7 +927,7 @@ impl Cloud {
                 // the record out cost a copy of it on every release).
                 let inst = self.fleet.live(key);
                 let (id, zone, itype, charge) = (inst.id, inst.zone, inst.itype, inst.charge);
-                let (holds_quota, holds_stock) = (inst.holds_quota, inst.holds_stock);
+                let (holds_quota, holds_stock) = (inst.holds_quota(), inst.holds_stock());
                 let m = Move::interval(Some(from), None, itype, charge, acc_start, acc_amount);
                 self.tell(key, now, m, obs);
                 self.fleet.release(key);
@@ -1053,11 +1049,11 @@ impl Cloud {
         let (acc_start, acc_amount) =
             self.rules
                 .accrue(&self.catalog, &mut self.market, inst, now, &mut self.pieces);
-        if inst.holds_stock {
+        if inst.holds_stock() {
             self.stock.give_back(inst.zone, old_type, 1);
         }
         // The new type's capacity was reserved when the reset was accepted.
-        inst.holds_stock = true;
+        inst.set_holds_stock(true);
         inst.itype = new_type;
         inst.billing.tier_ms = 0;
         let from = inst.state;

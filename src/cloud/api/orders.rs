@@ -214,7 +214,7 @@ impl Cloud {
         }
         let used = now.since(inst.billing.prepaid_since()).ms();
         if counted
-            && inst.bought_new
+            && inst.bought_new()
             && used <= FIVE_DAYS_MS
             && counts.five_day < self.rules.five_day_returns_per_year
         {
@@ -390,7 +390,6 @@ impl Cloud {
                 let p = b.prepaid_mut();
                 p.since = now;
                 p.paid = new_order.total();
-                inst.bought_new = false;
                 let x = b.extra.get_or_insert_with(Default::default);
                 x.paid_disk = new_order.disk;
                 x.paid_network = new_order.network;
@@ -399,6 +398,7 @@ impl Cloud {
                 x.upgrade = None;
                 x.order_type = Some(to);
                 x.downgrades += 1;
+                inst.set_bought_new(false);
             }
         }
         q.amount()

@@ -36,7 +36,7 @@ impl Cloud {
         let mut need: std::collections::BTreeMap<(ZoneIdx, TypeIdx), u32> = Default::default();
         for &k in &keys {
             let inst = self.fleet.live(k);
-            if inst.state == S::Shutdown && !inst.holds_stock {
+            if inst.state == S::Shutdown && !inst.holds_stock() {
                 *need.entry((inst.zone, inst.itype)).or_default() += 1;
             }
         }
@@ -55,8 +55,8 @@ impl Cloud {
         }
         for &k in &keys {
             let inst = self.fleet.live_mut(k);
-            if inst.state == S::Shutdown && !inst.holds_stock {
-                inst.holds_stock = true;
+            if inst.state == S::Shutdown && !inst.holds_stock() {
+                inst.set_holds_stock(true);
                 let (z, t) = (inst.zone, inst.itype);
                 self.stock.take(z, t, 1);
             }
@@ -129,11 +129,11 @@ impl Cloud {
                     .accrue(&self.catalog, &mut self.market, inst, now, &mut self.pieces);
             let from_charge = inst.charge;
             // Prepaid quota counts the month's purchases: leaving PREPAID gives nothing back.
-            if inst.holds_quota {
+            if inst.holds_quota() {
                 self.quotas.give_back(inst.zone, from_charge, 1);
             }
             self.quotas.take(inst.zone, to, 1);
-            inst.holds_quota = to != ChargeType::Prepaid;
+            inst.set_holds_quota(to != ChargeType::Prepaid);
             inst.record_charge_change(now, to);
             inst.charge = to;
             inst.billing.tier_ms = 0;
@@ -143,7 +143,7 @@ impl Cloud {
                 self.book_order(k, order, Some(now));
                 upfront = order.total();
                 let inst = self.fleet.get_mut(k).expect("resolved");
-                inst.bought_new = false;
+                inst.set_bought_new(false);
                 let expires = now + prepaid_period(months);
                 inst.set_expires(OptTime::some(expires));
                 inst.renew_flag = RenewFlag::default();

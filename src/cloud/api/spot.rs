@@ -43,7 +43,7 @@ impl Cloud {
                 continue;
             };
             if !inst.busy()
-                && !inst.reclaiming
+                && !inst.reclaiming()
                 && matches!(inst.state, InstanceState::Running | InstanceState::Stopped)
             {
                 out.push(key);
@@ -68,8 +68,8 @@ impl Cloud {
     ) {
         for key in self.victims(z, t, n) {
             let inst = self.fleet.live_mut(key);
-            inst.reclaiming = true;
-            inst.holds_stock = false;
+            inst.set_reclaiming(true);
+            inst.set_holds_stock(false);
             let id = inst.id;
             self.stock.give_back(z, t, 1);
             let (cell, fleet) = self.holders_and_fleet(z, t);
