@@ -216,10 +216,14 @@ impl BillingRules {
         }
     }
 
-    /// Closes the open interval at `now` (the instance was in `inst.state` throughout) and
-    /// opens the next one. The interval's constant-rate pieces (the instance, then its disks
-    /// and network) are written to `pieces` (cleared first); returns where the interval
-    /// started and what it cost.
+    /// Closes the open interval at `now` (the instance was in `inst.state` throughout). The
+    /// interval's constant-rate pieces (the instance, then its disks and network) are written
+    /// to `pieces` (cleared first); returns where the interval started and what it cost.
+    ///
+    /// The next interval opens at `now` only once the caller moves the instance to its next
+    /// state (`state_since = now`) or records a change of charge type at `now`, as every
+    /// caller does; only the closing of the books at the end of the run does neither (see
+    /// [`Instance::billing_since`]).
     pub fn accrue(
         &self,
         cat: &Catalog,
@@ -229,7 +233,7 @@ impl BillingRules {
         pieces: &mut Vec<Piece>,
     ) -> (SimTime, Money) {
         pieces.clear();
-        let start = inst.billing.since;
+        let start = inst.billing_since();
         let ms = now.since(start).ms();
         if ms > 0 && self.enabled {
             match self.rate_class(cat, inst, inst.state) {
@@ -287,7 +291,6 @@ impl BillingRules {
             }
         }
         inst.billing.charged += amount;
-        inst.billing.since = now;
         (start, amount)
     }
 
@@ -367,8 +370,8 @@ pub fn attachment_rates(charge: ChargeType, state: InstanceState, r: &AttachRate
 /// amount so far, rounded. No closing step is needed: an instance released mid-hour has paid
 /// that hour, rounded.
 ///
-/// Each item's [`OpenHour`] belongs to the clock hour of `billing.since` (the start of every
-/// accrual, which only accruals move): its pieces start there and run on without gaps, so the
+/// Each item's [`OpenHour`] belongs to the clock hour of [`Instance::billing_since`] (the
+/// start of every accrual, which only accruals move): its pieces start there and run on without gaps, so the
 /// hour is followed here, and what is still open at `now` is kept only if it is `now`'s hour.
 fn settle_in_cents(inst: &mut Instance, start: SimTime, now: SimTime, pieces: &mut Vec<Piece>) {
     let mut hours = [start.ms() / MS_PER_HOUR; 3];

@@ -314,8 +314,6 @@ impl RenewFlag {
 /// Per-instance billing state, kept by the control plane's billing (cloud/billing.rs).
 #[derive(Clone, Debug, Default)]
 pub struct BillingState {
-    /// Start of the interval now accruing.
-    pub since: SimTime,
     /// Billed postpaid milliseconds so far (drives the price tiers; reset by a type change).
     pub tier_ms: u64,
     /// Everything charged so far, refunds not deducted.
@@ -394,13 +392,13 @@ impl BillingState {
     }
 }
 
-/// What the clock hour being settled (that of `BillingState::since`) has accrued so far beyond
-/// its last whole cent (money units, below [`pricing::CENT`](super::pricing::CENT)).
+/// What the clock hour being settled (that of [`Instance::billing_since`]) has accrued so far
+/// beyond its last whole cent (money units, below [`pricing::CENT`](super::pricing::CENT)).
 ///
 /// The hour's whole amount is never needed: it is never negative, so the change of its rounded
 /// value that a new piece makes depends only on that remainder (rounding `q × CENT + r` to
 /// the cent gives `q × CENT + round(r)`). Nor is the hour kept: the settlement follows it from
-/// `since` (cloud/billing.rs, `settle_in_cents`). 8 bytes in every instance record, where the
+/// the interval's start (cloud/billing.rs, `settle_in_cents`). 8 bytes in every instance record, where the
 /// hour and the whole amount (an `i128`) took 24.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct OpenHour {
@@ -547,6 +545,11 @@ impl ChargeHistory {
     pub fn iter(&self) -> std::slice::Iter<'_, (SimTime, ChargeType)> {
         self.0.as_deref().map_or(&[][..], |v| v).iter()
     }
+
+    /// When the charge type last changed (none before the first change).
+    pub fn last_change(&self) -> Option<SimTime> {
+        self.0.as_deref().and_then(|v| v.last()).map(|&(t, _)| t)
+    }
 }
 
 /// One instance.
@@ -638,6 +641,19 @@ impl Instance {
         self.pending.get().is_some()
     }
 
+    /// The start of the interval now accruing: the last accrual's end. Not stored, as it is
+    /// always known: every accrual but two is a move to another state, which sets
+    /// `state_since` to the accrual's end; one is a change of charge type, which records
+    /// its time in the charge history (so an instance whose interval began at a change of
+    /// charge type always has a prepaid box to hold it); the other closes the books at the
+    /// end of the run, after which nothing accrues. 8 bytes of every record.
+    pub fn billing_since(&self) -> SimTime {
+        match self.charge_history().last_change() {
+            Some(t) if t > self.state_since => t,
+            _ => self.state_since,
+        }
+    }
+
     /// Net cost so far (charged minus refunded), not counting the open interval.
     pub fn net_cost(&self) -> Money {
         self.billing.charged - self.billing.refunded()
@@ -708,13 +724,13 @@ mod tests {
         assert_eq!(size_of::<Money>(), 16);
         assert_eq!(std::mem::align_of::<Money>(), 8);
         assert_eq!(size_of::<OpenHour>(), 8);
-        assert_eq!(size_of::<BillingState>(), 56);
+        assert_eq!(size_of::<BillingState>(), 48);
         assert_eq!(size_of::<LatestOperation>(), 1);
         assert_eq!(size_of::<OptTypeIdx>(), 2);
         assert_eq!(size_of::<PrepaidOrder>(), 56);
         assert_eq!(size_of::<Owner>(), 4);
         assert_eq!(size_of::<InstanceFlags>(), 1);
-        assert_eq!(size_of::<Instance>(), 112);
+        assert_eq!(size_of::<Instance>(), 104);
         assert_eq!(size_of::<Option<Instance>>(), size_of::<Instance>());
     }
 
@@ -796,6 +812,30 @@ mod tests {
             ];
             assert_eq!(read, [on(0), on(1), on(2), on(3), on(4)], "{pattern:05b}");
         }
+    }
+
+    /// The open interval starts at the later of the time the instance entered its state and
+    /// its last change of charge type, which is where the accrual before either ended.
+    #[test]
+    fn the_open_interval_starts_at_the_last_move_or_charge_change() {
+        let mut inst = crate::cloud::fleet::tests::bare(InstanceId(7));
+        inst.state_since = SimTime(1_000);
+        assert_eq!(inst.billing_since(), SimTime(1_000));
+        inst.record_charge_change(SimTime(5_000), ChargeType::Prepaid);
+        assert_eq!(inst.billing_since(), SimTime(5_000));
+        inst.state_since = SimTime(9_000);
+        assert_eq!(inst.billing_since(), SimTime(9_000));
+        inst.record_charge_change(SimTime(9_000), ChargeType::PostpaidByHour);
+        assert_eq!(inst.billing_since(), SimTime(9_000));
+        inst.record_charge_change(SimTime(12_000), ChargeType::Prepaid);
+        assert_eq!(inst.billing_since(), SimTime(12_000));
+        assert_eq!(
+            inst.charge_history()
+                .iter()
+                .map(|&(t, _)| t.0)
+                .collect::<Vec<_>>(),
+            [0, 5_000, 9_000, 12_000]
+        );
     }
 
     #[test]

@@ -751,10 +751,7 @@ impl Cloud {
                 next_type: OptTypeIdx::NONE,
                 renew_flag: r.renew_flag,
                 flags: InstanceFlags::new(holds_quota),
-                billing: BillingState {
-                    since: now,
-                    ..Default::default()
-                },
+                billing: BillingState::default(),
             };
             let key = self.fleet.insert(inst);
             if let Some(e) = expires {
@@ -882,6 +879,7 @@ impl Cloud {
             After::State(to) => {
                 inst.state = to;
                 inst.state_since = now;
+                debug_assert_eq!(inst.billing_since(), now, "the next interval opens now");
                 if to == InstanceState::Running && inst.first_running.is_none() {
                     inst.first_running = OptTime::some(now);
                 }
@@ -1062,6 +1060,7 @@ impl Cloud {
         };
         inst.state = to;
         inst.state_since = now;
+        debug_assert_eq!(inst.billing_since(), now, "the next interval opens now");
         inst.latest_operation_state = Some(OperationState::Success);
         let charge = inst.charge;
         let m = Move::interval(

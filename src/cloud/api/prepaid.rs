@@ -135,6 +135,7 @@ impl Cloud {
             self.quotas.take(inst.zone, to, 1);
             inst.set_holds_quota(to != ChargeType::Prepaid);
             inst.record_charge_change(now, to);
+            debug_assert_eq!(inst.billing_since(), now, "the next interval opens now");
             inst.charge = to;
             inst.billing.tier_ms = 0;
             let mut upfront = Money::ZERO;
