@@ -98,15 +98,24 @@ impl IdOrder {
         Some(start + i)
     }
 
-    /// Makes the entry of `id` stale while its instance lives on: its handle is replaced by
-    /// one whose slot no fleet has (slots are indices into a vector), so the next
-    /// [`IdOrder::retain`] that keeps live handles drops it. Returns the handle it had.
-    pub(crate) fn unlist(&mut self, id: InstanceId) -> Option<InstanceKey> {
-        let i = self.position(id)?;
+    /// Makes the entry of `id` stale while its instance lives on, if its handle passes `keep`
+    /// (one search for both): the handle is replaced by one whose slot no fleet has (slots are
+    /// indices into a vector), so the next [`IdOrder::retain`] that keeps live handles drops
+    /// it. Returns whether it did.
+    pub(crate) fn unlist_if(
+        &mut self,
+        id: InstanceId,
+        keep: impl FnOnce(InstanceKey) -> bool,
+    ) -> bool {
+        let Some(i) = self.position(id) else {
+            return false;
+        };
         let e = &mut self.entries[i];
-        let had = e.key();
+        if !keep(e.key()) {
+            return false;
+        }
         e.slot = u32::MAX;
-        Some(had)
+        true
     }
 
     /// Every listed handle, newest (highest id) first.

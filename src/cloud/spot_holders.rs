@@ -31,8 +31,7 @@ impl SpotHolders {
 
     /// A live holder gave its capacity up; an id that is not a holder is ignored.
     pub fn forget(&mut self, id: InstanceId, fleet: &Fleet) {
-        if self.entries.find(id).is_some_and(|k| fleet.is_live(k)) {
-            self.entries.unlist(id);
+        if self.entries.unlist_if(id, |k| fleet.is_live(k)) {
             self.live -= 1;
             self.sweep(fleet);
         }
