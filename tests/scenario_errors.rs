@@ -753,3 +753,38 @@ fn more_workloads_than_an_owner_can_name_are_refused() {
         },
     );
 }
+
+/// A name used twice is refused at its second use, naming the first; checked with a map, so a
+/// scenario of tens of thousands of workloads validates in about a second.
+#[test]
+fn names_used_twice_are_refused_at_the_second_use() {
+    let (text, line) = edit("name = \"batch\"", 0, "name = \"web\"");
+    rejected(
+        "workload-name-twice",
+        &text,
+        Expect {
+            line: Some(line),
+            contains: &[
+                "`workloads[1].name`",
+                "two workloads are named `web` (workloads[0] too)",
+            ],
+        },
+    );
+    let text = format!(
+        "{GOOD}\n[[actions]]\nname = \"drain\"\nat = \"1h\"\naction = \"TerminateInstances\"\n\
+         select = {{ count = 1 }}\n\n[[actions]]\nname = \"drain\"\nat = \"2h\"\n\
+         action = \"TerminateInstances\"\nselect = {{ count = 1 }}\n"
+    );
+    let line = text.lines().position(|l| l == "at = \"2h\"").unwrap();
+    rejected(
+        "action-name-twice",
+        &text,
+        Expect {
+            line: Some(line),
+            contains: &[
+                "`actions[1].name`",
+                "two actions are named `drain` (actions[0] too)",
+            ],
+        },
+    );
+}

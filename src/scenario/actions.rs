@@ -1,5 +1,7 @@
 //! `[[actions]]`: scripted API calls, each checked for what it needs and nothing it cannot use.
 
+use std::collections::HashMap;
+
 use crate::cloud::api::{Filter, RunInstances};
 use crate::cloud::billing::BillingRules;
 use crate::cloud::{
@@ -22,6 +24,7 @@ pub(super) fn resolve_actions(
     fail: Fail<'_>,
 ) -> Result<Vec<ScriptAction>, ScenarioError> {
     let mut out: Vec<ScriptAction> = Vec::new();
+    let mut named: HashMap<&str, usize> = HashMap::new();
     for (i, a) in f.actions.iter().enumerate() {
         let at = |s: &str| format!("actions[{i}].{s}");
         if a.at.0 >= f.duration.0 {
@@ -343,9 +346,12 @@ pub(super) fn resolve_actions(
             }
         };
         if let Some(n) = &a.name
-            && out.iter().any(|x| x.name.as_ref() == Some(n))
+            && let Some(j) = named.insert(n, i)
         {
-            return Err(fail(&at("name"), format!("two actions are named `{n}`")));
+            return Err(fail(
+                &at("name"),
+                format!("two actions are named `{n}` (actions[{j}] too)"),
+            ));
         }
         if let Some(prev) = out.last()
             && prev.at > SimTime::ZERO + a.at.0

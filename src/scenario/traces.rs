@@ -1,6 +1,7 @@
 //! `[[traces]]`: the mapping of columns, zones and charge type, and the file, whose header is
 //! read to check that the mapped columns are there.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use crate::cloud::billing::BillingRules;
@@ -24,15 +25,16 @@ pub(super) fn resolve_traces(
 ) -> Result<Vec<TraceSpec>, ScenarioError> {
     let cat = names.cat;
     let mut out: Vec<TraceSpec> = Vec::new();
+    let mut seen: HashMap<&str, usize> = HashMap::new();
     for (i, t) in f.traces.iter().enumerate() {
         let at = |s: &str| format!("traces[{i}].{s}");
         if t.name.trim().is_empty() {
             return Err(fail(&at("name"), "must not be empty".into()));
         }
-        if out.iter().any(|o| o.name == t.name) {
+        if let Some(j) = seen.insert(&t.name, i) {
             return Err(fail(
                 &at("name"),
-                format!("two traces are named `{}`", t.name),
+                format!("two traces are named `{}` (traces[{j}] too)", t.name),
             ));
         }
         check_mapping(&t.columns).map_err(|(k, m)| fail(&at(&format!("columns.{k}")), m))?;

@@ -1,6 +1,7 @@
 //! `[[workloads]]`: each workload's arrival process, lifetimes, types, zones, charge type and
 //! what its RunInstances carries, resolved to catalogue indices.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use crate::cloud::ChargeType;
@@ -27,7 +28,17 @@ pub(super) fn resolve_workloads(
     errors: &mut Vec<ScenarioError>,
 ) -> Vec<WorkloadSpec> {
     let mut out = Vec::new();
+    // First index of each name: a scenario may hold tens of thousands of workloads.
+    let mut seen: HashMap<&str, usize> = HashMap::with_capacity(f.workloads.len());
     for (i, w) in f.workloads.iter().enumerate() {
+        if let Some(&j) = seen.get(w.name.as_str()) {
+            errors.push((names.fail)(
+                &format!("workloads[{i}].name"),
+                format!("two workloads are named `{}` (workloads[{j}] too)", w.name),
+            ));
+            continue;
+        }
+        seen.insert(&w.name, i);
         match resolve_workload(f, i, w, names, rules, dir) {
             Ok(spec) => out.push(spec),
             Err(e) => errors.push(e),
@@ -47,12 +58,6 @@ fn resolve_workload(
 ) -> Result<WorkloadSpec, ScenarioError> {
     let fail = names.fail;
     let at = |s: &str| format!("workloads[{i}].{s}");
-    if f.workloads[..i].iter().any(|o| o.name == w.name) {
-        return Err(fail(
-            &at("name"),
-            format!("two workloads are named `{}`", w.name),
-        ));
-    }
     // One request is one RunInstances call: at most `[api] max_instance_count` instances.
     let max_count = f.api.max_instance_count;
     let (rate_per_hour, arrival) =
