@@ -14,13 +14,14 @@ const HOUR: u64 = 60 * MIN;
 const DAY: u64 = 24 * HOUR;
 
 /// The lessons, with their sampling interval (for the run-folder invariants).
-const LESSONS: [(&str, u64); 6] = [
+const LESSONS: [(&str, u64); 7] = [
     ("01-instance-lifecycle.toml", DAY),
     ("02-quota-wall.toml", 30 * MIN),
     ("03-rate-limit-and-backoff.toml", MIN),
     ("04-prepaid-vs-postpaid.toml", DAY),
     ("05-launch-failed.toml", 10 * MIN),
     ("06-spot-reclaim.toml", 30 * MIN),
+    ("07-change-charge-type.toml", DAY),
 ];
 
 fn lesson_path(file: &str) -> PathBuf {
@@ -190,6 +191,7 @@ struct Bill {
     charged: i64,
     refunded: i64,
     cost: i64,
+    history: String,
     reclaimed: bool,
 }
 
@@ -208,6 +210,7 @@ fn bills(out: &Path) -> BTreeMap<String, Bill> {
                 charged: micros(&rec[11]),
                 refunded: micros(&rec[12]),
                 cost: micros(&rec[13]),
+                history: rec[14].to_string(),
                 reclaimed: &rec[15] == "1",
             },
         );
@@ -738,6 +741,106 @@ fn lesson_6_spot_reclaim() {
     assert_eq!(u(&s, "spot_reclaims"), 2);
     assert_eq!(cost_micros(&s), 6_420_000);
     assert_eq!(u(&s, "requests_refused"), 0);
+}
+
+/// Lesson 7: a postpaid instance changed to PREPAID after 48 h and kept to d26 costs 48.00 +
+/// 522.00 = 570.00 against its postpaid twin's 624.00; a prepaid one changed to postpaid at d10
+/// gets 281.98 back (the ordinary return rule) and costs 288.02; the charge history and the
+/// cost per charge type follow the changes.
+#[test]
+fn lesson_7_change_charge_type() {
+    let run = run_lesson("07-change-charge-type.toml", "claims");
+    let b = bills(&run.out);
+    let ids = run.created();
+    assert_eq!(ids.len(), 3);
+    let [stays, twin, leaves] = [ids[0], ids[1], ids[2]];
+
+    // "stays": 48 h postpaid, then a month of PREPAID bought at d2 00:01, nothing refunded.
+    assert_eq!(b[stays].charge, "PREPAID");
+    assert_eq!(
+        b[stays].history,
+        "POSTPAID_BY_HOUR@0.000;PREPAID@172860.000"
+    );
+    assert_eq!(
+        (b[stays].charged, b[stays].refunded, b[stays].cost),
+        (48_000_000 + 522_000_000, 0, 570_000_000)
+    );
+    assert_eq!(b[stays].released_ms, Some(26 * DAY + 2 * MIN + 30 * SEC));
+    // "twin": 624 h postpaid; the change saved 54.00.
+    assert_eq!(
+        (b[twin].charge.as_str(), b[twin].history.as_str()),
+        ("POSTPAID_BY_HOUR", "")
+    );
+    assert_eq!(b[twin].cost, 624_000_000);
+    assert_eq!(b[twin].cost - b[stays].cost, 54_000_000);
+    // "leaves": 522 paid, 522 − 240 h 1 min × 1.00 = 281.983333 → 281.98 back, then 48 h.
+    assert_eq!(b[leaves].charge, "POSTPAID_BY_HOUR");
+    assert_eq!(
+        b[leaves].history,
+        "PREPAID@0.000;POSTPAID_BY_HOUR@864060.000"
+    );
+    assert_eq!(
+        (b[leaves].charged, b[leaves].refunded, b[leaves].cost),
+        (522_000_000 + 48_000_000, 281_980_000, 288_020_000)
+    );
+    assert_eq!(b[leaves].released_ms, Some(12 * DAY + MIN + 30 * SEC));
+
+    let calls = run.calls();
+    let quote = |at: u64| {
+        calls
+            .iter()
+            .find(|l| l.ms == at && l.what.contains("InquiryPriceModifyInstancesChargeType"))
+            .map(|l| l.what.clone())
+            .unwrap_or_default()
+    };
+    assert!(quote(2 * DAY + MIN).contains("quoted instance 522.000000 now"));
+    assert!(
+        quote(10 * DAY + MIN).contains("quoted instance -281.980000 now and 1.000000 per hour")
+    );
+    let of = run.of(stays);
+    assert!(
+        of.iter().any(|&(t, w)| t == 2 * DAY + MIN
+            && w.starts_with("charged 522.000000 CNY (ModifyInstancesChargeType), covering until d32 00:01:00; now PREPAID")),
+        "{of:?}"
+    );
+    assert!(run.of(leaves).contains(&(
+        10 * DAY + MIN,
+        "refunded 281.980000 CNY: it leaves its paid period early and gets back what it paid \
+         minus what it used"
+    )));
+
+    let s = read_summary(&run.out);
+    assert_eq!(cost_micros(&s), 1_482_020_000);
+    let by = &s["cost_by_charge_type"];
+    assert_eq!(f(by, "POSTPAID_BY_HOUR"), 720.0);
+    assert_eq!(f(by, "PREPAID"), 762.02);
+    assert_eq!(u(&s, "api_calls_total"), 11);
+}
+
+/// Lesson 7's "Try": with no returns allowed, the change to postpaid still refunds (it is not
+/// a return), while the return of "stays" is refused and it runs on.
+#[test]
+fn lesson_7_try_without_returns() {
+    let run = run_lesson_with(
+        "07-change-charge-type.toml",
+        "try",
+        &["billing.returns_per_year=0"],
+    );
+    let b = bills(&run.out);
+    let ids = run.created();
+    let [stays, leaves] = [ids[0], ids[2]];
+    assert_eq!(b[leaves].refunded, 281_980_000);
+    assert_eq!(b[stays].released_ms, None);
+    assert!(run.calls().iter().any(|l| {
+        l.ms == 26 * DAY + MIN
+            && l.what
+                .contains("TerminateInstances: refused with LimitExceeded.UserReturnQuota")
+    }));
+    let s = read_summary(&run.out);
+    assert_eq!(
+        errors_by_code(&s).get("LimitExceeded.UserReturnQuota"),
+        Some(&1)
+    );
 }
 
 /// Lesson 2's "Try": with a quota of 10 nothing is refused, and the same 39 requests arrive.

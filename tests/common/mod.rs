@@ -164,6 +164,25 @@ pub struct InstanceRow {
     /// The cost column as written (six decimals).
     pub cost_text: String,
     pub cost: f64,
+    /// `charge_history`: (ms, charge type) from creation on; empty if it never changed.
+    pub history: Vec<(u64, String)>,
+}
+
+impl InstanceRow {
+    /// The charge types over the instance's life: (type, from ms, to ms), the last one to its
+    /// release (or `u64::MAX` while alive).
+    pub fn charge_spans(&self) -> Vec<(&str, u64, u64)> {
+        let end = self.released_ms.unwrap_or(u64::MAX);
+        if self.history.is_empty() {
+            return vec![(self.charge.as_str(), self.created_ms, end)];
+        }
+        let mut out = Vec::new();
+        for (i, (from, charge)) in self.history.iter().enumerate() {
+            let to = self.history.get(i + 1).map_or(end, |h| h.0);
+            out.push((charge.as_str(), *from, to));
+        }
+        out
+    }
 }
 
 /// One row of `timeseries.csv`.
@@ -222,9 +241,36 @@ pub fn read_instances(dir: &Path) -> Vec<InstanceRow> {
             final_state: rec[10].to_string(),
             cost: cost_text.parse().expect("cost"),
             cost_text,
+            history: parse_charge_history(&rec[14]),
         });
     }
     rows
+}
+
+/// `TYPE@seconds;TYPE@seconds` (the first at creation, in time order, each a change), or empty.
+fn parse_charge_history(text: &str) -> Vec<(u64, String)> {
+    if text.is_empty() {
+        return Vec::new();
+    }
+    let h: Vec<(u64, String)> = text
+        .split(';')
+        .map(|part| {
+            let (charge, at) = part
+                .split_once('@')
+                .unwrap_or_else(|| panic!("charge_history `{text}`"));
+            assert!(CHARGES.contains(&charge), "charge_history `{text}`");
+            (parse_secs(at), charge.to_string())
+        })
+        .collect();
+    assert!(
+        h.len() >= 2,
+        "a charge history has its start and a change: `{text}`"
+    );
+    assert!(
+        h.windows(2).all(|w| w[0].0 <= w[1].0 && w[0].1 != w[1].1),
+        "charge_history `{text}`: out of order or not a change"
+    );
+    h
 }
 
 pub fn read_timeseries(dir: &Path) -> Vec<SampleRow> {
@@ -370,6 +416,9 @@ pub fn check_run_folder(dir: &Path, sample_interval_ms: u64) -> RunFolder {
     let mut released = 0u64;
     let mut never_ran = 0u64;
     let mut sum = 0.0;
+    // Rows whose charge type changed split their cost between types in ways instances.csv does
+    // not show: the per-type check then reads costs.csv, which books each part under its type.
+    let mut changed = 0usize;
     let mut by_charge: BTreeMap<&str, f64> = BTreeMap::new();
     let mut area: u128 = 0;
     for r in &rows {
@@ -425,7 +474,20 @@ pub fn check_run_folder(dir: &Path, sample_interval_ms: u64) -> RunFolder {
         let (_, decimals) = r.cost_text.split_once('.').expect("cost has decimals");
         assert_eq!(decimals.len(), 6, "cost not written with 6 decimals: {r:?}");
         sum += r.cost;
-        *by_charge.entry(r.charge.as_str()).or_default() += r.cost;
+        if r.history.is_empty() {
+            *by_charge.entry(r.charge.as_str()).or_default() += r.cost;
+        } else {
+            assert_eq!(
+                r.history[0].0, r.created_ms,
+                "charge_history starts at creation: {r:?}"
+            );
+            assert_eq!(
+                r.history.last().map(|h| h.1.as_str()),
+                Some(r.charge.as_str()),
+                "{r:?}"
+            );
+            changed += 1;
+        }
         area += (r.released_ms.unwrap_or(horizon) - r.created_ms) as u128;
     }
     assert_eq!(
@@ -448,6 +510,19 @@ pub fn check_run_folder(dir: &Path, sample_interval_ms: u64) -> RunFolder {
     let per = s["cost_by_charge_type"]
         .as_object()
         .expect("cost_by_charge_type");
+    let (costs_by_charge, tol_hourly) = if changed > 0 {
+        let mut m: BTreeMap<String, f64> = BTreeMap::new();
+        let mut n = 0;
+        let mut r = csv::Reader::from_path(dir.join("costs.csv")).expect("costs.csv");
+        for rec in r.records() {
+            let rec = rec.expect("costs.csv record");
+            *m.entry(rec[2].to_string()).or_default() += rec[3].parse::<f64>().expect("cost");
+            n += 1;
+        }
+        (m, 1e-6 * (n as f64 + 1.0) + 1e-9 * total.abs())
+    } else {
+        (BTreeMap::new(), 0.0)
+    };
     let mut per_sum = 0.0;
     for (k, v) in per {
         assert!(CHARGES.contains(&k.as_str()), "unknown charge type {k}");
@@ -455,10 +530,22 @@ pub fn check_run_folder(dir: &Path, sample_interval_ms: u64) -> RunFolder {
         assert!(v >= 0.0);
         per_sum += v;
         let rows_sum = by_charge.get(k.as_str()).copied().unwrap_or(0.0);
-        assert!(
-            (rows_sum - v).abs() <= tol,
-            "{k}: Σ rows = {rows_sum}, summary = {v}"
-        );
+        if changed == 0 {
+            assert!(
+                (rows_sum - v).abs() <= tol,
+                "{k}: Σ rows = {rows_sum}, summary = {v}"
+            );
+        } else {
+            let hourly = costs_by_charge.get(k.as_str()).copied().unwrap_or(0.0);
+            assert!(
+                (hourly - v).abs() <= tol_hourly,
+                "{k}: Σ costs.csv = {hourly}, summary = {v}"
+            );
+            assert!(
+                rows_sum <= v + tol,
+                "{k}: Σ rows that never changed type = {rows_sum} > summary = {v}"
+            );
+        }
     }
     assert!(
         (per_sum - total).abs() <= 1e-6 + 1e-9 * total,
@@ -551,19 +638,22 @@ fn check_samples(
     type Diff = Vec<[i64; 3]>;
     let mut lo: HashMap<(&str, &str), Diff> = HashMap::new();
     let mut hi: HashMap<(&str, &str), Diff> = HashMap::new();
-    for r in rows {
-        let key = (r.zone.as_str(), r.charge.as_str());
+    // A change of charge type at a sample instant is bounded the same way.
+    for (r, (charge, start, end)) in rows
+        .iter()
+        .flat_map(|r| r.charge_spans().into_iter().map(move |span| (r, span)))
+    {
+        let key = (r.zone.as_str(), charge);
         let w = [1, r.vcpus as i64, r.memory_gib as i64];
-        let end = r.released_ms.unwrap_or(u64::MAX);
         for (map, a, b) in [
             (
                 &mut lo,
-                times.partition_point(|&t| t <= r.created_ms),
+                times.partition_point(|&t| t <= start),
                 times.partition_point(|&t| t < end),
             ),
             (
                 &mut hi,
-                times.partition_point(|&t| t < r.created_ms),
+                times.partition_point(|&t| t < start),
                 times.partition_point(|&t| t <= end),
             ),
         ] {
