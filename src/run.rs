@@ -207,6 +207,15 @@ impl Session {
             None
         };
         let (mut world, sched) = build_world(scn, seed);
+        if staging.is_some() {
+            // A run that writes its folder is one a user waits for, alone on the machine:
+            // a second core draws the busy workloads' requests (replications in a sweep
+            // already use every core).
+            crate::workload::ahead::draw_ahead(
+                world.workloads.iter_mut().map(|c| &mut c.workload),
+                SimTime::ZERO + scn.duration,
+            );
+        }
         world.rec.api_bucket_ms = scn.sample_interval.ms();
         let narrated = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         if let Some(f) = opts.trace.clone() {

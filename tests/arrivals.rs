@@ -966,3 +966,72 @@ fn shipped_capacity_growth_scenario_is_valid() {
     assert!(scn.workloads.iter().any(|w| w.arrival.batch.is_some()));
     assert!(scn.quotas.iter().any(|q| q.postpaid.is_some()));
 }
+
+/// Requests drawn ahead on the helper thread (`workload::ahead`, which `fleetsim run` uses for
+/// busy workloads) are the requests the workload draws in place, in the same order, with the
+/// same arrival times and counters: for a Poisson workload with random batches and a lifetime
+/// per type, a profile with growth, and bursts; whether drawing ahead begins before the
+/// workload has started or after; and past the horizon, where the drawer comes back and the
+/// workload goes on drawing in place.
+#[test]
+fn drawing_ahead_gives_the_requests_drawn_in_place() {
+    let cases = [
+        (
+            "process = \"poisson\"\nrate_per_hour = 2400\n\
+             batch = { dist = \"uniform\", min = 1, max = 3 }",
+            "lifetime_by_type = { \"S5.MEDIUM4\" = { dist = \"lognormal\", median = \"2h\", sigma = 1.0 } }",
+        ),
+        (
+            "process = \"profile\"\nrate_per_hour = 2400\n\
+             daily = [0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 1, 1, 1.5, 1.5, 1.5, 1.5, \
+             1.5, 1.5, 1.5, 1.5, 1.5, 1, 1, 1, 0.5, 0.5, 0.5, 0.5]\n\
+             growth = { kind = \"ramp\", per_month = 0.5 }",
+            "",
+        ),
+        (
+            "process = \"poisson\"\nrate_per_hour = 2000\n\
+             burst = { on_mean = \"1h\", off_mean = \"3h\", factor = 4 }",
+            "",
+        ),
+    ];
+    for (arrival, extra) in cases {
+        let text = one_workload("12h", arrival, extra);
+        let scn = scenario(&text);
+        let horizon = SimTime::ZERO + scn.duration;
+        for started_first in [false, true] {
+            let mut here = Workload::new(scn.workloads[0].clone(), &RngStreams::new(9));
+            let mut ahead = Workload::new(scn.workloads[0].clone(), &RngStreams::new(9));
+            let mut t = here.next_arrival(SimTime::ZERO);
+            if started_first {
+                assert_eq!(ahead.next_arrival(SimTime::ZERO), t);
+                fleetsim::workload::ahead::draw_ahead(std::iter::once(&mut ahead), horizon);
+            } else {
+                fleetsim::workload::ahead::draw_ahead(std::iter::once(&mut ahead), horizon);
+                assert_eq!(ahead.next_arrival(SimTime::ZERO), t);
+            }
+            assert!(ahead.drawn_ahead() && !here.drawn_ahead(), "{arrival}");
+            // Every request before the horizon, and 300 after it.
+            let mut past = 0;
+            while past < 300 {
+                let d = here.draw(t);
+                assert_eq!(ahead.draw(t), d, "{arrival}: the request at {t:?}");
+                let next = here.next_arrival(t);
+                assert_eq!(ahead.next_arrival(t), next, "{arrival}: after {t:?}");
+                past += (t >= horizon) as u32;
+                t = next;
+            }
+            assert!(
+                here.requests > 20_000,
+                "{arrival}: {} requests",
+                here.requests
+            );
+            // Past the horizon the drawer came back.
+            assert!(!ahead.drawn_ahead(), "{arrival}");
+            assert_eq!(
+                (ahead.requests, ahead.asked),
+                (here.requests, here.asked),
+                "{arrival}"
+            );
+        }
+    }
+}

@@ -3,6 +3,7 @@
 //! so the demand sample path does not depend on what the control plane answers (common random
 //! numbers across strategies).
 
+pub mod ahead;
 pub mod arrival;
 pub mod autoscale;
 pub mod faults;
@@ -104,15 +105,30 @@ pub struct Demand {
 /// A running workload.
 pub struct Workload {
     pub spec: WorkloadSpec,
+    /// Where its requests come from: drawn here, or ahead on a helper thread.
+    source: Source,
+    /// Requests made, instances asked for, and instances refused by the control plane.
+    pub requests: u64,
+    pub asked: u64,
+    pub refused: u64,
+}
+
+/// A workload's draws: its random streams and the state of its arrival process. Everything a
+/// request is (when it comes, its type, zone and lifetimes) follows from these alone.
+pub struct Drawer {
     arrivals: RandomStream,
     attributes: RandomStream,
     /// State of a non-homogeneous arrival process (profile, growth, bursts).
     process: arrival::ArrivalProcess,
     round_robin: usize,
-    /// Requests made, instances asked for, and instances refused by the control plane.
-    pub requests: u64,
-    pub asked: u64,
-    pub refused: u64,
+    /// The time of the next request, once drawn: where drawing ahead starts.
+    upcoming: Option<SimTime>,
+}
+
+enum Source {
+    /// Boxed: a drawer holds its streams' buffers (about 1 KB), a feed a few channels.
+    Here(Box<Drawer>),
+    Ahead(ahead::Feed),
 }
 
 impl Workload {
@@ -122,10 +138,13 @@ impl Workload {
         let process = arrival::ArrivalProcess::new(&spec.arrival, streams, &spec.name);
         Workload {
             spec,
-            arrivals,
-            attributes,
-            process,
-            round_robin: 0,
+            source: Source::Here(Box::new(Drawer {
+                arrivals,
+                attributes,
+                process,
+                round_robin: 0,
+                upcoming: None,
+            })),
             requests: 0,
             asked: 0,
             refused: 0,
@@ -133,25 +152,56 @@ impl Workload {
     }
 
     /// Time of the next request after `now`: exponential gaps of a Poisson process, or the
-    /// next point of the workload's non-homogeneous process (see [`arrival`]).
+    /// next point of the workload's non-homogeneous process (see [`arrival`]). Called once
+    /// at the start (with zero) and then after each [`Workload::draw`], at its time.
     pub fn next_arrival(&mut self, now: SimTime) -> SimTime {
-        if !self.spec.arrival.is_homogeneous() {
-            return self.process.next(
-                now,
-                self.spec.rate_per_ms,
-                &self.spec.arrival,
-                &mut self.arrivals,
-            );
+        match &mut self.source {
+            Source::Here(d) => d.next_arrival(&self.spec, now),
+            Source::Ahead(feed) => feed.next_arrival(now),
         }
-        let gap = -self.arrivals.uniform().ln() / self.spec.rate_per_ms;
-        // Gaps are rounded to the millisecond; a gap of 0 ms is a legal tie.
-        now + SimDuration(crate::engine::dist::round(gap).min(1e15) as u64)
+    }
+
+    /// Whether its requests are being drawn ahead on a helper thread ([`ahead::draw_ahead`]).
+    pub fn drawn_ahead(&self) -> bool {
+        matches!(self.source, Source::Ahead(_))
     }
 
     /// Draws the next request's attributes, in a fixed order: type, zone, batch size (when it
     /// is random), then one lifetime per instance from the type's lifetime law.
     pub fn draw(&mut self, now: SimTime) -> Demand {
-        let s = &self.spec;
+        let demand = match &mut self.source {
+            Source::Here(d) => d.draw(&self.spec, now),
+            Source::Ahead(feed) => match feed.draw(now) {
+                Ok(demand) => demand,
+                // Past the horizon the helper drew to, the drawer is back: go on here.
+                Err(mut d) => {
+                    let demand = d.draw(&self.spec, now);
+                    self.source = Source::Here(d);
+                    demand
+                }
+            },
+        };
+        self.requests += 1;
+        self.asked += demand.lifetimes.len() as u64;
+        demand
+    }
+}
+
+impl Drawer {
+    fn next_arrival(&mut self, spec: &WorkloadSpec, now: SimTime) -> SimTime {
+        let t = if !spec.arrival.is_homogeneous() {
+            self.process
+                .next(now, spec.rate_per_ms, &spec.arrival, &mut self.arrivals)
+        } else {
+            let gap = -self.arrivals.uniform().ln() / spec.rate_per_ms;
+            // Gaps are rounded to the millisecond; a gap of 0 ms is a legal tie.
+            now + SimDuration(crate::engine::dist::round(gap).min(1e15) as u64)
+        };
+        self.upcoming = Some(t);
+        t
+    }
+
+    fn draw(&mut self, s: &WorkloadSpec, now: SimTime) -> Demand {
         let ti = self.attributes.pick_cumulative(&s.type_cumulative);
         let itype = s.types[ti];
         let zone = match s.placement {
@@ -184,8 +234,6 @@ impl Workload {
                 )
             })
             .collect();
-        self.requests += 1;
-        self.asked += k as u64;
         Demand {
             zone,
             itype,
