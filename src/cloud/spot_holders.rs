@@ -37,15 +37,15 @@ impl SpotHolders {
         }
     }
 
-    /// Instance `id`, with handle `key`, was released while holding stock: if it is a holder
-    /// here, its entry is now stale by generation. A spot instance that gave its capacity up
-    /// (a reclaim notice) and took it again (started during the notice) is listed no more, and
-    /// changes nothing.
-    pub fn departed(&mut self, id: InstanceId, key: InstanceKey, fleet: &Fleet) {
-        if self.entries.find(id) == Some(key) {
-            self.live -= 1;
-            self.sweep(fleet);
-        }
+    /// A listed holder was released (its record says so: [`Instance::spot_listed`]): its
+    /// entry is now stale by generation, and only the count changes. A spot instance that
+    /// gave its capacity up (a reclaim notice) and took it again (started during the notice)
+    /// is listed no more, and is not passed here.
+    ///
+    /// [`Instance::spot_listed`]: super::instance::Instance::spot_listed
+    pub fn departed(&mut self, fleet: &Fleet) {
+        self.live -= 1;
+        self.sweep(fleet);
     }
 
     /// Sweeps once stale entries are a quarter of the list (and more than a few).
@@ -106,14 +106,14 @@ mod tests {
                     model.remove(&id);
                     if op == 1 {
                         fleet.release(key);
-                        h.departed(id, key, &fleet);
+                        h.departed(&fleet);
                     } else {
                         h.forget(id, &fleet);
                         h.forget(id, &fleet); // a second give-up changes nothing
                         if pick % 2 == 0 {
-                            // Took its capacity again and is released: no holder departs.
+                            // Took its capacity again and is released: listed no more, so
+                            // its release is not a holder's departure.
                             fleet.release(key);
-                            h.departed(id, key, &fleet);
                         }
                     }
                 }

@@ -773,6 +773,7 @@ impl Cloud {
                 self.holders_mut(z, t).insert(id, key);
             }
             let inst = self.fleet.live_mut(key);
+            inst.set_spot_listed(c == ChargeType::Spotpaid);
             let delay = sample_ms(&self.timings.pending, &mut self.timing_rng);
             inst.pending =
                 PendingEvent::some(sched.schedule_in(delay, CloudEvent::Complete(key).into()));
@@ -913,9 +914,12 @@ impl Cloud {
                 if frees_stock && inst.holds_stock() {
                     inst.set_holds_stock(false);
                     self.stock.give_back(z, ty, 1);
-                    let id = inst.id;
-                    let (cell, fleet) = self.holders_and_fleet(z, ty);
-                    cell.forget(id, fleet);
+                    if inst.spot_listed() {
+                        inst.set_spot_listed(false);
+                        let id = inst.id;
+                        let (cell, fleet) = self.holders_and_fleet(z, ty);
+                        cell.forget(id, fleet);
+                    }
                 }
                 let m = Move::interval(Some(from), Some(to), ty, c, acc_start, acc_amount - refund);
                 self.tell(key, now, m, obs);
@@ -924,8 +928,9 @@ impl Cloud {
                 // Observers see the record where it lies; it is then dropped in place (moving
                 // the record out cost a copy of it on every release).
                 let inst = self.fleet.live(key);
-                let (id, zone, itype, charge) = (inst.id, inst.zone, inst.itype, inst.charge);
+                let (zone, itype, charge) = (inst.zone, inst.itype, inst.charge);
                 let (holds_quota, holds_stock) = (inst.holds_quota(), inst.holds_stock());
+                let spot_listed = inst.spot_listed();
                 let m = Move::interval(Some(from), None, itype, charge, acc_start, acc_amount);
                 self.tell(key, now, m, obs);
                 self.fleet.release(key);
@@ -936,12 +941,12 @@ impl Cloud {
                 }
                 if holds_stock {
                     self.stock.give_back(zone, itype, 1);
-                    if charge == ChargeType::Spotpaid {
-                        // Nearly always a spot holder; not one that was started again during
-                        // its reclaim notice (it took stock again, but is no candidate).
-                        let (cell, fleet) = self.holders_and_fleet(zone, itype);
-                        cell.departed(id, key, fleet);
-                    }
+                }
+                // Not one that was started again during its reclaim notice: it took stock
+                // again, but is no candidate.
+                if spot_listed {
+                    let (cell, fleet) = self.holders_and_fleet(zone, itype);
+                    cell.departed(fleet);
                 }
             }
         }
