@@ -249,7 +249,7 @@ pub enum StoppedMode {
     StopCharging,
 }
 
-/// An instance's yes-or-no state in one byte (separate fields took a byte each, which made the
+/// An instance's yes-or-no state in one byte (five separate fields took five, which made the
 /// record 8 bytes longer): read and written through the accessors of [`Instance`].
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 pub struct InstanceFlags(u8);
@@ -260,7 +260,6 @@ impl InstanceFlags {
     const HOLDS_STOCK: u8 = 1 << 2;
     const BOUGHT_NEW: u8 = 1 << 3;
     const STOP_CHARGING: u8 = 1 << 4;
-    const SPOT_LISTED: u8 = 1 << 5;
 
     /// A new instance's: not reclaiming, not bought new, `KeepCharging`, holding quota as
     /// given and zone stock.
@@ -620,14 +619,13 @@ impl Instance {
         self.flags.set(InstanceFlags::BOUGHT_NEW, on);
     }
 
-    /// SPOTPAID: listed among its zone × type's spot holders, the reclaim candidates (from
-    /// its launch until it gives its capacity up), so its release need not search the list.
+    /// Listed among its zone × type's spot holders, the reclaim candidates: a spot instance
+    /// holding stock without a reclaim notice. It is listed at launch and leaves the list when
+    /// it gives its capacity up (a failed launch, a reclaim notice: the notice is never taken
+    /// back, and a spot instance keeps its charge type and type), so its release need not
+    /// search the list.
     pub fn spot_listed(&self) -> bool {
-        self.flags.get(InstanceFlags::SPOT_LISTED)
-    }
-
-    pub fn set_spot_listed(&mut self, on: bool) {
-        self.flags.set(InstanceFlags::SPOT_LISTED, on);
+        self.charge == ChargeType::Spotpaid && self.holds_stock() && !self.reclaiming()
     }
 
     /// `StoppedMode` of the StopInstances that stopped it (or is stopping it).
@@ -803,10 +801,8 @@ mod tests {
         assert!(!inst.reclaiming() && !inst.bought_new());
         assert_eq!(inst.stopped_mode(), StoppedMode::KeepCharging);
         assert!(!InstanceFlags::new(false).get(InstanceFlags::HOLDS_QUOTA));
-        assert!(!inst.spot_listed());
-        for pattern in 0u8..64 {
+        for pattern in 0u8..32 {
             let on = |i: u8| pattern & (1 << i) != 0;
-            inst.set_spot_listed(on(5));
             inst.set_reclaiming(on(0));
             inst.set_holds_quota(on(1));
             inst.set_holds_stock(on(2));
@@ -822,13 +818,30 @@ mod tests {
                 inst.holds_stock(),
                 inst.bought_new(),
                 inst.stopped_mode() == StoppedMode::StopCharging,
-                inst.spot_listed(),
             ];
-            assert_eq!(
-                read,
-                [on(0), on(1), on(2), on(3), on(4), on(5)],
-                "{pattern:06b}"
-            );
+            assert_eq!(read, [on(0), on(1), on(2), on(3), on(4)], "{pattern:05b}");
+        }
+    }
+
+    /// A spot instance is a listed holder while it holds stock and has had no reclaim notice;
+    /// no other instance ever is.
+    #[test]
+    fn a_listed_spot_holder_holds_stock_without_a_notice() {
+        let mut inst = crate::cloud::fleet::tests::bare(InstanceId(1));
+        inst.charge = ChargeType::Spotpaid;
+        assert!(inst.spot_listed());
+        inst.set_holds_stock(false);
+        assert!(!inst.spot_listed(), "a failed launch gave its stock up");
+        inst.set_holds_stock(true);
+        inst.set_reclaiming(true);
+        assert!(
+            !inst.spot_listed(),
+            "started during its notice: stock again, no candidate"
+        );
+        for charge in [ChargeType::Prepaid, ChargeType::PostpaidByHour] {
+            inst.charge = charge;
+            inst.set_reclaiming(false);
+            assert!(inst.holds_stock() && !inst.spot_listed());
         }
     }
 

@@ -42,7 +42,7 @@ pub(super) struct Feed {
 }
 
 impl Feed {
-    pub(super) fn next_arrival(&mut self, _now: SimTime) -> SimTime {
+    pub(super) fn next_arrival(&mut self) -> SimTime {
         self.next
             .take()
             .expect("next_arrival comes once at the start and once after each draw")

@@ -157,7 +157,7 @@ impl Workload {
     pub fn next_arrival(&mut self, now: SimTime) -> SimTime {
         match &mut self.source {
             Source::Here(d) => d.next_arrival(&self.spec, now),
-            Source::Ahead(feed) => feed.next_arrival(now),
+            Source::Ahead(feed) => feed.next_arrival(),
         }
     }
 

@@ -773,7 +773,6 @@ impl Cloud {
                 self.holders_mut(z, t).insert(id, key);
             }
             let inst = self.fleet.live_mut(key);
-            inst.set_spot_listed(c == ChargeType::Spotpaid);
             let delay = sample_ms(&self.timings.pending, &mut self.timing_rng);
             inst.pending =
                 PendingEvent::some(sched.schedule_in(delay, CloudEvent::Complete(key).into()));
@@ -912,10 +911,10 @@ impl Cloud {
                     || (to == InstanceState::Stopped
                         && inst.stopped_mode() == StoppedMode::StopCharging);
                 if frees_stock && inst.holds_stock() {
+                    let listed = inst.spot_listed();
                     inst.set_holds_stock(false);
                     self.stock.give_back(z, ty, 1);
-                    if inst.spot_listed() {
-                        inst.set_spot_listed(false);
+                    if listed {
                         let id = inst.id;
                         let (cell, fleet) = self.holders_and_fleet(z, ty);
                         cell.forget(id, fleet);

@@ -70,7 +70,6 @@ impl Cloud {
             let inst = self.fleet.live_mut(key);
             inst.set_reclaiming(true);
             inst.set_holds_stock(false);
-            inst.set_spot_listed(false);
             let id = inst.id;
             self.stock.give_back(z, t, 1);
             let (cell, fleet) = self.holders_and_fleet(z, t);
